@@ -1,0 +1,13 @@
+"""`videofocus` command line. Importing the command modules registers their commands on `app`."""
+
+from videofocus.cli.app import app, run_app
+
+# Each module adds its commands to `app` (or `data_app`) when imported.
+from videofocus.cli import version  # noqa: E402,F401
+
+
+def main() -> None:
+    run_app()
+
+
+__all__ = ["app", "main"]

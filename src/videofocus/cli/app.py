@@ -1,0 +1,38 @@
+"""The typer application every command module registers on. Commands stay thin: they parse
+arguments, call the library, and print."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+from rich.console import Console
+
+from videofocus.errors import VideoFocusError
+
+app = typer.Typer(
+    name="videofocus",
+    help="Teach video MLLMs to look where it matters: GRPO with spatio-temporal rewards, and "
+         "iterative perception at test time.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+data_app = typer.Typer(help="Validate, inspect, convert and synthesise data in the one sample format.",
+                       no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def run_app() -> None:
+    """Run the CLI; a VideoFocusError prints one red line and exits 1 (VIDEOFOCUS_DEBUG=1 shows the traceback)."""
+    try:
+        app()
+    except VideoFocusError as exc:
+        if os.environ.get("VIDEOFOCUS_DEBUG"):
+            raise
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(1)

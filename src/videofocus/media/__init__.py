@@ -1,0 +1,1 @@
+"""Video and image I/O: probing, seeking decode, frame sampling with true timestamps, images."""
