@@ -13,7 +13,8 @@ Decisions (SPEC "Output protocol"), deliberate where the released VideoChat-R1 c
   the answer (the released code falls back the same way, and untagged base models need it). A text
   with an unclosed tag (truncated generation) has no answer.
 - Clue: read from the clue block; without one, from the answer when the answer is nothing but a
-  clue (`12.54 to 17.83`, `[(1, 2)]`, `[x0, y0, x1, y1]`: VideoChat-R1 puts the grounding there).
+  clue (`12.54 to 17.83`, `[(1, 2)]`, `[x0, y0, x1, y1]`: VideoChat-R1 puts the grounding there),
+  or from the `"bbox_2d": [...]` entries of Qwen2.5-VL's native JSON grounding answer.
 - Numbers: a bracketed group of 2 numbers is an interval, of 4 a box; bare numbers (no brackets)
   count when there are exactly 2 (an interval: `s to e`) or 4 (a box). A group holding NaN/inf, a
   magnitude above 1e7, or a count other than 2 or 4 makes the whole clue unreadable (None).
@@ -43,6 +44,7 @@ _NUMBER = r"(?<![\w.])-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
 _CLUE_TOKEN = re.compile(rf"(?P<open>[\[(])|(?P<close>[\])])|(?P<number>{_NUMBER})"
                          r"|(?P<bad>\b(?:nan|inf|infinity)\b)", re.IGNORECASE)
 # What a pure-clue answer may hold besides numbers: brackets, separators, "to", "from", units.
+_QWEN_BBOX = re.compile(r'"bbox_2d"\s*:\s*(\[[^\[\]]*\])')
 _CLUE_FILLER = re.compile(rf"{_NUMBER}|[\[\]()\s,;:~\-–—]+|\b(?:from|to|and)\b|(?:s|secs?|seconds?)\b",
                           re.IGNORECASE)
 
@@ -73,8 +75,8 @@ def parse_completion(text: str) -> Prediction:
     if answer is None and not tags:
         answer = text.strip() or None
     clue_groups = _read_clue(clue) if clue is not None else None
-    if clue_groups is None and answer is not None and _is_pure_clue(answer):
-        clue_groups = _read_clue(answer)
+    if clue_groups is None and answer is not None:
+        clue_groups = _read_answer_clue(answer)
     intervals, boxes, track = _interpret(clue_groups or [])
     return Prediction(raw=text, think=think, answer=answer, intervals=intervals, boxes=boxes, track=track)
 
@@ -98,8 +100,12 @@ def _last_block(text: str, tags: list[tuple[int, int, bool, str]], kind: str) ->
     return None
 
 
-def _is_pure_clue(text: str) -> bool:
-    return bool(text) and not _CLUE_FILLER.sub("", text).strip()
+def _read_answer_clue(answer: str) -> list[list[float]] | None:
+    """Number groups of an answer that is nothing but a clue, or of its Qwen `bbox_2d` entries."""
+    if not _CLUE_FILLER.sub("", answer).strip():
+        return _read_clue(answer)
+    qwen_boxes = " ".join(match.group(1) for match in _QWEN_BBOX.finditer(answer))
+    return _read_clue(qwen_boxes) if qwen_boxes else None
 
 
 def _read_clue(text: str) -> list[list[float]] | None:
