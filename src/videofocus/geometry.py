@@ -110,6 +110,23 @@ def box_iou(a: object, b: object) -> float:
     return _ratio(overlap, box_area(box_a) + box_area(box_b) - overlap)
 
 
+def matched_box_iou(pred_boxes: Sequence[object] | None, gt_boxes: Sequence[object] | None) -> float:
+    """IoU of box sets: greedy one-to-one matching by IoU, the matched IoUs summed and divided by the
+    larger of the two counts, so extra or missing boxes cost. One box each: plain `box_iou`."""
+    pred_boxes, gt_boxes = list(pred_boxes or []), list(gt_boxes or [])
+    if not pred_boxes or not gt_boxes:
+        return 0.0
+    pairs = sorted(((box_iou(pred, gt), i, j) for i, pred in enumerate(pred_boxes) for j, gt in enumerate(gt_boxes)),
+                   reverse=True)
+    used_pred, used_gt, total = set(), set(), 0.0
+    for iou, i, j in pairs:
+        if iou > 0 and i not in used_pred and j not in used_gt:
+            used_pred.add(i)
+            used_gt.add(j)
+            total += iou
+    return _ratio(total, max(len(pred_boxes), len(gt_boxes)))
+
+
 def frame_ious(pred_track: Sequence[object] | None, gt_track: Sequence[object]) -> list[float]:
     """Box IoU for each ground-truth frame, matched by position; a missing predicted frame scores 0.
     Predicted frames beyond the ground truth are ignored."""

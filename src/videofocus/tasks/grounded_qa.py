@@ -1,0 +1,66 @@
+"""Grounded multiple-choice QA (NExT-GQA, ReXTime; VisualCoT for images): the answer letter plus the
+clue it rests on (time spans in a video, a box in an image)."""
+
+from videofocus.tasks.spec import (CLUE_CONTENT, FREE_TEXT, OPTION_ANSWER, Protocol, TaskSpec, padded,
+                                   question_variables, register_task, tagged)
+
+_QUESTION = ('Answer the question: "${question}" according to the content of the ${medium}. '
+             "Select the answer from :${options_inline}.")
+
+VIDEOFOCUS = Protocol(
+    template=("Question: ${question}\nOptions:\n${options}\n\n"
+              "Think step by step inside <think> </think>. Then, inside <clue> </clue>, give the time span(s) of "
+              "the video your answer rests on as [(start, end), ...] in seconds from the start of the video."
+              "${duration_note} Finally give the letter of the correct option inside <answer> </answer>. For "
+              "example: <think>...</think><clue>[(5.20, 10.40)]</clue><answer>A</answer>"),
+    format_pattern=tagged(("think", FREE_TEXT), ("clue", CLUE_CONTENT["temporal"]), ("answer", OPTION_ANSWER)),
+)
+VIDEOFOCUS_IMAGE = Protocol(
+    template=("Question: ${question}\nOptions:\n${options}\n\n"
+              "Think step by step inside <think> </think>. Then, inside <clue> </clue>, give the region of the "
+              "image your answer rests on as a box [x0, y0, x1, y1] in pixels of the image you see. Finally give "
+              "the letter of the correct option inside <answer> </answer>. For example: "
+              "<think>...</think><clue>[200, 400, 300, 600]</clue><answer>A</answer>"),
+    format_pattern=tagged(("think", FREE_TEXT), ("clue", CLUE_CONTENT["spatial"]), ("answer", OPTION_ANSWER)),
+)
+
+# VideoChat-R1 (seed 001): think, answer, then the temporal "glue".
+VIDEOCHAT_R1 = Protocol(
+    template=(_QUESTION + "\n\n"
+              "Output your thought process within the <think> </think> tags.\n\n"
+              "Then, provide your answer within the <answer> </answer> tags, output the corresponding letter of "
+              "the option. At the same time, in the <glue> </glue> tags, present the precise time period in "
+              "seconds of the video clips on which you base your answer to this question in the format of "
+              "[(s1, e1), (s2, e2), ...]. For example: <think>...</think><answer>A</answer><glue>[(5.2, 10.4)]</glue>.\n"),
+    format_pattern=tagged(("think", FREE_TEXT), ("answer", OPTION_ANSWER), ("glue", CLUE_CONTENT["temporal"])),
+)
+
+# VideoChat-R1.5 released code, task_prompts["gqa"] (video) and ["igqa"] (image).
+VIDEOCHAT_R1_5 = Protocol(
+    template=(_QUESTION +
+              " Provide your answer within the <answer> </answer> tags, output the corresponding letter of the "
+              "option. At the same time, in the <glue> </glue> tags, present the precise time period in seconds "
+              "of the video clips on which you base your answer to this question in the format of "
+              "[(s1, e1), (s2, e2), ...]. For example: <answer>A</answer><glue>[(5.2, 10.4)]</glue>.\n"),
+    format_pattern=tagged(("answer", OPTION_ANSWER), ("glue", CLUE_CONTENT["temporal"])),
+)
+IMAGE_GLUE = Protocol(
+    template=(_QUESTION + "\n\n"
+              "Then, provide your answer within the <answer> </answer> tags, output the corresponding letter of "
+              "the option.\n\n"
+              "At the same time, in the <glue> </glue> tags,  present the glue area to answer the question with a "
+              "bounding box in the format [x_min, y_min, x_max, y_max]. For example: "
+              "<answer>A</answer><glue>[200, 400, 300, 600]</glue>.\n\n"),
+    format_pattern=tagged(("answer", OPTION_ANSWER), ("glue", CLUE_CONTENT["spatial"])),
+)
+
+TASK = register_task(TaskSpec(
+    name="grounded_qa",
+    clue_kind="temporal",
+    image_clue_kind="spatial",
+    reward_names=("format", "temporal_iou", "box_iou", "accuracy"),
+    benchmark="grounded_qa",
+    protocols={"videofocus": VIDEOFOCUS, "videochat_r1": VIDEOCHAT_R1, "videochat_r1_5": VIDEOCHAT_R1_5},
+    image_protocols={"videofocus": VIDEOFOCUS_IMAGE, "videochat_r1": IMAGE_GLUE, "videochat_r1_5": IMAGE_GLUE},
+    variables=question_variables,
+))
