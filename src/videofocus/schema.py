@@ -2,7 +2,7 @@
 file, line and field on error, and atomic JSONL writing.
 
 A sample's annotations decide which rewards and metrics apply to it: a missing clue means no clue
-reward, a missing answer means no accuracy reward ("dynamic reward selection")."""
+reward, a missing answer means no accuracy reward ("dynamic reward selection", `applicable_rewards`)."""
 
 from __future__ import annotations
 
@@ -12,21 +12,31 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from videofocus.errors import DataError
 
-TASKS = ("temporal_grounding", "grounded_qa", "tracking", "spatial_grounding", "mcq", "caption",
-         "classification")
 Task = Literal["temporal_grounding", "grounded_qa", "tracking", "spatial_grounding", "mcq", "caption",
                "classification"]
+TASKS: tuple[str, ...] = get_args(Task)
 OPTION_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# The reward that scores each kind of clue (SPEC: Rewards).
+CLUE_REWARDS = {"temporal": "temporal_iou", "spatial": "box_iou", "tracking": "tracking"}
+
+
+class _FieldError(ValueError):
+    """A cross-field check that failed; carries the field to blame so errors can name it."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Non-finite numbers (NaN, inf) would slip through every ordering check below.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Media(_Strict):
@@ -35,6 +45,12 @@ class Media(_Strict):
     duration: float | None = Field(default=None, ge=0)
     width: int | None = Field(default=None, gt=0)
     height: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _image_has_no_duration(self):
+        if self.type == "image" and self.duration is not None:
+            raise _FieldError("duration", "an image has no duration")
+        return self
 
     def resolve(self, media_root: str | os.PathLike | None) -> Path:
         """The media file's path: absolute as given, else relative to `media_root`."""
@@ -102,7 +118,17 @@ class Clue(_Strict):
 
     @property
     def kind(self) -> str:
+        """"temporal", "spatial" or "tracking" (the keys of CLUE_REWARDS)."""
         return "temporal" if self.intervals else "spatial" if self.boxes else "tracking"
+
+
+# The clue kinds each task accepts; tasks not listed accept any kind.
+_TASK_CLUE_KINDS = {
+    "temporal_grounding": ("temporal",),
+    "grounded_qa": ("temporal", "spatial"),
+    "tracking": ("tracking",),
+    "spatial_grounding": ("spatial",),
+}
 
 
 class Sample(_Strict):
@@ -115,31 +141,72 @@ class Sample(_Strict):
     think: str | None = None
     clue: Clue | None = None
     source: str | None = None
+    # Source annotations that metrics break results down by (e.g. VideoMME's duration category,
+    # NExT-GQA's question type); never shown to the model.
+    meta: dict[str, str | int | float | bool] | None = None
 
     @model_validator(mode="after")
     def _consistent(self):
         if self.options is not None:
             if len(self.options) < 2 or len(self.options) > len(OPTION_LETTERS):
-                raise ValueError(f"options must list 2..{len(OPTION_LETTERS)} texts, got {len(self.options)}")
+                raise _FieldError("options", f"options must list 2..{len(OPTION_LETTERS)} texts, got {len(self.options)}")
             if self.answer is not None and self.answer not in self.option_letters:
-                raise ValueError(f"answer {self.answer!r} is not one of the option letters {''.join(self.option_letters)}")
+                raise _FieldError("answer", f"answer {self.answer!r} is not one of the option letters "
+                                            f"{''.join(self.option_letters)}")
         if self.task in ("mcq", "grounded_qa") and self.options is None:
-            raise ValueError(f"task {self.task} needs options")
-        if self.task == "tracking" and self.clue is not None and self.clue.track is None:
-            raise ValueError("a tracking sample's clue is a track")
-        if self.task == "spatial_grounding" and self.clue is not None and self.clue.boxes is None:
-            raise ValueError("a spatial grounding sample's clue is boxes")
-        if self.clue is not None and self.clue.intervals and self.media.type != "video":
-            raise ValueError("time intervals need a video")
+            raise _FieldError("options", f"task {self.task} needs options")
+        if self.clue is not None:
+            self._check_clue(self.clue)
         return self
+
+    def _check_clue(self, clue: Clue) -> None:
+        allowed = _TASK_CLUE_KINDS.get(self.task)
+        if allowed is not None and clue.kind not in allowed:
+            raise _FieldError("clue", f"a {self.task} sample's clue is {' or '.join(allowed)}, got {clue.kind}")
+        if clue.kind in ("temporal", "tracking") and self.media.type != "video":
+            raise _FieldError("clue", f"a {clue.kind} clue needs a video, got an {self.media.type}")
 
     @property
     def option_letters(self) -> list[str]:
         return list(OPTION_LETTERS[: len(self.options or [])])
 
 
-def _field_path(error: dict) -> str:
-    return ".".join(str(part) for part in error["loc"]) or "<record>"
+def applicable_rewards(sample: Sample) -> tuple[str, ...]:
+    """The rewards a sample's annotations support (dynamic reward selection, SPEC: Rewards).
+
+    A clue gives the clue reward of its kind; an answer gives `accuracy` when there are options to
+    choose from (or the task is classification, an exact label match); a caption task with a
+    reference caption gives `caption_recall`; every sample gets `format`."""
+    names = []
+    if sample.clue is not None:
+        names.append(CLUE_REWARDS[sample.clue.kind])
+    if sample.answer is not None and (sample.options is not None or sample.task == "classification"):
+        names.append("accuracy")
+    if sample.task == "caption" and sample.answer is not None:
+        names.append("caption_recall")
+    names.append("format")
+    return tuple(names)
+
+
+def validation_problem(exc: ValidationError) -> tuple[str, str]:
+    """(message, field path) of the first problem in a pydantic ValidationError of a Sample.
+
+    Cross-field checks name the field they blame; the message says how many other problems the
+    record has."""
+    errors = exc.errors()
+    first = errors[0]
+    cause = (first.get("ctx") or {}).get("error")
+    loc = [str(part) for part in first["loc"]]
+    if isinstance(cause, _FieldError):
+        message, field = str(cause), ".".join([*loc, cause.field])
+    else:
+        message = str(cause) if isinstance(cause, ValueError) else first["msg"]
+        if first["type"] == "literal_error":
+            message += f", got {first['input']!r}"
+        field = ".".join(loc) or "<record>"
+    if len(errors) > 1:
+        message += f" (+{len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} in this record)"
+    return message, field
 
 
 def parse_sample(record: object, *, path: str | os.PathLike = "<memory>", line: int | None = None) -> Sample:
@@ -147,27 +214,40 @@ def parse_sample(record: object, *, path: str | os.PathLike = "<memory>", line: 
     try:
         return Sample.model_validate(record)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise DataError(first["msg"], path=str(path), line=line, field=_field_path(first)) from None
+        message, field = validation_problem(exc)
+        raise DataError(message, path=str(path), line=line, field=field) from None
+
+
+def decode_jsonl_line(text: str, *, path: str | os.PathLike, line: int) -> dict:
+    """One JSONL line as a JSON object; DataError (naming path and line) when it is not one."""
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"not valid JSON ({exc.msg} at column {exc.colno})", path=str(path), line=line) from None
+    if not isinstance(record, dict):
+        raise DataError("each line must be a JSON object", path=str(path), line=line)
+    return record
+
+
+def iter_nonblank_lines(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
+    """(line number, text) for each non-blank line of a UTF-8 text file; DataError if it is missing."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("file not found", path=str(path))
+    number = 0
+    with path.open(encoding="utf-8") as handle:
+        try:
+            for number, text in enumerate(handle, start=1):
+                if text.strip():
+                    yield number, text
+        except UnicodeDecodeError as exc:
+            raise DataError(f"not UTF-8 text ({exc.reason}) after line {number}", path=str(path)) from None
 
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
     """(line number, object) for each non-blank line; DataError on a line that is not a JSON object."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError("file not found", path=str(path))
-    with path.open(encoding="utf-8") as handle:
-        for number, text in enumerate(handle, start=1):
-            if not text.strip():
-                continue
-            try:
-                record = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"not valid JSON ({exc.msg} at column {exc.colno})", path=str(path),
-                                line=number) from None
-            if not isinstance(record, dict):
-                raise DataError("each line must be a JSON object", path=str(path), line=number)
-            yield number, record
+    for number, text in iter_nonblank_lines(path):
+        yield number, decode_jsonl_line(text, path=path, line=number)
 
 
 def read_samples(path: str | os.PathLike, *, unique_ids: bool = True) -> Iterator[Sample]:
@@ -186,9 +266,19 @@ def sample_to_json(sample: Sample) -> str:
     return json.dumps(sample.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
 
 
+def _new_file_mode() -> int:
+    """The permissions a plain open() would give a new file (0o666 less the umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 @contextmanager
 def atomic_writer(path: str | os.PathLike, mode: str = "w"):
-    """Open a temporary file beside `path`; rename it over `path` only if the block succeeds."""
+    """Open a temporary file beside `path`; rename it over `path` only if the block succeeds.
+
+    The data is flushed to disk before the rename, and the file gets the permissions a plain
+    open() would have given it (temporary files are private by default)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = tempfile.NamedTemporaryFile(mode, dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
@@ -196,6 +286,10 @@ def atomic_writer(path: str | os.PathLike, mode: str = "w"):
     try:
         with handle:
             yield handle
+            if not handle.closed:  # a writer library may have closed it already
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.chmod(handle.name, _new_file_mode())
         os.replace(handle.name, path)
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)

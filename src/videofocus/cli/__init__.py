@@ -4,6 +4,7 @@ from videofocus.cli.app import app, run_app
 
 # Each module adds its commands to `app` (or `data_app`) when imported.
 from videofocus.cli import version  # noqa: E402,F401
+from videofocus.cli import data_cmds  # noqa: E402,F401
 from videofocus.cli import score  # noqa: E402,F401
 
 

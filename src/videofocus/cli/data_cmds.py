@@ -1,0 +1,94 @@
+"""`videofocus data validate | stats | convert`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from videofocus.cli.app import console, data_app, err_console
+from videofocus.data.converters import CONVERTERS, ConvertOptions, get_converter, run_conversion
+from videofocus.data.stats import compute_stats, format_stats, plot_duration_histogram
+from videofocus.data.validate import validate_file
+from videofocus.schema import read_samples
+
+# Shown before the full list; click keeps "\b" paragraphs as written.
+_FORMATS_HELP = "\b\nFormats (--from):\n" + "\n".join(
+    f"  {name:<21} {escape(converter.summary)}" for name, converter in sorted(CONVERTERS.items()))
+
+
+@data_app.command("validate")
+def validate(
+    file: Path = typer.Argument(..., help="Samples JSONL file."),
+    media_root: Path | None = typer.Option(None, "--media-root",
+                                           help="Folder media paths are relative to (default: the file's folder)."),
+    check_media: bool = typer.Option(False, "--check-media",
+                                     help="Also open every media file: it exists, decodes, and holds the clues."),
+    max_errors: int = typer.Option(50, "--max-errors", min=1, help="How many errors to list."),
+) -> None:
+    """Check a samples file: every bad line, field and clue, with file:line. Exit 1 if any."""
+    report = validate_file(file, media_root=media_root, check_media=check_media, max_errors=max_errors)
+    for error in report.errors:
+        err_console.print(str(error), markup=False, highlight=False)
+    hidden = report.error_count - len(report.errors)
+    if hidden:
+        err_console.print(f"... and {hidden} more error(s)", highlight=False)
+    checked = " and their media" if check_media else ""
+    if not report.ok:
+        err_console.print(f"[bold red]{report.error_count} error(s)[/] in {report.samples} valid sample(s){checked}",
+                          highlight=False)
+        raise typer.Exit(code=1)
+    console.print(f"{file}: {report.samples} samples{checked} OK", highlight=False)
+
+
+@data_app.command("stats")
+def stats(
+    file: Path = typer.Argument(..., help="Samples JSONL file."),
+    plot: Path | None = typer.Option(None, "--plot", help="Also save a duration histogram (.png, .pdf, .svg)."),
+    bins: int = typer.Option(10, "--bins", min=1, help="Histogram bins in the terminal."),
+) -> None:
+    """Counts by task, source, media, clue and applicable reward; a duration histogram."""
+    summary = compute_stats(read_samples(file))
+    console.print(format_stats(summary, bins=bins), markup=False, highlight=False)
+    if plot is not None:
+        plot_duration_histogram(summary.durations, plot)
+        console.print(f"histogram written to {plot}", highlight=False)
+
+
+@data_app.command("convert", epilog=_FORMATS_HELP)
+def convert(
+    source_format: str = typer.Option(..., "--from", help="Source format (listed below)."),
+    input_path: Path = typer.Option(..., "--input", help="The dataset's annotation file or folder."),
+    output: Path = typer.Option(..., "--output", help="Samples JSONL to write (atomically)."),
+    split: str | None = typer.Option(None, "--split", help="Keep one split (nextgqa, perception_test, refcoco)."),
+    media_root: Path | None = typer.Option(None, "--media-root", help="Where the source media lie (probing "
+                                           "durations, reading frame folders)."),
+    durations: Path | None = typer.Option(None, "--durations", help="Video durations: CSV with id and "
+                                          "length/duration columns, or JSON {id: seconds}."),
+    video_ext: str = typer.Option(".mp4", "--video-ext", help="Extension of videos named after their id."),
+    path_prefix: str = typer.Option("", "--path-prefix", help="Prepended to every media path written."),
+    write_videos: Path | None = typer.Option(None, "--write-videos", help="Encode frame folders as mp4 files "
+                                             "here (got10k, mvbench)."),
+    allow_pickle: bool = typer.Option(False, "--allow-pickle", help="Allow reading a pickle (refcoco refs); "
+                                      "only plain data is accepted."),
+    source: str | None = typer.Option(None, "--source", help="Source tag and id prefix (default: the format)."),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Skip bad records (listed) instead of stopping."),
+) -> None:
+    """Convert a public dataset's annotations to the sample format (streaming, atomic write)."""
+    converter = get_converter(source_format)
+    options = ConvertOptions(input=input_path, source=source, split=split, media_root=media_root,
+                             durations=durations, video_ext=video_ext, path_prefix=path_prefix,
+                             write_videos=write_videos, allow_pickle=allow_pickle)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}: {task.completed} samples"), TimeElapsedColumn(),
+                  console=err_console, transient=True) as progress:
+        task = progress.add_task(f"converting {converter.name}", total=None)
+        report = run_conversion(converter, options, output, skip_invalid=skip_invalid,
+                                on_sample=lambda count: progress.update(task, completed=count))
+    for error in report.skipped[:20]:
+        err_console.print(f"skipped: {error}", markup=False, highlight=False)
+    if len(report.skipped) > 20:
+        err_console.print(f"... and {len(report.skipped) - 20} more skipped record(s)", highlight=False)
+    console.print(f"{report.written} samples written to {output}"
+                  + (f" ({len(report.skipped)} bad record(s) skipped)" if report.skipped else ""), highlight=False)

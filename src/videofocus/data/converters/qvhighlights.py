@@ -1,0 +1,44 @@
+"""QVHighlights moment retrieval (`highlight_{train,val,test}_release.jsonl`): one query a line,
+`{"qid", "query", "duration", "vid", "relevant_windows": [[s, e], ...], ...}`.
+
+`vid` (`YOUTUBEID_START_END`) names the 150 s clip `vid.mp4`. The test release has no
+`relevant_windows`: those samples carry no clue (predict, then score on the official server)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from videofocus.data.converters.common import (ConvertOptions, Converter, Where, clip_intervals, convert_each,
+                                               get_field, intervals_from, make_sample, to_float)
+from videofocus.schema import Sample, iter_jsonl
+
+SOURCE = "qvhighlights"
+
+
+def convert(options: ConvertOptions) -> Iterator[Sample]:
+    source = options.source_or(SOURCE)
+
+    def to_samples(where: Where, record: dict) -> list[Sample]:
+        qid = get_field(record, "qid", where, (int, str))
+        video_id = get_field(record, "vid", where, str)
+        duration = to_float(get_field(record, "duration", where), where, "duration")
+        clue = None
+        if record.get("relevant_windows") is not None:
+            windows = intervals_from(record["relevant_windows"], where, "relevant_windows")
+            clue = {"intervals": clip_intervals(windows, duration, where, "relevant_windows")}
+        return [make_sample(
+            where, id=f"{source}/{qid}", task="temporal_grounding", source=source,
+            media={"type": "video", "path": options.media_path(f"{video_id}{options.video_ext}"),
+                   "duration": duration},
+            question=get_field(record, "query", where, str).strip(), clue=clue)]
+
+    records = ((Where(options.input, line=number), record) for number, record in iter_jsonl(options.input))
+    return convert_each(records, to_samples, options)
+
+
+CONVERTER = Converter(
+    name=SOURCE,
+    summary="QVHighlights highlight_*_release.jsonl",
+    convert=convert,
+    accepts=frozenset({"video_ext"}),
+)
