@@ -6,6 +6,7 @@ from videofocus.cli.app import app, run_app
 from videofocus.cli import version  # noqa: E402,F401
 from videofocus.cli import data_cmds  # noqa: E402,F401
 from videofocus.cli import score  # noqa: E402,F401
+from videofocus.cli import frames  # noqa: E402,F401
 
 
 def main() -> None:

@@ -1,0 +1,101 @@
+"""`videofocus frames`: which frames of a video the model would see, at what true times."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from videofocus.cli.app import app, console, err_console
+from videofocus.media.budget import frame_size
+from videofocus.media.sampling import clue_mask, focused_indices, fps_indices, uniform_indices
+from videofocus.media.sheet import contact_sheet
+from videofocus.media.video import VideoInfo, probe, read_frames
+
+_INTERVAL = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*-\s*(\d+(?:\.\d*)?|\.\d+)\s*$")
+_SHEET_THUMB_WIDTH = 256
+
+
+def _parse_focus(values: list[str] | None) -> list[tuple[float, float]]:
+    intervals = []
+    for value in values or []:
+        match = _INTERVAL.match(value)
+        if not match:
+            raise typer.BadParameter(f"{value!r} is not START-END in seconds, e.g. 12.5-17.0",
+                                     param_hint="--focus")
+        intervals.append((float(match[1]), float(match[2])))
+    return intervals
+
+
+@app.command()
+def frames(
+    video: Path = typer.Argument(..., help="Video file (anything FFmpeg reads: mp4, mkv, webm, mov ...)."),
+    num_frames: int = typer.Option(16, "--num-frames", "-n",
+                                   help="Frames to sample uniformly over the whole video."),
+    fps: float | None = typer.Option(None, "--fps",
+                                     help="Sample this many frames per second instead of --num-frames "
+                                          "(Qwen rule: clamped to --min-frames/--max-frames, even count)."),
+    min_frames: int = typer.Option(4, "--min-frames", help="Fewest frames with --fps."),
+    max_frames: int = typer.Option(768, "--max-frames", help="Most frames with --fps."),
+    focus: list[str] | None = typer.Option(None, "--focus",
+                                           help="Clue interval START-END in seconds (repeatable): put "
+                                                "--key-ratio of the same frame budget densely inside it, "
+                                                "the rest uniformly outside, as an iterative-perception "
+                                                "round does."),
+    key_ratio: float = typer.Option(0.5, "--key-ratio", help="Share of the frames inside --focus."),
+    as_json: bool = typer.Option(False, "--json",
+                                 help='Print {"duration", "fps", "width", "height", "timestamps"} as JSON.'),
+    sheet: Path | None = typer.Option(None, "--sheet",
+                                      help="Also write a contact sheet PNG of the sampled frames, each "
+                                           "labelled with its time."),
+) -> None:
+    """Show which frames the model would see, with their true timestamps (from the video's PTS).
+
+    Examples: `videofocus frames clip.mp4 -n 16`, `videofocus frames clip.mp4 --fps 2 --json`,
+    `videofocus frames clip.mp4 -n 32 --focus 12.5-17.0 --key-ratio 0.5 --sheet sheet.png`."""
+    intervals = _parse_focus(focus)
+    info = probe(video)
+    indices = fps_indices(info, fps, min_frames, max_frames) if fps is not None else uniform_indices(info, num_frames)
+    if intervals:
+        indices = focused_indices(info, len(indices), intervals, key_ratio=key_ratio)
+    if as_json:
+        print(json.dumps({"duration": info.duration, "fps": info.fps, "width": info.width,
+                          "height": info.height, "timestamps": info.frame_times[indices].tolist()}))
+    else:
+        _print_table(info, indices, intervals)
+    if sheet is not None:
+        clip = read_frames(info, indices, size=_thumb_size(info))
+        written = contact_sheet(clip, sheet, thumb_width=_SHEET_THUMB_WIDTH)
+        (err_console if as_json else console).print(f"wrote contact sheet {written}")
+
+
+def _print_table(info: VideoInfo, indices: np.ndarray, intervals: list[tuple[float, float]]) -> None:
+    model_h, model_w = frame_size(info.height, info.width, len(indices))
+    rotated = f", rotated {info.rotation}°" if info.rotation else ""
+    console.print(f"[bold]{info.path}[/]: {info.duration:.2f}s, {info.num_frames} frames at "
+                  f"{info.fps:.3f} fps, {info.width}x{info.height}{rotated}", highlight=False)
+    console.print(f"{len(indices)} frames; the model sees each at {model_w}x{model_h} "
+                  "(Qwen pixel budget)", highlight=False)
+    table = Table()
+    table.add_column("#", justify="right")
+    table.add_column("frame", justify="right")
+    table.add_column("time (s)", justify="right")
+    in_focus = clue_mask(info, intervals) if intervals else None
+    if in_focus is not None:
+        table.add_column("in focus")
+    for position, index in enumerate(indices.tolist()):
+        row = [str(position), str(index), f"{info.frame_times[index]:.3f}"]
+        if in_focus is not None:
+            row.append("yes" if in_focus[index] else "")
+        table.add_row(*row)
+    console.print(table)
+
+
+def _thumb_size(info: VideoInfo) -> tuple[int, int] | None:
+    if info.width <= _SHEET_THUMB_WIDTH:
+        return None
+    return max(1, round(info.height * _SHEET_THUMB_WIDTH / info.width)), _SHEET_THUMB_WIDTH

@@ -1,0 +1,209 @@
+"""Which frames the model sees: uniform, by fps, and clue-focused sampling.
+
+Every strategy works on the true frame times of a `VideoInfo` (so variable frame rate is spaced by
+time, not by index) and returns sorted, unique frame indices; `read_frames` decodes them and
+`info.frame_times[indices]` are their timestamps."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from videofocus.errors import MediaError
+from videofocus.media.budget import FRAME_FACTOR
+from videofocus.media.video import VideoInfo
+
+# No model takes more frames than this; asking for more is a mistake, not a wish for all frames.
+MAX_SAMPLED_FRAMES = 16384
+
+Intervals = list[tuple[float, float]]
+
+
+def uniform_indices(info: VideoInfo, num_frames: int) -> np.ndarray:
+    """`num_frames` frames evenly spaced in time from the first frame to the last (both included,
+    as qwen-vl-utils does); all frames when the video has fewer."""
+    count = _checked_count(info, num_frames)
+    region = [(0.0, info.duration)]
+    return _spread(info.frame_times, count, region)
+
+
+def fps_indices(info: VideoInfo, fps: float = 2.0, min_frames: int = 4, max_frames: int = 768) -> np.ndarray:
+    """Frames at about `fps` per second, evenly spaced, with qwen-vl-utils' frame-count rule:
+    duration × fps clamped to [min_frames, max_frames] and rounded down to a multiple of 2 (the
+    temporal patch), never more than the video has."""
+    if not (math.isfinite(fps) and fps > 0):
+        raise MediaError(f"{info.path}: sampling fps must be a positive number, got {fps}")
+    if min_frames < 1 or max_frames < min_frames:
+        raise MediaError(f"{info.path}: need 1 <= min_frames <= max_frames, got {min_frames}, {max_frames}")
+    low = _ceil_to(min_frames, FRAME_FACTOR)
+    high = max(_floor_to(max_frames, FRAME_FACTOR), FRAME_FACTOR)
+    wanted = min(max(info.duration * fps, low), high, info.num_frames)
+    count = max(_floor_to(wanted, FRAME_FACTOR), 1)
+    return uniform_indices(info, min(count, MAX_SAMPLED_FRAMES))
+
+
+def focused_indices(info: VideoInfo, num_frames: int, intervals: Intervals, key_ratio: float = 0.5,
+                    keep: np.ndarray | None = None) -> np.ndarray:
+    """The same frame budget, with a `key_ratio` share of it spread densely over the frames shown
+    during `intervals` (seconds from the start) and the rest spread evenly over the rest of the
+    video. A share that one side cannot use (too few frames there) goes to the other.
+
+    `keep` lists frames already decoded (the previous round's): outside the intervals these are
+    used first, thinned evenly when there are more than the budget allows, so a later round
+    re-uses frames it already has. Raises MediaError if no interval overlaps the video."""
+    count = _checked_count(info, num_frames)
+    if not 0.0 <= key_ratio <= 1.0:
+        raise MediaError(f"{info.path}: key_ratio must be in [0, 1], got {key_ratio}")
+    inside_region = _clue_region(info, intervals)
+    outside_region = _complement(inside_region, info.duration)
+    is_inside = clue_mask(info, intervals)
+    inside, outside = np.flatnonzero(is_inside), np.flatnonzero(~is_inside)
+    n_inside, n_outside = _split(count, key_ratio, inside.size, outside.size)
+    chosen_inside = inside[_spread(info.frame_times[inside], n_inside, inside_region)]
+    chosen_outside = _outside_choice(info, outside, n_outside, outside_region, keep)
+    return np.sort(np.concatenate([chosen_inside, chosen_outside]))
+
+
+def clue_mask(info: VideoInfo, intervals: Intervals) -> np.ndarray:
+    """Which frames are on screen during `intervals`: frame i is shown from its time until the
+    next frame's, so even a point-like interval catches the frame shown then. MediaError if no
+    interval overlaps the video."""
+    starts = info.frame_times
+    ends = np.append(starts[1:], info.duration)
+    shown = np.zeros(info.num_frames, dtype=bool)
+    for start, end in _clue_region(info, intervals):
+        shown |= (starts <= end) & (ends > start)
+    return shown
+
+
+# --- budget and intervals --------------------------------------------------------------------
+
+def _checked_count(info: VideoInfo, num_frames: int) -> int:
+    if isinstance(num_frames, bool) or not isinstance(num_frames, (int, np.integer)):
+        raise MediaError(f"{info.path}: the number of frames must be an integer, got {num_frames!r}")
+    if num_frames <= 0:
+        raise MediaError(f"{info.path}: the number of frames must be at least 1, got {num_frames}")
+    if num_frames > MAX_SAMPLED_FRAMES:
+        raise MediaError(f"{info.path}: {num_frames} frames is more than any model takes "
+                         f"(at most {MAX_SAMPLED_FRAMES})")
+    return min(int(num_frames), info.num_frames)
+
+
+def _clue_region(info: VideoInfo, intervals: Intervals) -> Intervals:
+    """The intervals clipped to the video and merged; MediaError if bad or all outside."""
+    clipped = []
+    for interval in intervals:
+        start, end = _checked_interval(info, interval)
+        start, end = max(start, 0.0), min(end, info.duration)
+        if start < end or (start == end and 0.0 <= start < info.duration):
+            clipped.append((start, end))
+    if not clipped:
+        raise MediaError(f"{info.path}: focus interval(s) {_format(intervals)} lie outside the video "
+                         f"(0-{info.duration:.2f}s)")
+    merged: Intervals = []
+    for start, end in sorted(clipped):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _checked_interval(info: VideoInfo, interval) -> tuple[float, float]:
+    try:
+        start, end = (float(value) for value in interval)
+    except (TypeError, ValueError):
+        raise MediaError(f"{info.path}: a focus interval is two numbers (start, end), got {interval!r}") from None
+    if not (math.isfinite(start) and math.isfinite(end)) or end < start:
+        raise MediaError(f"{info.path}: focus interval ({start}, {end}) is not a time range")
+    return start, end
+
+
+def _format(intervals: Intervals) -> str:
+    return ", ".join(f"{float(s):g}-{float(e):g}s" for s, e in intervals) or "(none)"
+
+
+def _complement(region: Intervals, duration: float) -> Intervals:
+    bounds = [0.0] + [t for interval in region for t in interval] + [duration]
+    return [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2) if bounds[i] < bounds[i + 1]]
+
+
+def _split(count: int, key_ratio: float, n_inside: int, n_outside: int) -> tuple[int, int]:
+    inside = min(round(key_ratio * count), n_inside)
+    outside = min(count - inside, n_outside)
+    return min(count - outside, n_inside), outside
+
+
+def _outside_choice(info: VideoInfo, outside: np.ndarray, count: int, region: Intervals,
+                    keep: np.ndarray | None) -> np.ndarray:
+    times = info.frame_times
+    if keep is None:
+        return outside[_spread(times[outside], count, region)]
+    kept = np.intersect1d(outside, _checked_keep(info, keep))
+    if kept.size >= count:
+        return kept[_spread(times[kept], count, region)]
+    kept_positions = np.searchsorted(outside, kept)
+    coords = _region_time(times[outside], region)
+    return outside[_fill_gaps(coords, kept_positions, count - kept.size)]
+
+
+def _checked_keep(info: VideoInfo, keep) -> np.ndarray:
+    keep = np.asarray(keep)
+    if keep.size and (not np.issubdtype(keep.dtype, np.integer) or keep.min() < 0
+                      or keep.max() >= info.num_frames):
+        raise MediaError(f"{info.path}: `keep` must hold frame indices in [0, {info.num_frames})")
+    return keep.astype(np.int64).ravel()
+
+
+# --- even spreading --------------------------------------------------------------------------
+
+def _region_time(times: np.ndarray, region: Intervals) -> np.ndarray:
+    """Each time mapped to how much of `region` lies before it: a time axis with the gaps cut
+    out, on which 'evenly spaced' means evenly spaced within the region."""
+    starts = np.array([s for s, _ in region])
+    lengths = np.array([e - s for s, e in region])
+    return np.clip(times[:, None] - starts[None, :], 0.0, lengths[None, :]).sum(axis=1)
+
+
+def _spread(times: np.ndarray, count: int, region: Intervals) -> np.ndarray:
+    """Positions of `count` of the sorted `times`, as evenly spaced within `region` as the
+    frames allow: snap evenly spaced targets (ends included) to the nearest frame, then fill
+    the places where two targets snapped to one frame."""
+    if count >= times.size:
+        return np.arange(times.size)
+    if count == 0:
+        return np.arange(0)
+    coords = _region_time(times, region)
+    targets = np.linspace(coords[0], coords[-1], count) if count > 1 else np.array([coords.mean()])
+    nearest = np.unique(_nearest(coords, targets))
+    return _fill_gaps(coords, nearest, count - nearest.size)
+
+
+def _nearest(sorted_values: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    right = np.clip(np.searchsorted(sorted_values, targets), 1, sorted_values.size - 1)
+    left = right - 1
+    return np.where(targets - sorted_values[left] <= sorted_values[right] - targets, left, right)
+
+
+def _fill_gaps(coords: np.ndarray, chosen: np.ndarray, extra: int) -> np.ndarray:
+    """Add `extra` positions to `chosen`, each time the free one nearest the middle of the widest
+    gap between chosen frames (the ends of `coords` bound the outer gaps)."""
+    chosen = np.sort(np.asarray(chosen, dtype=np.int64))
+    for _ in range(extra):
+        free = np.setdiff1d(np.arange(coords.size), chosen, assume_unique=True)
+        bounds = np.concatenate([[coords[0]], coords[chosen], [coords[-1]]])
+        gap = np.searchsorted(chosen, free)  # free[k] lies in the gap between bounds[gap], bounds[gap + 1]
+        width = bounds[gap + 1] - bounds[gap]
+        middle = (bounds[gap + 1] + bounds[gap]) / 2
+        best = np.lexsort((np.abs(coords[free] - middle), -width))[0]
+        chosen = np.insert(chosen, gap[best], free[best])
+    return chosen
+
+
+def _ceil_to(value: float, factor: int) -> int:
+    return math.ceil(value / factor) * factor
+
+
+def _floor_to(value: float, factor: int) -> int:
+    return math.floor(value / factor) * factor
