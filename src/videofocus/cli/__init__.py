@@ -7,6 +7,8 @@ from videofocus.cli import version  # noqa: E402,F401
 from videofocus.cli import data_cmds  # noqa: E402,F401
 from videofocus.cli import score  # noqa: E402,F401
 from videofocus.cli import frames  # noqa: E402,F401
+from videofocus.cli import tiny_model  # noqa: E402,F401
+from videofocus.cli import synth  # noqa: E402,F401
 
 
 def main() -> None:
