@@ -47,6 +47,14 @@ def test_every_schema_task_is_registered_with_every_protocol():
         assert task.reward_names[0] == "format"
 
 
+def test_tasks_name_benchmarks_that_the_metrics_define():
+    from videofocus.metrics import BENCHMARKS
+
+    for name in TASKS:
+        assert set(get_task(name).benchmarks) <= set(BENCHMARKS)
+    assert get_task("tracking").benchmarks == ("got10k",)
+
+
 def test_unknown_task_and_protocol_are_config_errors():
     with pytest.raises(ConfigError, match="unknown task 'dance'.*temporal_grounding"):
         get_task("dance")

@@ -34,7 +34,7 @@ TASK = register_task(TaskSpec(
     name="classification",
     clue_kind=None,
     reward_names=("format", "accuracy"),
-    benchmark="classification",
+    benchmarks=("mcq",),  # for samples with options
     protocols={"videofocus": VIDEOFOCUS, "videochat_r1": VIDEOCHAT_R1, "videochat_r1_5": VIDEOCHAT_R1_5},
     variables=classification_variables,
 ))

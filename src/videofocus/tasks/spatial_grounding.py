@@ -25,7 +25,7 @@ TASK = register_task(TaskSpec(
     name="spatial_grounding",
     clue_kind="spatial",
     reward_names=("format", "box_iou"),
-    benchmark="spatial_grounding",
+    benchmarks=("refcoco",),
     protocols={"videofocus": VIDEOFOCUS, "videochat_r1": DETECTION, "videochat_r1_5": DETECTION},
     variables=question_variables,
 ))

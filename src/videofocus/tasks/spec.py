@@ -1,5 +1,5 @@
 """A task is data registered by name (lmms-eval style): prompt templates per protocol, the format
-regex per protocol, the rewards it can earn, the benchmark family its metrics follow.
+regex per protocol, the rewards it can earn, the benchmarks (videofocus.metrics) it is scored on.
 
 Protocols (what the model is asked to write):
 - "videofocus": the canonical protocol, `<think>…</think><clue>…</clue><answer>…</answer>` with the
@@ -71,7 +71,7 @@ class TaskSpec:
     name: str
     clue_kind: ClueKind | None
     reward_names: tuple[str, ...]
-    benchmark: str
+    benchmarks: tuple[str, ...]  # metrics.BENCHMARKS names its evaluation follows, the usual one first
     protocols: Mapping[str, Protocol]
     variables: Callable[[Sample], dict[str, str]]
     image_protocols: Mapping[str, Protocol] = field(default_factory=dict)

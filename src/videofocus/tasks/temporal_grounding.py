@@ -37,7 +37,7 @@ TASK = register_task(TaskSpec(
     name="temporal_grounding",
     clue_kind="temporal",
     reward_names=("format", "temporal_iou"),
-    benchmark="temporal_grounding",
+    benchmarks=("temporal_grounding",),
     protocols={"videofocus": VIDEOFOCUS, "videochat_r1": VIDEOCHAT_R1, "videochat_r1_5": VIDEOCHAT_R1_5},
     variables=question_variables,
 ))

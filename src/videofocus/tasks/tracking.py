@@ -52,7 +52,7 @@ TASK = register_task(TaskSpec(
     name="tracking",
     clue_kind="tracking",
     reward_names=("format", "tracking"),
-    benchmark="tracking",
+    benchmarks=("got10k",),
     protocols={"videofocus": VIDEOFOCUS, "videochat_r1": VIDEOCHAT_R1, "videochat_r1_5": VIDEOCHAT_R1_5},
     variables=tracking_variables,
 ))
