@@ -52,7 +52,7 @@ def score(
 
 
 def _warn(message: str) -> None:
-    err_console.print(Text.assemble(("warning: ", "bold yellow"), message))
+    err_console.print(Text.assemble(("warning: ", "bold yellow"), message), soft_wrap=True)
 
 
 def _table(report: ScoreReport) -> Table:
