@@ -1,0 +1,127 @@
+"""Generation with Hugging Face transformers (CPU or GPU), batched over prompts.
+
+Greedy by default. The vision special tokens are suppressed during generation: a sampled
+`<|video_pad|>` / `<|image_pad|>` would break the next forward pass ("video features and video
+tokens do not match", SPEC library facts). Vision features are reused across calls through
+`VisionFeatureCache` (see there for why that is exact), which is what makes rounds 2+ of
+iterative perception cheap.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import torch
+from transformers import GenerationConfig
+
+from videofocus.backends.base import BoxConvention, Generation, box_convention_for
+from videofocus.backends.feature_cache import VisionFeatureCache
+from videofocus.errors import ConfigError
+
+if TYPE_CHECKING:
+    from videofocus.models.inputs import Prompt
+
+_PIXEL_KEYS = ("pixel_values", "pixel_values_videos")
+_VISION_TOKENS = ("<|image_pad|>", "<|video_pad|>", "<|vision_start|>", "<|vision_end|>")
+
+
+class HFBackend:
+    """A transformers model and its processor behind the `Backend` protocol.
+
+    max_new_tokens / do_sample / temperature / top_p: decoding (greedy unless `do_sample`).
+    batch_size: prompts per `generate` call of the model.
+    video_max_pixels / image_max_pixels: per-frame / per-image pixel limits for `encode_prompts`
+        (None: its defaults, the papers' 768·28·28).
+    cache_vision_features / feature_cache_bytes: reuse vision-encoder outputs across calls.
+    box_convention: how the model writes boxes; None reads it from the model type.
+    """
+
+    def __init__(self, model: Any, processor: Any, *, max_new_tokens: int = 1024, do_sample: bool = False,
+                 temperature: float = 1.0, top_p: float = 1.0, batch_size: int = 4,
+                 video_max_pixels: int | None = None, image_max_pixels: int | None = None,
+                 cache_vision_features: bool = True, feature_cache_bytes: int = 1 << 30,
+                 box_convention: BoxConvention | None = None):
+        if batch_size < 1 or max_new_tokens < 1:
+            raise ConfigError("HFBackend: batch_size and max_new_tokens must be at least 1")
+        self.model, self.processor = model.eval(), processor
+        self.batch_size = batch_size
+        self.deterministic = not do_sample
+        self.box_convention = box_convention or box_convention_for(model.config.model_type)
+        self.pixel_limits = {name: value for name, value in (("video_max_pixels", video_max_pixels),
+                                                             ("image_max_pixels", image_max_pixels))
+                             if value is not None}
+        self.features = VisionFeatureCache(model, feature_cache_bytes) if cache_vision_features else None
+        tokenizer = processor.tokenizer
+        self._vision_token_ids = [tokenizer.convert_tokens_to_ids(token) for token in _VISION_TOKENS]
+        self._visual_ids = torch.tensor(self._vision_token_ids[:2])
+        self.generation_config = self._generation_config(max_new_tokens, do_sample, temperature, top_p)
+
+    @classmethod
+    def from_pretrained(cls, path_or_id: str | os.PathLike, *, dtype: str | torch.dtype | None = None,
+                        device: str | None = None, attn_implementation: str | None = None,
+                        **options: Any) -> HFBackend:
+        """Load with `videofocus.models.load_model` (bf16 and the fastest attention on GPU) and wrap."""
+        from videofocus.models import load_model
+
+        model, processor = load_model(path_or_id, dtype=dtype, device=device,
+                                      attn_implementation=attn_implementation)
+        return cls(model, processor, **options)
+
+    def _generation_config(self, max_new_tokens: int, do_sample: bool, temperature: float,
+                           top_p: float) -> GenerationConfig:
+        base = self.model.generation_config.to_dict() if self.model.generation_config else {}
+        sampling = {"temperature": temperature, "top_p": top_p} if do_sample else \
+            {"temperature": None, "top_p": None, "top_k": None}
+        base.update(max_new_tokens=max_new_tokens, do_sample=do_sample, suppress_tokens=self._vision_token_ids,
+                    **sampling)
+        if base.get("pad_token_id") is None:
+            base["pad_token_id"] = self.processor.tokenizer.pad_token_id
+        return GenerationConfig(**base)
+
+    def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
+        """Completions for `prompts`, `batch_size` at a time."""
+        return [generation for start in range(0, len(prompts), self.batch_size)
+                for generation in self._generate_batch(prompts[start:start + self.batch_size])]
+
+    def _generate_batch(self, prompts: Sequence[Prompt]) -> list[Generation]:
+        from videofocus.models.inputs import encode_prompts
+
+        started = time.perf_counter()
+        inputs = encode_prompts(self.processor, list(prompts), **self.pixel_limits).to(self.model.device)
+        cached = [0] * len(prompts)
+        kwargs = dict(inputs)
+        if self.features is not None and any(key in inputs for key in _PIXEL_KEYS):
+            encoder_outputs, cached = self.features.encode(inputs, prompts)
+            kwargs = {key: value for key, value in kwargs.items() if key not in _PIXEL_KEYS}
+            kwargs["mm_encoder_outputs"] = encoder_outputs
+        with torch.inference_mode():
+            output = self.model.generate(**kwargs, generation_config=self.generation_config)
+        completions = output[:, inputs["input_ids"].shape[1]:]
+        texts = self.processor.batch_decode(completions, skip_special_tokens=True)
+        seconds = (time.perf_counter() - started) / len(prompts)
+        visual = torch.isin(inputs["input_ids"], self._visual_ids.to(inputs["input_ids"].device)).sum(1).tolist()
+        prompt_tokens = inputs["attention_mask"].sum(1).tolist()
+        image_sizes = self._image_sizes(inputs, prompts)
+        return [Generation(text=text, prompt_tokens=int(prompt_tokens[i]),
+                           completion_tokens=self._completion_length(completions[i]),
+                           visual_tokens=int(visual[i]), cached_visual_tokens=int(cached[i]), seconds=seconds,
+                           image_sizes=image_sizes[i])
+                for i, text in enumerate(texts)]
+
+    def _completion_length(self, tokens: torch.Tensor) -> int:
+        """Generated tokens up to and including the first end-of-sequence token."""
+        stops = self.generation_config.eos_token_id
+        stops = [stops] if isinstance(stops, int) else list(stops or [])
+        ends = torch.isin(tokens, torch.tensor(stops, device=tokens.device)).nonzero()
+        return int(ends[0, 0]) + 1 if len(ends) else int(tokens.shape[0])
+
+    def _image_sizes(self, inputs: Any, prompts: Sequence[Prompt]) -> list[tuple[tuple[int, int], ...]]:
+        """(width, height) of each prompt's images as resized by the processor, from their grids."""
+        grids = inputs.get("image_grid_thw")
+        rows = iter(grids.tolist() if grids is not None else [])
+        patch = self.model.config.vision_config.patch_size
+        return [tuple((w * patch, h * patch) for _, h, w in (next(rows) for _ in prompt.images))
+                for prompt in prompts]

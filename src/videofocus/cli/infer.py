@@ -1,0 +1,133 @@
+"""`videofocus infer`: ask a model about one video or image with iterative perception."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import typer
+from pydantic import ValidationError
+from rich.table import Table
+
+from videofocus.cli.app import app, console
+from videofocus.errors import ConfigError
+from videofocus.perception import PerceptionOptions, PerceptionResult, RoundResult, perceive
+from videofocus.schema import Sample
+
+# "A. text", "(B) text", "C) text" → the option text; the letters follow from the order.
+_OPTION_LABEL = re.compile(r"^\s*\(?[A-Z]\s*[.)]\s+")
+
+
+@app.command()
+def infer(
+    model: str = typer.Option(..., "--model", help="Model directory or Hub id, e.g. Qwen/Qwen2.5-VL-7B-Instruct."),
+    video: Path | None = typer.Option(None, "--video", help="The video to ask about."),
+    image: Path | None = typer.Option(None, "--image", help="The image to ask about (instead of --video)."),
+    question: str = typer.Option(..., "--question", help="The question, or the event to ground."),
+    options: list[str] | None = typer.Option(
+        None, "--options", "--option", help='An answer option; repeat it: --options "A. red" --options "B. blue".'),
+    task: str | None = typer.Option(
+        None, "--task", help="Task whose prompt to use (default: grounded_qa / temporal_grounding for a "
+                             "video with / without options, mcq / spatial_grounding for an image)."),
+    rounds: int = typer.Option(3, "--rounds", min=1, help="Perception rounds."),
+    num_frames: int | None = typer.Option(None, "--num-frames", min=1, help="Fixed frame budget (else --fps)."),
+    fps: float = typer.Option(2.0, "--fps", min=0.001, help="Frames per second sampled when --num-frames is not set."),
+    max_frames: int = typer.Option(768, "--max-frames", min=1, help="Most frames --fps may take."),
+    key_ratio: float = typer.Option(0.5, "--key-ratio", help="Share of frames placed inside the clue in rounds 2+."),
+    carry_history: bool = typer.Option(False, "--carry-history", help="Quote the previous round in the prompt."),
+    early_stop: bool = typer.Option(False, "--early-stop", help="Stop when clue and answer stop changing."),
+    protocol: str = typer.Option("videofocus", "--protocol", help="Prompt protocol: videofocus, videochat_r1, "
+                                                                 "videochat_r1_5."),
+    max_new_tokens: int = typer.Option(1024, "--max-new-tokens", min=1),
+    device: str | None = typer.Option(None, "--device", help="cpu, cuda, cuda:1 … (default: cuda when present)."),
+    dtype: str | None = typer.Option(None, "--dtype", help="float32, bfloat16 … (default: bf16 on GPU)."),
+    json_output: bool = typer.Option(False, "--json", help="Print the full result as JSON instead of a table."),
+    plot: Path | None = typer.Option(None, "--plot", help="Draw the rounds (timeline or boxes) into this image file."),
+) -> None:
+    """Answer a question about a video or an image, re-looking where the model points (ITP)."""
+    from videofocus.backends.hf import HFBackend
+
+    sample = _sample(video, image, question, options, task)
+    perception = PerceptionOptions(rounds=rounds, num_frames=num_frames, fps=fps, max_frames=max_frames,
+                                   min_frames=min(4, max_frames), key_ratio=key_ratio, carry_history=carry_history,
+                                   early_stop=early_stop, protocol=protocol)
+    backend = HFBackend.from_pretrained(model, dtype=dtype, device=device, max_new_tokens=max_new_tokens)
+    result = perceive(sample, backend, perception)
+    if json_output:
+        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        console.print(_rounds_table(result))
+    if plot is not None:
+        _plot(result, sample, plot)
+        if not json_output:
+            console.print(f"plot written to {plot}")
+
+
+def _sample(video: Path | None, image: Path | None, question: str, options: list[str] | None,
+            task: str | None) -> Sample:
+    """The one-off sample the command asks about (media size and duration filled in for the prompt)."""
+    from videofocus.media.image import load_image
+    from videofocus.media.video import probe
+
+    if (video is None) == (image is None):
+        raise ConfigError("give exactly one of --video and --image")
+    texts = [_OPTION_LABEL.sub("", option).strip() for option in options or []] or None
+    if video is not None:
+        info = probe(video)
+        media = {"type": "video", "path": str(video.resolve()), "duration": info.duration,
+                 "width": info.width, "height": info.height}
+        default_task = "grounded_qa" if texts else "temporal_grounding"
+    else:
+        width, height = load_image(image).size
+        media = {"type": "image", "path": str(image.resolve()), "width": width, "height": height}
+        default_task = "mcq" if texts else "spatial_grounding"
+    try:
+        return Sample(id="infer", task=task or default_task, media=media, question=question, options=texts)
+    except ValidationError as exc:
+        raise ConfigError(f"cannot ask this: {exc.errors()[0]['msg']}") from None
+
+
+def _rounds_table(result: PerceptionResult) -> Table:
+    table = Table(title=f"{result.task} · {len(result.rounds)} round(s) · {result.seconds:.2f} s"
+                        + (" · stopped early" if result.stop_reason == "converged" else ""))
+    for column in ("round", "looked at", "clue", "answer", "time (s)", "note"):
+        table.add_column(column, overflow="fold")
+    for round_ in result.rounds:
+        cost = round_.cost
+        time_text = "reused" if cost.reused else f"{cost.seconds:.2f}"
+        table.add_row(str(round_.round), _looked_at(round_), _clue(round_), _answer(round_), time_text,
+                      round_.fallback or "")
+    return table
+
+
+def _looked_at(round_: RoundResult) -> str:
+    view = round_.view
+    if view.media_type == "video":
+        where = "uniform" if not view.focus else "dense in " + ", ".join(f"{s:.1f}-{e:.1f} s" for s, e in view.focus)
+        return f"{len(view.frame_indices)} frames, {where}"
+    return "full image" + (f" + {len(view.crops)} crop(s)" if view.crops else "")
+
+
+def _clue(round_: RoundResult) -> str:
+    if round_.intervals:
+        return ", ".join(f"{start:.2f}-{end:.2f} s" for start, end in round_.intervals)
+    if round_.boxes:
+        return ", ".join("[" + ", ".join(f"{value:.0f}" for value in box) + "]" for box in round_.boxes)
+    return "-"
+
+
+def _answer(round_: RoundResult) -> str:
+    text = round_.option or round_.answer or "-"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _plot(result: PerceptionResult, sample: Sample, path: Path) -> None:
+    from videofocus.media.image import load_image
+    from videofocus.plots import box_layers, plot_boxes, plot_timeline, timeline_rows
+
+    title = f"{sample.question[:60]}"
+    if result.media_type == "video":
+        plot_timeline(timeline_rows(result), sample.media.duration or 0.0, path, title=title)
+    else:
+        plot_boxes(load_image(sample.media.path), box_layers(result), path, title=title)

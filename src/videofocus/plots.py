@@ -1,0 +1,123 @@
+"""Pictures of where a model looked and what it pointed at: intervals on a video's timeline, boxes on
+an image. The drawing functions take plain rows (label, intervals or boxes), so inference,
+evaluation and the demo draw the same way; `timeline_rows` / `box_layers` make the rows of a
+perception result, one per round."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from videofocus.perception.result import PerceptionResult  # noqa: E402
+from videofocus.schema import atomic_writer  # noqa: E402
+
+_COLOURS = plt.get_cmap("tab10").colors
+_TRUTH_COLOUR = "black"
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    """One line of a timeline: predicted `intervals` (s), the `frames` looked at (s), and the
+    `focus` intervals that chose those frames."""
+
+    label: str
+    intervals: Sequence[tuple[float, float]] = ()
+    frames: Sequence[float] = ()
+    focus: Sequence[tuple[float, float]] = ()
+
+
+@dataclass(frozen=True)
+class BoxLayer:
+    """One round's boxes on an image (original pixels) and the crops it was shown."""
+
+    label: str
+    boxes: Sequence[Sequence[float]] = ()
+    crops: Sequence[Sequence[float]] = field(default_factory=tuple)
+
+
+def timeline_rows(result: PerceptionResult) -> list[TimelineRow]:
+    """One row per round of a video result."""
+    return [TimelineRow(label=f"round {round_.round}", intervals=round_.intervals or (),
+                        frames=round_.view.timestamps, focus=round_.view.focus or ())
+            for round_ in result.rounds]
+
+
+def box_layers(result: PerceptionResult) -> list[BoxLayer]:
+    """One layer per round of an image result."""
+    return [BoxLayer(label=f"round {round_.round}", boxes=round_.boxes or (), crops=round_.view.crops)
+            for round_ in result.rounds]
+
+
+def plot_timeline(rows: Sequence[TimelineRow], duration: float, path: str | os.PathLike, *,
+                  ground_truth: Sequence[tuple[float, float]] = (), title: str | None = None) -> Path:
+    """Draw each row on the time axis [0, duration]: the frames looked at as ticks, the focus as a
+    light band, the predicted intervals as bars; the ground truth (if any) as a black top row."""
+    labels = ([("ground truth", None)] if ground_truth else []) + [(row.label, row) for row in rows]
+    figure, axes = plt.subplots(figsize=(9, 0.6 * len(labels) + 1.2))
+    top = len(labels) - 1
+    for index, (label, row) in enumerate(labels):
+        y = top - index  # first row on top
+        if row is None:
+            _bars(axes, ground_truth, y, _TRUTH_COLOUR, height=0.5)
+            continue
+        colour = _COLOURS[index % len(_COLOURS)]
+        _bars(axes, row.focus, y, colour, height=0.8, alpha=0.15)
+        axes.vlines(list(row.frames), y - 0.35, y + 0.35, colors="grey", linewidth=0.6)
+        _bars(axes, row.intervals, y, colour, height=0.4, alpha=0.9)
+    axes.set_yticks([top - index for index in range(len(labels))], [label for label, _ in labels])
+    axes.set_xlim(0, max(duration, 1e-6))
+    axes.set_ylim(-0.7, len(labels) - 0.3)
+    axes.set_xlabel("time (s)")
+    if title:
+        axes.set_title(title)
+    return _save(figure, path)
+
+
+def plot_boxes(image: Image.Image, layers: Sequence[BoxLayer], path: str | os.PathLike, *,
+               ground_truth: Sequence[Sequence[float]] = (), title: str | None = None) -> Path:
+    """Draw each layer's boxes (solid) and crops (dashed) on the image; the ground truth in black."""
+    figure, axes = plt.subplots(figsize=(8, 8 * image.height / max(image.width, 1)))
+    axes.imshow(image)
+    for number, layer in enumerate(layers):
+        colour = _COLOURS[number % len(_COLOURS)]
+        for box in layer.crops:
+            _rectangle(axes, box, colour, linestyle="--", linewidth=1)
+        for position, box in enumerate(layer.boxes):
+            _rectangle(axes, box, colour, linewidth=2, label=layer.label if position == 0 else None)
+    for position, box in enumerate(ground_truth):
+        _rectangle(axes, box, _TRUTH_COLOUR, linewidth=2, label="ground truth" if position == 0 else None)
+    if any(layer.boxes for layer in layers) or ground_truth:
+        axes.legend(loc="upper right", fontsize="small")
+    axes.set_axis_off()
+    if title:
+        axes.set_title(title)
+    return _save(figure, path)
+
+
+def _bars(axes, intervals, y: float, colour, *, height: float, alpha: float = 1.0) -> None:
+    spans = [(start, end - start) for start, end in intervals if end > start]
+    if spans:
+        axes.broken_barh(spans, (y - height / 2, height), facecolors=colour, alpha=alpha)
+
+
+def _rectangle(axes, box, colour, **style) -> None:
+    x0, y0, x1, y1 = box
+    axes.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=colour, **style))
+
+
+def _save(figure, path: str | os.PathLike) -> Path:
+    path = Path(path)
+    figure.tight_layout()
+    with atomic_writer(path, "wb") as handle:
+        figure.savefig(handle, format=path.suffix.lstrip(".").lower() or "png", dpi=120)
+    plt.close(figure)
+    return path
