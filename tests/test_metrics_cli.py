@@ -87,7 +87,19 @@ def test_tracking_with_normalised_units(tmp_path):
     args = ["--benchmark", "got10k", "--predictions", str(predictions), "--annotations", str(annotations), "--json"]
     normalised = json.loads(score(*args, "--track-units", "normalised").stdout)["metrics"]
     assert normalised == pytest.approx({"AO": 100 * (1 + 0.5) / 2, "SR@0.5": 50.0, "SR@0.75": 50.0})
-    assert json.loads(score(*args).stdout)["metrics"]["AO"] < 1.0
+    as_pixels = score(*args)
+    assert json.loads(as_pixels.stdout)["metrics"]["AO"] < 1.0
+    assert "pass --track-units normalised" in as_pixels.stderr
+
+
+def test_pixel_tracks_scored_as_normalised_are_flagged(tmp_path):
+    annotations = write_samples_jsonl(tmp_path / "ann.jsonl", [
+        track_sample("t", [[0, 0, 10, 10], [20, 10, 60, 50]], width=200, height=100)])
+    predictions = write_jsonl(tmp_path / "pred.jsonl", [{"id": "t", "track": [[0, 0, 10, 10], [20, 10, 60, 50]]}])
+    args = ["--benchmark", "got10k", "--predictions", str(predictions), "--annotations", str(annotations), "--json"]
+    as_pixels = score(*args)
+    assert json.loads(as_pixels.stdout)["metrics"]["AO"] == 100.0 and as_pixels.stderr == ""
+    assert "a predicted track coordinate is 60" in score(*args, "--track-units", "normalised").stderr
 
 
 def test_failed_predictions_count_as_wrong_but_not_missing(tmp_path):

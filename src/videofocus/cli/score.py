@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -13,13 +14,14 @@ from rich.text import Text
 
 from videofocus.cli.app import app, console, err_console
 from videofocus.metrics import BENCHMARKS, ScoreReport, score_predictions
-from videofocus.predictions import load_predictions
+from videofocus.parsing import Prediction
+from videofocus.predictions import PredictionLike, load_predictions
 from videofocus.schema import read_samples
 
 BenchmarkName = Enum("BenchmarkName", {name: name for name in BENCHMARKS}, type=str)
 
 
-class TrackUnits(str, Enum):
+class TrackUnitsOption(str, Enum):
     pixels = "pixels"
     normalised = "normalised"
 
@@ -33,14 +35,16 @@ def score(
     json_output: Annotated[bool, typer.Option("--json", help="Print {benchmark, n, missing, metrics} as JSON.")] = False,
     strict: Annotated[bool, typer.Option(help="Treat duplicate prediction ids and ids without an "
                                          "annotation as errors instead of warnings.")] = False,
-    track_units: Annotated[TrackUnits, typer.Option(help="Units of predicted tracking boxes: original-frame "
+    track_units: Annotated[TrackUnitsOption, typer.Option(help="Units of predicted tracking boxes: original-frame "
                                                     "pixels, or normalised 0-1 (what the tracking prompts "
-                                                    "ask the model for).")] = TrackUnits.pixels,
+                                                    "ask the model for).")] = TrackUnitsOption.pixels,
 ) -> None:
     """Score predictions on a benchmark; missing and failed predictions count as wrong."""
     samples = list(read_samples(annotations))
     by_id = load_predictions(predictions, known_ids={sample.id for sample in samples}, strict=strict,
                              warn=_warn)
+    if benchmark.value == "got10k":
+        _warn_on_unlikely_units(by_id.values(), track_units)
     report = score_predictions(benchmark.value, samples, by_id, track_units=track_units.value,
                                annotations=annotations)
     if json_output:
@@ -53,6 +57,21 @@ def score(
 
 def _warn(message: str) -> None:
     err_console.print(Text.assemble(("warning: ", "bold yellow"), message), soft_wrap=True)
+
+
+def _warn_on_unlikely_units(predictions: Iterable[PredictionLike], units: TrackUnitsOption) -> None:
+    """Warn when the predicted track coordinates contradict `units`: all within [0, 1] for pixels, or
+    some far above 1 for normalised (1.5 leaves room for boxes overshooting the frame)."""
+    coordinates = [value for prediction in predictions if isinstance(prediction, Prediction) and prediction.track
+                   for box in prediction.track for value in box]
+    if not coordinates:
+        return
+    if units is TrackUnitsOption.pixels and max(map(abs, coordinates)) <= 1.0:
+        _warn("every predicted track coordinate lies within [0, 1]; if they are normalised (as the tracking "
+              "prompts ask), pass --track-units normalised")
+    elif units is TrackUnitsOption.normalised and max(coordinates) > 1.5:
+        _warn(f"--track-units normalised, but a predicted track coordinate is {max(coordinates):g}; "
+              "pixel boxes need --track-units pixels")
 
 
 def _table(report: ScoreReport) -> Table:
