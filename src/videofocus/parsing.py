@@ -43,8 +43,8 @@ _TAG = re.compile(r"<(/?)(think|answer|clue|glue)\s*>", re.IGNORECASE)
 _NUMBER = r"(?<![\w.])-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
 _CLUE_TOKEN = re.compile(rf"(?P<open>[\[(])|(?P<close>[\])])|(?P<number>{_NUMBER})"
                          r"|(?P<bad>\b(?:nan|inf|infinity)\b)", re.IGNORECASE)
-# What a pure-clue answer may hold besides numbers: brackets, separators, "to", "from", units.
 _QWEN_BBOX = re.compile(r'"bbox_2d"\s*:\s*(\[[^\[\]]*\])')
+# What a pure-clue answer may hold besides numbers: brackets, separators, "to", "from", units.
 _CLUE_FILLER = re.compile(rf"{_NUMBER}|[\[\]()\s,;:~\-–—]+|\b(?:from|to|and)\b|(?:s|secs?|seconds?)\b",
                           re.IGNORECASE)
 
@@ -148,7 +148,8 @@ def _finite_number(token: str) -> float | None:
     return value if math.isfinite(value) and abs(value) <= MAX_MAGNITUDE else None
 
 
-def _interpret(groups: list[list[float]]):
+def _interpret(groups: list[list[float]]) -> tuple[list[tuple[float, float]] | None, list[list[float]] | None,
+                                                   list[list[float]] | None]:
     """(intervals, boxes, track) from number groups; all None when any group is not 2 or 4 numbers."""
     if any(len(group) not in (2, 4) for group in groups):
         return None, None, None

@@ -1,11 +1,8 @@
 """Grounded multiple-choice QA (NExT-GQA, ReXTime; VisualCoT for images): the answer letter plus the
 clue it rests on (time spans in a video, a box in an image)."""
 
-from videofocus.tasks.spec import (CLUE_CONTENT, FREE_TEXT, OPTION_ANSWER, Protocol, TaskSpec, padded,
+from videofocus.tasks.spec import (CLUE_CONTENT, FREE_TEXT, OPTION_ANSWER, RELEASED_QUESTION, Protocol, TaskSpec,
                                    question_variables, register_task, tagged)
-
-_QUESTION = ('Answer the question: "${question}" according to the content of the ${medium}. '
-             "Select the answer from :${options_inline}.")
 
 VIDEOFOCUS = Protocol(
     template=("Question: ${question}\nOptions:\n${options}\n\n"
@@ -26,18 +23,19 @@ VIDEOFOCUS_IMAGE = Protocol(
 
 # VideoChat-R1 (seed 001): think, answer, then the temporal "glue".
 VIDEOCHAT_R1 = Protocol(
-    template=(_QUESTION + "\n\n"
+    template=(RELEASED_QUESTION + "\n\n"
               "Output your thought process within the <think> </think> tags.\n\n"
               "Then, provide your answer within the <answer> </answer> tags, output the corresponding letter of "
               "the option. At the same time, in the <glue> </glue> tags, present the precise time period in "
               "seconds of the video clips on which you base your answer to this question in the format of "
-              "[(s1, e1), (s2, e2), ...]. For example: <think>...</think><answer>A</answer><glue>[(5.2, 10.4)]</glue>.\n"),
+              "[(s1, e1), (s2, e2), ...]. For example: "
+              "<think>...</think><answer>A</answer><glue>[(5.2, 10.4)]</glue>.\n"),
     format_pattern=tagged(("think", FREE_TEXT), ("answer", OPTION_ANSWER), ("glue", CLUE_CONTENT["temporal"])),
 )
 
 # VideoChat-R1.5 released code, task_prompts["gqa"] (video) and ["igqa"] (image).
 VIDEOCHAT_R1_5 = Protocol(
-    template=(_QUESTION +
+    template=(RELEASED_QUESTION +
               " Provide your answer within the <answer> </answer> tags, output the corresponding letter of the "
               "option. At the same time, in the <glue> </glue> tags, present the precise time period in seconds "
               "of the video clips on which you base your answer to this question in the format of "
@@ -45,7 +43,7 @@ VIDEOCHAT_R1_5 = Protocol(
     format_pattern=tagged(("answer", OPTION_ANSWER), ("glue", CLUE_CONTENT["temporal"])),
 )
 IMAGE_GLUE = Protocol(
-    template=(_QUESTION + "\n\n"
+    template=(RELEASED_QUESTION + "\n\n"
               "Then, provide your answer within the <answer> </answer> tags, output the corresponding letter of "
               "the option.\n\n"
               "At the same time, in the <glue> </glue> tags,  present the glue area to answer the question with a "

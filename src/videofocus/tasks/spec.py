@@ -151,6 +151,11 @@ def duration_note(sample: Sample) -> str:
     return f" The video is {duration:.2f} seconds long." if duration else ""
 
 
+# The question sentence of the released VideoChat-R1 / R1.5 QA prompts.
+RELEASED_QUESTION = ('Answer the question: "${question}" according to the content of the ${medium}. '
+                     "Select the answer from :${options_inline}.")
+
+
 def question_variables(sample: Sample) -> dict[str, str]:
     return {"question": sample.question, "medium": sample.media.type, "options": options_block(sample),
             "options_inline": options_inline(sample), "duration_note": duration_note(sample)}
