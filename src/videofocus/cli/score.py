@@ -32,7 +32,8 @@ def score(
     predictions: Annotated[Path, typer.Option(help="Prediction JSONL: {id, output} (raw model text), "
                                               "{id, answer, intervals, boxes, track} (parsed) or {id, error}.")],
     annotations: Annotated[Path, typer.Option(help="Annotation JSONL in the one sample format.")],
-    json_output: Annotated[bool, typer.Option("--json", help="Print {benchmark, n, missing, metrics} as JSON.")] = False,
+    json_output: Annotated[bool, typer.Option("--json",
+                                              help="Print {benchmark, n, missing, metrics} as JSON.")] = False,
     strict: Annotated[bool, typer.Option(help="Treat duplicate prediction ids and ids without an "
                                          "annotation as errors instead of warnings.")] = False,
     track_units: Annotated[TrackUnitsOption, typer.Option(help="Units of predicted tracking boxes: original-frame "
