@@ -1,0 +1,105 @@
+"""Checkpoints that a crash cannot leave half-written, and exact resumption.
+
+A checkpoint is accelerate's full training state (model, optimizer, scheduler, every process's RNG
+states; FSDP/DeepSpeed shards the way accelerate saves them) plus `trainer_state.json` (step, data
+position, the run's config). It is written into a hidden temporary folder and renamed to
+`checkpoints/step-<N>` only once complete, so `latest_checkpoint` never sees a partial one.
+
+The RNG states come back with the rest, so a resumed run samples exactly what the uninterrupted one
+would have. They are files this trainer wrote itself (torch/pickle format, accelerate's own), read
+back only when the user asks to resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from videofocus.errors import ConfigError
+from videofocus.schema import atomic_writer
+from videofocus.train.data import DataPosition
+
+STATE_FILE = "trainer_state.json"
+_STEP_DIR = re.compile(r"^step-(\d+)$")
+
+
+@dataclass
+class TrainerState:
+    """What the loop itself must restore besides accelerate's state."""
+
+    step: int
+    position: DataPosition
+    config: dict[str, Any]
+
+    def to_json(self) -> str:
+        return json.dumps({"step": self.step, "position": asdict(self.position), "config": self.config}, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> TrainerState:
+        record = json.loads(text)
+        return cls(step=record["step"], position=DataPosition(**record["position"]), config=record["config"])
+
+
+def checkpoint_root(output_dir: str | os.PathLike) -> Path:
+    return Path(output_dir) / "checkpoints"
+
+
+def save_checkpoint(accelerator, output_dir: str | os.PathLike, state: TrainerState, *,
+                    keep: int | None = None) -> Path:
+    """Write the checkpoint of `state.step` atomically (every process must call this); keep the newest
+    `keep` checkpoints. Returns the checkpoint folder."""
+    root = checkpoint_root(output_dir)
+    final = root / f"step-{state.step:08d}"
+    staging = root / f".staging-step-{state.step:08d}"
+    if accelerator.is_main_process:
+        shutil.rmtree(staging, ignore_errors=True)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(staging))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        with atomic_writer(staging / STATE_FILE) as handle:
+            handle.write(state.to_json())
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(staging, final)
+        _prune(root, keep)
+    accelerator.wait_for_everyone()
+    return final
+
+
+def latest_checkpoint(output_dir: str | os.PathLike) -> Path | None:
+    """The newest complete checkpoint under `output_dir`, or None."""
+    complete = [path for path in _checkpoints(checkpoint_root(output_dir)) if (path / STATE_FILE).is_file()]
+    return complete[-1] if complete else None
+
+
+def load_checkpoint(accelerator, path: Path) -> TrainerState:
+    """Restore accelerate's state from `path` and return the loop's state."""
+    accelerator.load_state(str(path))
+    return TrainerState.from_json((path / STATE_FILE).read_text(encoding="utf-8"))
+
+
+def resume_state(accelerator, output_dir: str | os.PathLike) -> TrainerState:
+    """Load the latest checkpoint of `output_dir`; ConfigError when there is none."""
+    path = latest_checkpoint(output_dir)
+    if path is None:
+        raise ConfigError(f"--resume: no checkpoint under {checkpoint_root(output_dir)}; run without --resume "
+                          "to start afresh")
+    return load_checkpoint(accelerator, path)
+
+
+def _checkpoints(root: Path) -> list[Path]:
+    if not root.is_dir():
+        return []
+    found = [(int(match.group(1)), path) for path in root.iterdir() if (match := _STEP_DIR.match(path.name))]
+    return [path for _, path in sorted(found)]
+
+
+def _prune(root: Path, keep: int | None) -> None:
+    if keep is None:
+        return
+    for path in _checkpoints(root)[:-keep] if keep > 0 else []:
+        shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,210 @@
+"""Training data: the configured datasets loaded and checked up front, a resumable batch order, and a
+sample turned into model inputs (media decoded, task prompt built, processor applied).
+
+Everything a run can know to be wrong before its first step is checked in `load_training_samples`:
+missing files, samples whose media is missing, unknown tasks, a dataset smaller than one batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from videofocus.backends.base import BoxConvention
+from videofocus.errors import ConfigError, VideoFocusError
+from videofocus.parsing import Prediction
+from videofocus.schema import Sample, iter_jsonl, parse_sample
+from videofocus.tasks import get_task
+from videofocus.train.batch import PromptInputs
+from videofocus.train.config import DatasetConfig, TrainConfig
+
+
+@dataclass(frozen=True)
+class TrainSample:
+    """A validated sample, where its media file is, and where the sample came from (file:line)."""
+
+    sample: Sample
+    media_path: Path
+    source: str
+
+
+@dataclass
+class Example:
+    """A training sample made ready for the model: its inputs, and the size at which each image was
+    seen (to map predicted boxes back to the sample's pixels)."""
+
+    item: TrainSample
+    inputs: PromptInputs
+    image_sizes: list[tuple[tuple[int, int], tuple[int, int]]]   # per image: (original (w, h), seen (w, h))
+
+    def in_sample_units(self, prediction: Prediction, convention: BoxConvention) -> Prediction:
+        """`prediction` with its image boxes converted from the model's convention to original pixels."""
+        if not prediction.boxes or not self.image_sizes:
+            return prediction
+        original, seen = self.image_sizes[0]
+        return replace(prediction, boxes=[convention.to_original(box, original, seen) for box in prediction.boxes])
+
+
+def load_training_samples(datasets: Sequence[DatasetConfig]) -> list[TrainSample]:
+    """All samples of all datasets, validated: DataError for a bad record (file, line, field);
+    ConfigError for a missing file, a sample of the wrong or an unknown task, or missing media."""
+    samples: list[TrainSample] = []
+    for index, dataset in enumerate(datasets):
+        if not Path(dataset.path).is_file():
+            raise ConfigError(f"datasets[{index}].path: no such file {dataset.path}")
+        media_root = dataset.resolved_media_root()
+        if dataset.task is not None:
+            get_task(dataset.task)
+        count = 0
+        for line, record in iter_jsonl(dataset.path):
+            if dataset.max_samples is not None and count >= dataset.max_samples:
+                break
+            sample = parse_sample(record, path=dataset.path, line=line)
+            source = f"{dataset.path}:{line}"
+            _check_sample(sample, source, dataset, index)
+            media_path = sample.media.resolve(media_root)
+            if not media_path.is_file():
+                raise ConfigError(f"{source}: media file {media_path} not found; set datasets[{index}].media_root "
+                                  f"to the folder holding {sample.media.path!r}")
+            samples.append(TrainSample(sample=sample, media_path=media_path, source=source))
+            count += 1
+    return samples
+
+
+def _check_sample(sample: Sample, source: str, dataset: DatasetConfig, index: int) -> None:
+    if dataset.task is not None and sample.task != dataset.task:
+        raise ConfigError(f"{source}: sample task {sample.task!r} but datasets[{index}].task is {dataset.task!r}; "
+                          "fix the file or the dataset's task")
+    try:
+        get_task(sample.task)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+@dataclass
+class DataPosition:
+    """Where the batch order stands: the next global batch is batch `batch` of epoch `epoch`."""
+
+    epoch: int = 0
+    batch: int = 0
+
+
+class BatchOrder:
+    """Deterministic, resumable order of global batches (lists of sample indices).
+
+    Each epoch is a seeded permutation cut into batches of `global_batch` samples; the remainder is
+    dropped (all batches keep their size). With `single_task_batches`, each task is permuted and cut
+    on its own and the batches of all tasks are then shuffled together, so every batch holds one task.
+    Every process builds the same order and takes its own consecutive share of each batch."""
+
+    def __init__(self, tasks: Sequence[str], global_batch: int, *, seed: int, single_task_batches: bool = False):
+        self.tasks, self.global_batch, self.seed = list(tasks), global_batch, seed
+        self.single_task_batches = single_task_batches
+        if self.batches_per_epoch == 0:
+            counts = {task: self.tasks.count(task) for task in sorted(set(self.tasks))}
+            detail = f" per task {counts}" if single_task_batches else ""
+            raise ConfigError(f"the datasets hold {len(self.tasks)} samples{detail}, fewer than one global batch of "
+                              f"{global_batch}; add data or lower per_device_batch_size / gradient_accumulation_steps")
+        self._cached: tuple[int, list[list[int]]] | None = None
+
+    @property
+    def batches_per_epoch(self) -> int:
+        if not self.single_task_batches:
+            return len(self.tasks) // self.global_batch
+        return sum(self.tasks.count(task) // self.global_batch for task in set(self.tasks))
+
+    def epoch(self, epoch: int) -> list[list[int]]:
+        if self._cached is None or self._cached[0] != epoch:
+            self._cached = (epoch, self._build(epoch))
+        return self._cached[1]
+
+    def _build(self, epoch: int) -> list[list[int]]:
+        rng = np.random.default_rng([self.seed, epoch])
+        if not self.single_task_batches:
+            return _cut(rng.permutation(len(self.tasks)).tolist(), self.global_batch)
+        batches = []
+        for task in sorted(set(self.tasks)):
+            members = [index for index, name in enumerate(self.tasks) if name == task]
+            batches += _cut([members[i] for i in rng.permutation(len(members))], self.global_batch)
+        return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def _cut(indices: list[int], size: int) -> list[list[int]]:
+    return [indices[start:start + size] for start in range(0, len(indices) - size + 1, size)]
+
+
+class BatchStream:
+    """This process's share of successive global batches; `position` is what a checkpoint saves."""
+
+    def __init__(self, order: BatchOrder, *, num_epochs: int | None, process_index: int = 0, num_processes: int = 1):
+        if order.global_batch % num_processes:
+            raise ValueError("the global batch must split evenly over the processes")
+        self.order, self.num_epochs = order, num_epochs
+        self.process_index, self.share = process_index, order.global_batch // num_processes
+        self.position = DataPosition()
+
+    def next(self) -> list[int] | None:
+        """Sample indices for this process from the next global batch; None once the epochs are done."""
+        if self.position.batch >= self.order.batches_per_epoch:
+            self.position = DataPosition(epoch=self.position.epoch + 1, batch=0)
+        if self.num_epochs is not None and self.position.epoch >= self.num_epochs:
+            return None
+        batch = self.order.epoch(self.position.epoch)[self.position.batch]
+        self.position = DataPosition(epoch=self.position.epoch, batch=self.position.batch + 1)
+        return batch[self.process_index * self.share:(self.process_index + 1) * self.share]
+
+
+def build_prompt(item: TrainSample, config: TrainConfig):
+    """The model prompt for a sample: its task's prompt text and its decoded media (video frames at
+    `video_fps` within the frame limits, the track's own frames for tracking, or the image)."""
+    from videofocus.media.image import load_image
+    from videofocus.media.sampling import fps_indices
+    from videofocus.media.video import probe, read_frames
+    from videofocus.models.inputs import Prompt
+
+    sample = item.sample
+    text = get_task(sample.task).build_prompt(sample, protocol=config.protocol)
+    if sample.media.type == "image":
+        return Prompt(text=text, images=[load_image(item.media_path)])
+    info = probe(item.media_path)
+    if sample.clue is not None and sample.clue.track:
+        indices = nearest_frames(info.frame_times, [point.t for point in sample.clue.track])
+    else:
+        indices = fps_indices(info, fps=config.video_fps, min_frames=config.video_min_frames,
+                              max_frames=config.video_max_frames)
+    return Prompt(text=text, video=read_frames(info, indices))
+
+
+def nearest_frames(frame_times: np.ndarray, times: Sequence[float]) -> np.ndarray:
+    """Index of the frame closest in time to each of `times` (a track lists one box per such frame)."""
+    if len(frame_times) == 1:
+        return np.zeros(len(times), dtype=np.int64)
+    right = np.clip(np.searchsorted(frame_times, times), 1, len(frame_times) - 1)
+    left = right - 1
+    closer_left = np.abs(np.asarray(times) - frame_times[left]) <= np.abs(frame_times[right] - np.asarray(times))
+    return np.where(closer_left, left, right).astype(np.int64)
+
+
+def make_example(item: TrainSample, processor, config: TrainConfig, device) -> Example:
+    """Decode, prompt and encode one sample into an Example on `device`."""
+    from videofocus.models.inputs import encode_prompts
+
+    try:
+        prompt = build_prompt(item, config)
+    except VideoFocusError as exc:
+        raise type(exc)(f"{item.source}: {exc}") from exc
+    encoded = encode_prompts(processor, [prompt], video_min_pixels=config.video_min_pixels,
+                             video_max_pixels=config.video_max_pixels, image_min_pixels=config.image_min_pixels,
+                             image_max_pixels=config.image_max_pixels)
+    inputs = PromptInputs.from_encoded(encoded).to(device)
+    return Example(item=item, inputs=inputs, image_sizes=_image_sizes(prompt, inputs, processor))
+
+
+def _image_sizes(prompt, inputs: PromptInputs, processor) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    grids = inputs.visual.get("image_grid_thw")
+    if grids is None:
+        return []
+    patch = processor.image_processor.patch_size
+    return [(image.size, (int(w) * patch, int(h) * patch)) for image, (_, h, w) in zip(prompt.images, grids.tolist())]

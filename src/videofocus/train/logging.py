@@ -1,0 +1,94 @@
+"""Per-step metrics: one JSON object a line in output_dir/metrics.jsonl, TensorBoard scalars, and a rich
+progress bar. Only the main process writes. On resume the records after the checkpoint's step are
+dropped first, so the file reads as one uninterrupted run."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from videofocus.schema import atomic_writer
+
+METRICS_FILE = "metrics.jsonl"
+# Shown next to the progress bar when present.
+HEADLINE = ("reward", "loss", "kl", "zero_spread_share")
+
+
+class MetricsLogger:
+    """Write step metrics; a no-op on non-main processes (`enabled=False`)."""
+
+    def __init__(self, output_dir: str | Path, *, total_steps: int, start_step: int = 0, enabled: bool = True,
+                 tensorboard: bool = True, console: Console | None = None):
+        self.enabled = enabled
+        self.path = Path(output_dir) / METRICS_FILE
+        self._writer = None
+        self._progress = None
+        if not enabled:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        truncate_metrics(self.path, after_step=start_step)
+        self._file = self.path.open("a", encoding="utf-8")
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._writer = SummaryWriter(log_dir=str(Path(output_dir) / "tensorboard"), purge_step=start_step + 1)
+        self._progress = Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                  TimeRemainingColumn(), TextColumn("{task.description}"),
+                                  console=console or Console(stderr=True))
+        self._task = self._progress.add_task("", total=total_steps, completed=start_step)
+        self._progress.start()
+
+    def log(self, step: int, metrics: dict[str, float]) -> None:
+        """Record `metrics` of optimisation step `step` (1-based)."""
+        if not self.enabled:
+            return
+        record = {"step": step, **{name: _plain(value) for name, value in metrics.items()}}
+        self._file.write(json.dumps(record) + "\n")
+        self._file.flush()
+        if self._writer is not None:
+            for name, value in record.items():
+                if name != "step" and value is not None:
+                    self._writer.add_scalar(name, value, step)
+        shown = "  ".join(f"{name} {record[name]:.4g}" for name in HEADLINE if record.get(name) is not None)
+        self._progress.update(self._task, completed=step, description=shown)
+
+    def advance(self, step: int) -> None:
+        """Move the progress bar without writing a record (steps between logging_steps)."""
+        if self.enabled:
+            self._progress.update(self._task, completed=step)
+
+    def close(self) -> None:
+        if not self.enabled:
+            return
+        self._progress.stop()
+        self._file.close()
+        if self._writer is not None:
+            self._writer.close()
+
+
+def truncate_metrics(path: Path, *, after_step: int) -> None:
+    """Drop the records of steps after `after_step` (a resumed run rewrites them)."""
+    if not path.is_file():
+        return
+    lines = path.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if line.strip() and json.loads(line)["step"] <= after_step]
+    if len(kept) != len(lines):
+        with atomic_writer(path) as handle:
+            handle.writelines(line + "\n" for line in kept)
+
+
+def read_metrics(path: str | Path) -> list[dict]:
+    """The records of a metrics.jsonl file."""
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _plain(value: float | None) -> float | None:
+    """JSON has no NaN: undefined metrics (e.g. a reward no sample of the step earned) become null."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None

@@ -1,0 +1,157 @@
+"""What every training recipe sets up and tears down the same way: accelerate, the checked data and its
+resumable order, the policy, AdamW and its schedule, resumption, metrics, checkpoints and the final
+save. The recipes (grpo.py, sft.py) keep only their own loop."""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import yaml
+
+from videofocus.errors import ConfigError
+from videofocus.train.checkpoint import TrainerState, latest_checkpoint, resume_state, save_checkpoint
+from videofocus.train.config import TrainConfig, config_to_dict
+from videofocus.train.data import BatchOrder, BatchStream, TrainSample, load_training_samples
+from videofocus.train.logging import MetricsLogger
+from videofocus.train.modeling import load_policy, save_pretrained
+
+
+@dataclass
+class TrainingRun:
+    """A run in progress. `step` counts optimisation steps done; `stream` yields this process's sample
+    indices of each global batch."""
+
+    config: TrainConfig
+    accelerator: object
+    model: torch.nn.Module          # prepared (possibly DDP/FSDP/DeepSpeed-wrapped)
+    processor: object
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    samples: list[TrainSample]
+    stream: BatchStream
+    total_steps: int
+    step: int
+    logger: MetricsLogger
+
+    @classmethod
+    def start(cls, config: TrainConfig, *, samples_per_process: int, steps_per_batch: int = 1,
+              resume: bool = False, disable_dropout: bool = False) -> TrainingRun:
+        """Set everything up. Each global batch holds `samples_per_process` samples per process and
+        serves `steps_per_batch` optimisation steps. Data and config problems raise before any model
+        is loaded."""
+        from accelerate import Accelerator, DistributedDataParallelKwargs
+        from accelerate.utils import set_seed
+
+        if not resume and latest_checkpoint(config.output_dir) is not None:
+            raise ConfigError(f"output_dir {config.output_dir} already holds checkpoints: pass --resume to continue "
+                              "that run, or choose another output_dir")
+        # A trainable vision module gets no gradient from text-only batches: DDP must look for unused parameters.
+        handlers = [] if config.vision_frozen else [DistributedDataParallelKwargs(find_unused_parameters=True)]
+        accelerator = Accelerator(gradient_accumulation_steps=config.gradient_accumulation_steps,
+                                  mixed_precision=config.mixed_precision, step_scheduler_with_optimizer=False,
+                                  kwargs_handlers=handlers)
+        set_seed(config.seed)
+        samples = load_training_samples(config.datasets)
+        order = BatchOrder([item.sample.task for item in samples], samples_per_process * accelerator.num_processes,
+                           seed=config.seed, single_task_batches=config.single_task_batches)
+        total_steps = config.max_steps or order.batches_per_epoch * config.num_train_epochs * steps_per_batch
+        stream = BatchStream(order, num_epochs=None if config.max_steps else config.num_train_epochs,
+                             process_index=accelerator.process_index, num_processes=accelerator.num_processes)
+
+        model, processor = load_policy(config, accelerator.device)
+        if disable_dropout:
+            for module in model.modules():
+                if isinstance(module, torch.nn.Dropout):
+                    module.p = 0.0
+        optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate,
+                                      betas=(config.adam_beta1, config.adam_beta2), eps=config.adam_epsilon,
+                                      weight_decay=config.weight_decay)
+        scheduler = _scheduler(config, optimizer, total_steps)
+        model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+        step = 0
+        if resume:
+            state = resume_state(accelerator, config.output_dir)
+            step, stream.position = state.step, state.position
+        if accelerator.is_main_process:
+            Path(config.output_dir).mkdir(parents=True, exist_ok=True)
+            (Path(config.output_dir) / "train_config.yaml").write_text(
+                yaml.safe_dump(config_to_dict(config), sort_keys=False), encoding="utf-8")
+        logger = MetricsLogger(config.output_dir, total_steps=total_steps, start_step=step,
+                               enabled=accelerator.is_main_process, tensorboard=config.tensorboard)
+        return cls(config=config, accelerator=accelerator, model=model, processor=processor, optimizer=optimizer,
+                   scheduler=scheduler, samples=samples, stream=stream, total_steps=total_steps, step=step,
+                   logger=logger)
+
+    @property
+    def unwrapped(self) -> torch.nn.Module:
+        return self.accelerator.unwrap_model(self.model)
+
+    @contextmanager
+    def generation_model(self):
+        """The policy as a plain module for `generate` and the vision encoder; under DeepSpeed ZeRO-3
+        its parameters are gathered once for the whole rollout instead of per layer and token."""
+        plugin = getattr(self.accelerator.state, "deepspeed_plugin", None)
+        if plugin is not None and plugin.zero_stage == 3:
+            import deepspeed
+
+            with deepspeed.zero.GatheredParameters(list(self.model.parameters())):
+                yield self.unwrapped
+        else:
+            yield self.unwrapped
+
+    def backward(self, loss: torch.Tensor) -> float | None:
+        """Backward of one micro-batch's share of the step loss; on the last micro-batch of the step,
+        clip and apply the update. Call inside `accelerator.accumulate(model)`. Returns the gradient
+        norm when the update happened."""
+        # The recipes already divide each micro-batch's loss by its share of the step; accelerate
+        # divides by gradient_accumulation_steps again, which this undoes.
+        self.accelerator.backward(loss * self.config.gradient_accumulation_steps)
+        grad_norm = None
+        if self.accelerator.sync_gradients:
+            parameters = [p for p in self.model.parameters() if p.requires_grad]
+            if self.config.max_grad_norm > 0:
+                grad_norm = float(self.accelerator.clip_grad_norm_(parameters, self.config.max_grad_norm))
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return grad_norm
+
+    def end_step(self, metrics: dict[str, float]) -> None:
+        """After an optimisation step: advance the schedule, log, and checkpoint when due."""
+        self.scheduler.step()
+        self.step += 1
+        metrics = {**metrics, "learning_rate": self.scheduler.get_last_lr()[0]}
+        if self.step % self.config.logging_steps == 0 or self.step == self.total_steps:
+            self.logger.log(self.step, metrics)
+        else:
+            self.logger.advance(self.step)
+        if self.config.save_steps and self.step % self.config.save_steps == 0:
+            self.checkpoint()
+
+    def checkpoint(self) -> Path:
+        state = TrainerState(step=self.step, position=self.stream.position, config=config_to_dict(self.config))
+        return save_checkpoint(self.accelerator, self.config.output_dir, state, keep=self.config.save_total_limit)
+
+    def finish(self) -> Path:
+        """Final checkpoint (unless one was just written), then the model and processor at output_dir."""
+        output_dir = Path(self.config.output_dir)
+        last = latest_checkpoint(output_dir)
+        if last is None or last.name != f"step-{self.step:08d}":
+            self.checkpoint()
+        self.logger.close()
+        state_dict = self.accelerator.get_state_dict(self.model)
+        if self.accelerator.is_main_process:
+            save_pretrained(self.unwrapped, self.processor, output_dir, state_dict=state_dict)
+        self.accelerator.wait_for_everyone()
+        return output_dir
+
+
+def _scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, total_steps: int):
+    from transformers import get_scheduler
+
+    name = {"linear": "linear", "cosine": "cosine", "constant": "constant_with_warmup"}[config.lr_scheduler]
+    return get_scheduler(name, optimizer, num_warmup_steps=math.ceil(config.warmup_ratio * total_steps),
+                         num_training_steps=total_steps)
