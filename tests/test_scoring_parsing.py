@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from videofocus.parsing import Prediction, parse_completion, parse_option
+from videofocus.parsing import MAX_CLUE_NUMBERS, Prediction, parse_completion, parse_option
 
 
 def test_canonical_completion_with_temporal_clue():
@@ -73,6 +73,12 @@ def test_unreadable_clues_parse_to_nothing(clue):
     prediction = parse_completion(f"<clue>{clue}</clue><answer>A</answer>")
     assert (prediction.intervals, prediction.boxes, prediction.track) == (None, None, None)
     assert prediction.answer == "A"
+
+
+def test_clue_size_is_bounded():
+    boxes = ", ".join(["[0, 0, 1, 1]"] * (MAX_CLUE_NUMBERS // 4))
+    assert len(parse_completion(f"<clue>[{boxes}]</clue>").track) == MAX_CLUE_NUMBERS // 4
+    assert parse_completion(f"<clue>[{boxes}, [0, 0, 1, 1]]</clue>").track is None
 
 
 def test_last_complete_block_wins():

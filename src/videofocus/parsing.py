@@ -17,7 +17,8 @@ Decisions (SPEC "Output protocol"), deliberate where the released VideoChat-R1 c
   or from the `"bbox_2d": [...]` entries of Qwen2.5-VL's native JSON grounding answer.
 - Numbers: a bracketed group of 2 numbers is an interval, of 4 a box; bare numbers (no brackets)
   count when there are exactly 2 (an interval: `s to e`) or 4 (a box). A group holding NaN/inf, a
-  magnitude above 1e7, or a count other than 2 or 4 makes the whole clue unreadable (None).
+  magnitude above 1e7, or a count other than 2 or 4 makes the whole clue unreadable (None), and so
+  do more than MAX_CLUE_NUMBERS numbers.
 - Intervals: a negative start is clipped to 0 (the model means "from the start"); an interval whose
   end lies before its start (after clipping) is dropped, not swapped: swapping would reward a wrong
   output.
@@ -36,6 +37,8 @@ from dataclasses import dataclass
 from videofocus.schema import OPTION_LETTERS
 
 MAX_MAGNITUDE = 1e7
+# No task asks for more (a 2048-frame track is 8192); bounds the work spent on garbage.
+MAX_CLUE_NUMBERS = 16384
 
 # No whitespace between "<" and the name: two adjacent optional runs would backtrack quadratically.
 _TAG = re.compile(r"<(/?)(think|answer|clue|glue)\s*>", re.IGNORECASE)
@@ -110,8 +113,10 @@ def _read_answer_clue(answer: str) -> list[list[float]] | None:
 
 def _read_clue(text: str) -> list[list[float]] | None:
     """The number groups of a clue text: the innermost bracketed groups, else all bare numbers as one
-    group. None when a group holds a poisoned number (NaN, inf, too large) or nothing is found."""
+    group. None when a group holds a poisoned number (NaN, inf, too large), when there are more than
+    MAX_CLUE_NUMBERS numbers, or when nothing is found."""
     groups: list[list[float]] = []
+    count = 0
     stack: list[list[float] | None] = []  # None marks a group that contains another group
     bare: list[float] = []
     for match in _CLUE_TOKEN.finditer(text):
@@ -128,7 +133,8 @@ def _read_clue(text: str) -> list[list[float]] | None:
             return None
         else:
             number = _finite_number(match.group("number"))
-            if number is None:
+            count += 1
+            if number is None or count > MAX_CLUE_NUMBERS:
                 return None
             if stack:
                 if stack[-1] is not None:
