@@ -8,8 +8,8 @@ Modules: settings (presets), world (scene description), render (pixels), scenes 
 building), grounding / questions (question kinds), kinds (registry), evidence (frame sampling and
 brief-evidence placement), generate (files)."""
 
-from videofocus.data.synth.evidence import (UNIFORM_RULES, flash_hit_inside, flash_missed_by_uniform, interval_hit,
-                                            uniform_frame_indices)
+from videofocus.data.synth.evidence import (RULES, flash_hit_by_focus, flash_missed_by_uniform, interval_hit,
+                                            round1_indices, round2_indices, uniform_frame_indices)
 from videofocus.data.synth.generate import SAMPLES_FILE, SCENES_FILE, SPLITS, WORLD_FILE, generate_dataset
 from videofocus.data.synth.kinds import KINDS, TASK_NAMES
 from videofocus.data.synth.render import render
@@ -17,7 +17,8 @@ from videofocus.data.synth.settings import PRESETS, SynthSettings, make_settings
 from videofocus.data.synth.world import PALETTE, SHAPES, Scene, SceneObject
 
 __all__ = [
-    "KINDS", "PALETTE", "PRESETS", "SAMPLES_FILE", "SCENES_FILE", "SHAPES", "SPLITS", "TASK_NAMES", "UNIFORM_RULES",
-    "WORLD_FILE", "Scene", "SceneObject", "SynthSettings", "flash_hit_inside", "flash_missed_by_uniform",
-    "generate_dataset", "interval_hit", "make_settings", "render", "uniform_frame_indices",
+    "KINDS", "PALETTE", "PRESETS", "RULES", "SAMPLES_FILE", "SCENES_FILE", "SHAPES", "SPLITS", "TASK_NAMES",
+    "WORLD_FILE", "Scene", "SceneObject", "SynthSettings", "flash_hit_by_focus", "flash_missed_by_uniform",
+    "generate_dataset", "interval_hit", "make_settings", "render", "round1_indices", "round2_indices",
+    "uniform_frame_indices",
 ]

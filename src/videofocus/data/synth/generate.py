@@ -25,9 +25,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from videofocus.data.synth.evidence import UNIFORM_RULES
 from videofocus.data.synth.kinds import choose_kind, resolve_selection
-from videofocus.data.synth.questions import focus_frames
 from videofocus.data.synth.render import render
 from videofocus.data.synth.scenes import Draft
 from videofocus.data.synth.settings import SynthSettings, make_settings
@@ -79,14 +77,14 @@ def world_metadata(settings: SynthSettings, *, seed: int, split: str, n: int, di
         "video": {"frames": settings.num_frames, "fps": settings.fps, "duration": settings.num_frames / settings.fps,
                   "size": settings.size, "frame_times": "frame i is shown at i / fps seconds",
                   "intervals": "[start, end) in seconds, both on frame times: visible in frames start*fps .. end*fps-1"},
-        "uniform_rules": {"linspace": "round(linspace(0, N - 1, n))", "centre": "floor((i + 0.5) * N / n)"},
         "brief_evidence": {
-            "round1_frames": settings.round1_frames,
-            "round1": "round1_frames frames uniform over the whole video never show the flash, under every uniform rule",
-            "focus_frames": focus_frames(settings),
-            "focus": "focus_frames frames uniform over the clue (anchor) interval always show the flash, under every "
-                     "uniform rule",
-            "rules": list(UNIFORM_RULES),
+            "round1_frames": settings.round1_frames, "key_ratio": settings.key_ratio,
+            "round1": "round1_frames frames uniform over the whole video never show the flash",
+            "round2": "the same budget with a key_ratio share spread over the clue (anchor) interval always shows it",
+            "rules": {"linspace": "round(linspace(0, N - 1, n)); round 2: round(budget * key_ratio) frames by the "
+                                  "same rule over the clue's frames",
+                      "centre": "floor((i + 0.5) * N / n); round 2 likewise",
+                      "videofocus": "videofocus.media.sampling.uniform_indices, then focused_indices"},
         },
         "tracking": {"frames": settings.track_frames, "rule": "linspace", "boxes": "pixels, [x0, y0, x1, y1] edges"},
         "label_jitter": {"seconds": settings.label_jitter if split == "train" else 0.0,

@@ -36,20 +36,16 @@ def gqa_attribute(rng: np.random.Generator, settings: SynthSettings) -> Draft:
                  clue={"intervals": [builder.seconds(span)]}, facts={"target": scene.objects.index(target)})
 
 
-def focus_frames(settings: SynthSettings) -> int:
-    """Frames iterative perception re-samples inside the clue in round 2 (the key-ratio share)."""
-    return max(1, round(settings.round1_frames * settings.key_ratio))
-
-
 def brief_evidence(rng: np.random.Generator, settings: SynthSettings) -> Draft:
     """A big square (the anchor, easy to find) is visible for a few seconds and changes colour for
     a moment inside that time; "What colour does it turn?". The clue is the anchor interval; the
     flash is placed where round-1 uniform frames miss it and round-2 frames inside the anchor hit
     it (evidence.flash_placements)."""
     placements = flash_placements(
-        settings.num_frames, (settings.frames(settings.anchor_duration[0]), settings.frames(settings.anchor_duration[1])),
+        settings.num_frames, settings.fps,
+        (settings.frames(settings.anchor_duration[0]), settings.frames(settings.anchor_duration[1])),
         (settings.frames(settings.flash_duration[0]), settings.frames(settings.flash_duration[1])),
-        settings.round1_frames, focus_frames(settings))
+        settings.round1_frames, settings.key_ratio)
     if not placements:
         raise ConfigError(f"synth settings: no brief-evidence flash fits {settings.num_frames} frames with a round-1 "
                           f"budget of {settings.round1_frames}; lengthen the video (duration, fps) or change "
@@ -66,7 +62,7 @@ def brief_evidence(rng: np.random.Generator, settings: SynthSettings) -> Draft:
     return Draft("grounded_qa", scene, f"The big {base} square briefly changes colour. What colour does it turn?",
                  options=options, answer=letter, clue={"intervals": [builder.seconds(anchor_span)]},
                  facts={"target": scene.objects.index(anchor), "flash": builder.seconds(flash_span)},
-                 meta={"round1_frames": settings.round1_frames, "focus_frames": focus_frames(settings),
+                 meta={"round1_frames": settings.round1_frames, "key_ratio": settings.key_ratio,
                        "flash_start": flash_span[0] / settings.fps, "flash_end": flash_span[1] / settings.fps})
 
 
