@@ -2,7 +2,8 @@
 file, line and field on error, and atomic JSONL writing.
 
 A sample's annotations decide which rewards and metrics apply to it: a missing clue means no clue
-reward, a missing answer means no accuracy reward ("dynamic reward selection", `applicable_rewards`)."""
+reward, a missing answer means no accuracy reward ("dynamic reward selection",
+`videofocus.rewards.applicable_rewards`)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,6 @@ Task = Literal["temporal_grounding", "grounded_qa", "tracking", "spatial_groundi
                "classification"]
 TASKS: tuple[str, ...] = get_args(Task)
 OPTION_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-# The reward that scores each kind of clue (SPEC: Rewards).
-CLUE_REWARDS = {"temporal": "temporal_iou", "spatial": "box_iou", "tracking": "tracking"}
 
 
 class _FieldError(ValueError):
@@ -118,7 +117,7 @@ class Clue(_Strict):
 
     @property
     def kind(self) -> str:
-        """"temporal", "spatial" or "tracking" (the keys of CLUE_REWARDS)."""
+        """"temporal", "spatial" or "tracking"."""
         return "temporal" if self.intervals else "spatial" if self.boxes else "tracking"
 
 
@@ -169,23 +168,6 @@ class Sample(_Strict):
     @property
     def option_letters(self) -> list[str]:
         return list(OPTION_LETTERS[: len(self.options or [])])
-
-
-def applicable_rewards(sample: Sample) -> tuple[str, ...]:
-    """The rewards a sample's annotations support (dynamic reward selection, SPEC: Rewards).
-
-    A clue gives the clue reward of its kind; an answer gives `accuracy` when there are options to
-    choose from (or the task is classification, an exact label match); a caption task with a
-    reference caption gives `caption_recall`; every sample gets `format`."""
-    names = []
-    if sample.clue is not None:
-        names.append(CLUE_REWARDS[sample.clue.kind])
-    if sample.answer is not None and (sample.options is not None or sample.task == "classification"):
-        names.append("accuracy")
-    if sample.task == "caption" and sample.answer is not None:
-        names.append("caption_recall")
-    names.append("format")
-    return tuple(names)
 
 
 def validation_problem(exc: ValidationError) -> tuple[str, str]:

@@ -31,16 +31,16 @@ def validate(
     """Check a samples file: every bad line, field and clue, with file:line. Exit 1 if any."""
     report = validate_file(file, media_root=media_root, check_media=check_media, max_errors=max_errors)
     for error in report.errors:
-        err_console.print(str(error), markup=False, highlight=False)
+        err_console.print(str(error), markup=False, highlight=False, soft_wrap=True)
     hidden = report.error_count - len(report.errors)
     if hidden:
-        err_console.print(f"... and {hidden} more error(s)", highlight=False)
+        err_console.print(f"... and {hidden} more error(s)", highlight=False, soft_wrap=True)
     checked = " and their media" if check_media else ""
     if not report.ok:
         err_console.print(f"[bold red]{report.error_count} error(s)[/] in {report.samples} valid sample(s){checked}",
-                          highlight=False)
+                          highlight=False, soft_wrap=True)
         raise typer.Exit(code=1)
-    console.print(f"{file}: {report.samples} samples{checked} OK", highlight=False)
+    console.print(f"{file}: {report.samples} samples{checked} OK", highlight=False, soft_wrap=True)
 
 
 @data_app.command("stats")
@@ -51,10 +51,10 @@ def stats(
 ) -> None:
     """Counts by task, source, media, clue and applicable reward; a duration histogram."""
     summary = compute_stats(read_samples(file))
-    console.print(format_stats(summary, bins=bins), markup=False, highlight=False)
+    console.print(format_stats(summary, bins=bins), markup=False, highlight=False, soft_wrap=True)
     if plot is not None:
         plot_duration_histogram(summary.durations, plot)
-        console.print(f"histogram written to {plot}", highlight=False)
+        console.print(f"histogram written to {plot}", highlight=False, soft_wrap=True)
 
 
 @data_app.command("convert", epilog=_FORMATS_HELP)
@@ -82,13 +82,13 @@ def convert(
                              durations=durations, video_ext=video_ext, path_prefix=path_prefix,
                              write_videos=write_videos, allow_pickle=allow_pickle)
     with Progress(SpinnerColumn(), TextColumn("{task.description}: {task.completed} samples"), TimeElapsedColumn(),
-                  console=err_console, transient=True) as progress:
+                  console=err_console, transient=True, disable=not err_console.is_terminal) as progress:
         task = progress.add_task(f"converting {converter.name}", total=None)
         report = run_conversion(converter, options, output, skip_invalid=skip_invalid,
                                 on_sample=lambda count: progress.update(task, completed=count))
     for error in report.skipped[:20]:
-        err_console.print(f"skipped: {error}", markup=False, highlight=False)
+        err_console.print(f"skipped: {error}", markup=False, highlight=False, soft_wrap=True)
     if len(report.skipped) > 20:
-        err_console.print(f"... and {len(report.skipped) - 20} more skipped record(s)", highlight=False)
+        err_console.print(f"... and {len(report.skipped) - 20} more skipped record(s)", highlight=False, soft_wrap=True)
     console.print(f"{report.written} samples written to {output}"
-                  + (f" ({len(report.skipped)} bad record(s) skipped)" if report.skipped else ""), highlight=False)
+                  + (f" ({len(report.skipped)} bad record(s) skipped)" if report.skipped else ""), highlight=False, soft_wrap=True)

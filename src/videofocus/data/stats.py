@@ -1,6 +1,6 @@
 """What a samples file holds: counts by task, source, media type and applicable reward (the
-dynamic reward selection rule, `schema.applicable_rewards`), and the distribution of video
-durations, as text (bars for the terminal) or a PNG histogram."""
+rewards' own dynamic selection rule, `videofocus.rewards.applicable_rewards`), and the distribution
+of video durations, as text (bars for the terminal) or a PNG histogram."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from videofocus.schema import Sample, applicable_rewards, atomic_writer
+from videofocus.rewards import applicable_rewards
+from videofocus.schema import Sample, atomic_writer
 
 BAR_WIDTH = 40
 

@@ -36,11 +36,11 @@ def convert(options: ConvertOptions) -> Iterator[Sample]:
 
     def to_samples(where: Where, item: tuple[int, dict]) -> list[Sample]:
         index, record = item
+        if record.get("data_type") == "tracking" or isinstance(record.get("video_path"), list):
+            raise where.error("a tracking record (a list of frame files) cannot be converted; use the got10k "
+                              "converter on the GOT-10k release", "video_path")
         fields = _built_record(record, where) if "problem" in record else _annotation(record, where)
         media_type, path, duration, question, choices, answer, glue = fields
-        if isinstance(path, list):
-            raise where.error("a list of frame files (a tracking record) cannot be converted; use the got10k "
-                              "converter on the GOT-10k release", "video_path")
         if not isinstance(path, str) or not path:
             raise where.error(f"expected a media path, got {path!r}", "video")
         choices = [strip_option_label(str(text), i) for i, text in enumerate(choices)] if choices else None

@@ -25,14 +25,14 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from videofocus.data.synth.kinds import choose_kind, resolve_selection
+from videofocus.data.synth.kinds import Kind, choose_kind, resolve_selection
 from videofocus.data.synth.render import render
 from videofocus.data.synth.scenes import Draft
 from videofocus.data.synth.settings import SynthSettings, make_settings
 from videofocus.data.synth.world import Scene
 from videofocus.errors import ConfigError, DataError
 from videofocus.media.encode import write_video
-from videofocus.schema import Sample, atomic_writer, parse_sample, write_samples
+from videofocus.schema import atomic_writer, parse_sample, write_samples
 
 SPLITS = ("train", "test")
 SAMPLES_FILE, SCENES_FILE, WORLD_FILE = "samples.jsonl", "scenes.jsonl", "world.json"
@@ -52,15 +52,24 @@ def generate_dataset(out_dir: str | os.PathLike, n: int, seed: int, tasks: list[
     selection = resolve_selection(tasks)
     if n < 1 or seed < 0 or split not in SPLITS:
         raise ConfigError(f"need n >= 1, seed >= 0 and split in {SPLITS}; got n={n}, seed={seed}, split={split!r}")
+    # Every scene is drawn before anything is written, so settings that cannot work fail cleanly.
+    drafts = [_draft(index, seed, split, settings, selection) for index in range(n)]
     out = Path(out_dir)
     world = world_metadata(settings, seed=seed, split=split, n=n, difficulty=difficulty, selection=selection)
     reuse_media = _claim(out, world, overwrite)
     samples, scenes = [], []
-    for index in range(n):
-        sample, scene_record = _generate_one(out, index, seed, split, difficulty, settings, selection,
-                                             reuse_media)
-        samples.append(sample)
-        scenes.append(scene_record)
+    for index, (kind, draft, rng) in enumerate(drafts):
+        sample_id = f"synth/{split}/{seed}/{index:06d}"
+        record = {
+            "id": sample_id, "task": draft.task, "source": kind.source,
+            "media": _write_media(out, index, draft.scene, settings.crf, reuse_media),
+            "question": draft.question, "options": draft.options, "answer": draft.answer,
+            "clue": _labelled_clue(draft, rng, settings.label_jitter if split == "train" else 0.0),
+            "meta": {"kind": kind.name, "difficulty": difficulty, **draft.meta},
+        }
+        samples.append(parse_sample(record, path=f"<synth sample {sample_id}>"))
+        scenes.append({"id": sample_id, "kind": kind.name, "clue": draft.clue, "facts": draft.facts,
+                       "scene": draft.scene.to_json()})
     with atomic_writer(out / SCENES_FILE) as handle:
         handle.writelines(json.dumps(record) + "\n" for record in scenes)
     write_samples(out / SAMPLES_FILE, samples)
@@ -120,22 +129,12 @@ def _without_n(world: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in world.items() if key != "n"}
 
 
-def _generate_one(out: Path, index: int, seed: int, split: str, difficulty: str, settings: SynthSettings,
-                  selection: list[str], reuse_media: bool) -> tuple[Sample, dict[str, Any]]:
+def _draft(index: int, seed: int, split: str, settings: SynthSettings,
+           selection: list[str]) -> tuple[Kind, Draft, np.random.Generator]:
+    """Sample `index`'s kind and draft, and its random stream (which goes on to the label jitter)."""
     rng = np.random.default_rng([seed, SPLITS.index(split), index])
     kind = choose_kind(selection[index % len(selection)], rng, settings)
-    draft = kind.make(rng, settings)
-    sample_id = f"synth/{split}/{seed}/{index:06d}"
-    record = {
-        "id": sample_id, "task": draft.task, "source": kind.source,
-        "media": _write_media(out, index, draft.scene, settings.crf, reuse_media),
-        "question": draft.question, "options": draft.options, "answer": draft.answer,
-        "clue": _labelled_clue(draft, rng, settings.label_jitter if split == "train" else 0.0),
-        "meta": {"kind": kind.name, "difficulty": difficulty, **draft.meta},
-    }
-    sample = parse_sample(record, path=f"<synth sample {sample_id}>")
-    return sample, {"id": sample_id, "kind": kind.name, "clue": draft.clue, "facts": draft.facts,
-                    "scene": draft.scene.to_json()}
+    return kind, kind.make(rng, settings), rng
 
 
 def _labelled_clue(draft: Draft, rng: np.random.Generator, jitter: float) -> dict[str, Any] | None:
