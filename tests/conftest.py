@@ -10,6 +10,16 @@ import torch
 from videofocus.models.tiny import build_tiny_model
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `gpu` need CUDA: skip them on machines without it."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _few_torch_threads():
     """The test machines have 2 cores shared by many jobs: keep torch from spawning more threads."""

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import huggingface_hub.constants
 import pytest
 import torch
+from models_helpers import make_clip
 
 from videofocus.errors import ConfigError, VideoFocusError
 from videofocus.models import load_model
+from videofocus.models.inputs import Prompt, encode_prompts, vision_token_ids
 
 
 @pytest.mark.parametrize("fixture, model_type", [("tiny_qwen25_vl_path", "qwen2_5_vl"),
@@ -58,3 +62,18 @@ def test_hub_id_that_cannot_be_fetched_is_one_clear_error(monkeypatch):
     message = str(caught.value)
     assert "'videofocus-tests/no-such-model'" in message and "Hugging Face Hub" in message
     assert "\n" not in message
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("fixture", ["tiny_qwen25_vl_path", "tiny_qwen3_vl_path"])
+def test_gpu_defaults_are_bf16_with_the_fastest_attention_and_generation_works(fixture, request):
+    model, processor = load_model(request.getfixturevalue(fixture))
+    assert model.device.type == "cuda" and model.dtype == torch.bfloat16
+    expected = "flash_attention_2" if importlib.util.find_spec("flash_attn") else "sdpa"
+    assert model.config._attn_implementation == expected
+    batch = encode_prompts(processor, [Prompt("When?", video=make_clip([0.0, 0.5, 1.0, 1.5])),
+                                       Prompt("And now?", video=make_clip([0.0, 1.0, 2.0, 3.0, 4.0, 5.0]))],
+                           video_min_pixels=28 * 28, video_max_pixels=64 * 64).to(model.device)
+    out = model.generate(**batch, max_new_tokens=4, do_sample=True,
+                         bad_words_ids=[[i] for i in vision_token_ids(processor)])
+    assert out.shape == (2, batch.input_ids.shape[1] + 4)

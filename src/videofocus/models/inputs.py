@@ -212,7 +212,7 @@ def _video_metadata(timestamps: np.ndarray) -> dict:
 
 def _resize_frames(processor: QwenProcessor, frames: np.ndarray, limits: PixelLimits) -> torch.Tensor:
     height, width = resized_size(processor, frames.shape[1], frames.shape[2], limits, video=True)
-    video = torch.from_numpy(frames).permute(0, 3, 1, 2)  # TCHW uint8, what the processors infer
+    video = torch.from_numpy(frames).permute(0, 3, 1, 2).contiguous()  # TCHW uint8
     if (height, width) == tuple(video.shape[-2:]):
         return video
     return tvF.resize(video, [height, width], interpolation=tvF.InterpolationMode.BICUBIC, antialias=True)
