@@ -188,7 +188,6 @@ def _special_ids(tokenizer: Qwen2Tokenizer) -> dict[str, int]:
 
 
 def _build_config(arch: Arch, size: TinySize, tokenizer: Qwen2Tokenizer) -> Qwen2_5_VLConfig | Qwen3VLConfig:
-    head_dim = size.text_hidden // size.text_heads
     text = dict(
         vocab_size=len(tokenizer), hidden_size=size.text_hidden, intermediate_size=size.text_intermediate,
         num_hidden_layers=size.text_layers, num_attention_heads=size.text_heads,
@@ -206,10 +205,10 @@ def _build_config(arch: Arch, size: TinySize, tokenizer: Qwen2Tokenizer) -> Qwen
         vision.update(patch_size=14, window_size=112, fullatt_block_indexes=[size.vision_depth - 1],
                       tokens_per_second=2)  # 2 as in the released Qwen2.5-VL checkpoints
         return Qwen2_5_VLConfig(text_config=text, vision_config=vision, **_special_ids(tokenizer))
-    text["head_dim"] = head_dim
+    text["head_dim"] = size.text_hidden // size.text_heads
     text["rope_parameters"] = {"rope_type": "default", "rope_theta": 5_000_000.0,
                                "mrope_section": size.mrope_section, "mrope_interleaved": True}
-    # Deepstack taps the first vision blocks (never the last one) into as many text layers.
+    # Deepstack feeds the first vision blocks (not the last, unless it is the only one) to as many text layers.
     deepstack = list(range(max(size.vision_depth - 1, 1)))[: min(3, size.text_layers)]
     vision.update(patch_size=16, num_position_embeddings=16 * 16, deepstack_visual_indexes=deepstack)
     return Qwen3VLConfig(text_config=text, vision_config=vision, **_special_ids(tokenizer))
