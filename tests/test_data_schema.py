@@ -11,6 +11,7 @@ import pytest
 from data_helpers import mcq_record, sample_record, write_text
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from videofocus.errors import DataError
 from videofocus.schema import (TASKS, Sample, atomic_writer, iter_jsonl, parse_sample, read_samples, sample_to_json,
@@ -156,16 +157,15 @@ def test_write_samples_round_trip_and_permissions(tmp_path):
 def test_atomic_writer_leaves_nothing_on_failure(tmp_path):
     path = tmp_path / "out.jsonl"
     path.write_text("old\n")
-    with pytest.raises(RuntimeError):
-        with atomic_writer(path) as handle:
-            handle.write("half")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), atomic_writer(path) as handle:
+        handle.write("half")
+        raise RuntimeError("boom")
     assert path.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["out.jsonl"]
 
 
 def test_samples_are_immutable():
     sample = parse_sample(sample_record())
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         sample.id = "other"  # type: ignore[misc]
     assert isinstance(sample, Sample)

@@ -148,7 +148,8 @@ class Sample(_Strict):
     def _consistent(self):
         if self.options is not None:
             if len(self.options) < 2 or len(self.options) > len(OPTION_LETTERS):
-                raise _FieldError("options", f"options must list 2..{len(OPTION_LETTERS)} texts, got {len(self.options)}")
+                raise _FieldError("options", f"options must list 2..{len(OPTION_LETTERS)} texts, "
+                                             f"got {len(self.options)}")
             if self.answer is not None and self.answer not in self.option_letters:
                 raise _FieldError("answer", f"answer {self.answer!r} is not one of the option letters "
                                             f"{''.join(self.option_letters)}")

@@ -90,5 +90,5 @@ def convert(
         err_console.print(f"skipped: {error}", markup=False, highlight=False, soft_wrap=True)
     if len(report.skipped) > 20:
         err_console.print(f"... and {len(report.skipped) - 20} more skipped record(s)", highlight=False, soft_wrap=True)
-    console.print(f"{report.written} samples written to {output}"
-                  + (f" ({len(report.skipped)} bad record(s) skipped)" if report.skipped else ""), highlight=False, soft_wrap=True)
+    skipped = f" ({len(report.skipped)} bad record(s) skipped)" if report.skipped else ""
+    console.print(f"{report.written} samples written to {output}{skipped}", highlight=False, soft_wrap=True)

@@ -50,7 +50,8 @@ def duration_histogram(durations: list[float], bins: int = 10) -> list[tuple[flo
     if not durations:
         return []
     counts, edges = np.histogram(np.asarray(durations, dtype=float), bins=bins)
-    return [(float(low), float(high), int(count)) for low, high, count in zip(edges[:-1], edges[1:], counts)]
+    bounds = zip(edges[:-1], edges[1:], counts, strict=True)
+    return [(float(low), float(high), int(count)) for low, high, count in bounds]
 
 
 def format_stats(stats: DatasetStats, bins: int = 10) -> str:

@@ -34,7 +34,7 @@ def convert(options: ConvertOptions) -> Iterator[Sample]:
             raise where.error(f"{len(timestamps)} timestamps but {len(sentences)} sentences", "sentences")
         media = {"type": "video", "path": options.media_path(f"{video_id}{options.video_ext}"), "duration": duration}
         samples = []
-        for index, (times, sentence) in enumerate(zip(timestamps, sentences)):
+        for index, (times, sentence) in enumerate(zip(timestamps, sentences, strict=True)):
             field = f"timestamps[{index}]"
             intervals = clip_intervals(intervals_from(times, where, field), duration, where, field)
             if not isinstance(sentence, str) or not sentence.strip():

@@ -38,13 +38,12 @@ def convert(options: ConvertOptions) -> Iterator[Sample]:
                 raise at.error(f"expected a question object, got {question!r}")
             choices = [str(text).strip() for text in get_field(question, "options", at, list)]
             answer_id = question.get("answer_id")
+            answer = answer_letter(_index(answer_id, at), choices, at, "answer_id") if answer_id is not None else None
             meta = {key: question[key] for key in ("area", "reasoning") if isinstance(question.get(key), str)}
             samples.append(make_sample(
                 at, id=f"{source}/{video_id}#{get_field(question, 'id', at, (int, str))}", task="mcq",
                 source=source, media=media, question=get_field(question, "question", at, str).strip(),
-                options=choices,
-                answer=answer_letter(_index(answer_id, at), choices, at, "answer_id") if answer_id is not None else None,
-                meta=meta or None))
+                options=choices, answer=answer, meta=meta or None))
         return samples
 
     return convert_each(records, to_samples, options)

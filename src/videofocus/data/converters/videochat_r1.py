@@ -70,7 +70,9 @@ def _built_record(record: dict, where: Where) -> tuple:
     media_type = "image" if "image_path" in record else "video"
     duration = record.get("durations")
     duration = to_float(duration, where, "durations") if duration else None  # tracking records say 0
-    question, choices = (problem.get("question"), problem.get("options")) if isinstance(problem, dict) else (problem, None)
+    question, choices = problem, None
+    if isinstance(problem, dict):
+        question, choices = problem.get("question"), problem.get("options")
     if not isinstance(question, str):
         raise where.error(f"expected the question as text, got {question!r}", "problem")
     answer, glue = (solution.get("answer"), solution.get("glue")) if isinstance(solution, dict) else (None, solution)

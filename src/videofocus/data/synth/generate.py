@@ -57,17 +57,16 @@ def generate_dataset(out_dir: str | os.PathLike, n: int, seed: int, tasks: list[
     out = Path(out_dir)
     world = world_metadata(settings, seed=seed, split=split, n=n, difficulty=difficulty, selection=selection)
     reuse_media = _claim(out, world, overwrite)
+    jitter = settings.label_jitter if split == "train" else 0.0
     samples, scenes = [], []
     for index, (kind, draft, rng) in enumerate(drafts):
         sample_id = f"synth/{split}/{seed}/{index:06d}"
-        record = {
-            "id": sample_id, "task": draft.task, "source": kind.source,
-            "media": _write_media(out, index, draft.scene, settings.crf, reuse_media),
+        media = _write_media(out, index, draft.scene, settings.crf, reuse_media)
+        samples.append(parse_sample({
+            "id": sample_id, "task": draft.task, "source": kind.source, "media": media,
             "question": draft.question, "options": draft.options, "answer": draft.answer,
-            "clue": _labelled_clue(draft, rng, settings.label_jitter if split == "train" else 0.0),
-            "meta": {"kind": kind.name, "difficulty": difficulty, **draft.meta},
-        }
-        samples.append(parse_sample(record, path=f"<synth sample {sample_id}>"))
+            "clue": _labelled_clue(draft, rng, jitter), "meta": {"kind": kind.name, "difficulty": difficulty, **draft.meta},
+        }, path=f"<synth sample {sample_id}>"))
         scenes.append({"id": sample_id, "kind": kind.name, "clue": draft.clue, "facts": draft.facts,
                        "scene": draft.scene.to_json()})
     with atomic_writer(out / SCENES_FILE) as handle:
@@ -85,7 +84,7 @@ def world_metadata(settings: SynthSettings, *, seed: int, split: str, n: int, di
         "settings": settings.to_json(),
         "video": {"frames": settings.num_frames, "fps": settings.fps, "duration": settings.num_frames / settings.fps,
                   "size": settings.size, "frame_times": "frame i is shown at i / fps seconds",
-                  "intervals": "[start, end) in seconds, both on frame times: visible in frames start*fps .. end*fps-1"},
+                  "intervals": "[start, end) in seconds on frame times: visible in frames start*fps .. end*fps - 1"},
         "brief_evidence": {
             "round1_frames": settings.round1_frames, "key_ratio": settings.key_ratio,
             "round1": "round1_frames frames uniform over the whole video never show the flash",

@@ -114,9 +114,11 @@ class SceneBuilder:
         similar_distractors they share the colour or the shape of `like`."""
         low, high = self.settings.distractors
         similar = self.settings.similar_distractors and like is not None
+
+        def fits(colour: str, shape: str) -> bool:
+            return allowed(colour, shape) and (not similar or colour == like[0] or shape == like[1])
+
         for _ in range(int(self.rng.integers(low, high + 1))):
-            def fits(colour: str, shape: str) -> bool:
-                return allowed(colour, shape) and (not similar or colour == like[0] or shape == like[1])
             description = self.pick(fits) or self.pick(allowed)
             if description is None:
                 return
