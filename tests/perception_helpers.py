@@ -6,6 +6,8 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+import pytest
+import torch
 from PIL import Image
 
 from videofocus.media.encode import write_video
@@ -65,3 +67,13 @@ def completion(*, interval: tuple[float, float] | None = None, box: list[float] 
     elif box is not None:
         clue = "<clue>[" + ", ".join(str(value) for value in box) + "]</clue>"
     return f"<think>{think}</think>{clue}<answer>{answer}</answer>"
+
+
+@pytest.fixture(autouse=False)
+def one_torch_thread():
+    """Tiny models run ~10x faster on one thread than on two when the 2 cores are shared (measured
+    here: 0.23 s against 2.5 s per generate call)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -33,15 +33,16 @@ class HFBackend:
 
     max_new_tokens / do_sample / temperature / top_p: decoding (greedy unless `do_sample`).
     batch_size: prompts per `generate` call of the model.
-    video_max_pixels / image_max_pixels: per-frame / per-image pixel limits for `encode_prompts`
-        (None: its defaults, the papers' 768·28·28).
+    video_min_pixels / video_max_pixels / image_min_pixels / image_max_pixels: per-frame /
+        per-image pixel limits for `encode_prompts` (None: its defaults, the papers' settings).
     cache_vision_features / feature_cache_bytes: reuse vision-encoder outputs across calls.
     box_convention: how the model writes boxes; None reads it from the model type.
     """
 
     def __init__(self, model: Any, processor: Any, *, max_new_tokens: int = 1024, do_sample: bool = False,
                  temperature: float = 1.0, top_p: float = 1.0, batch_size: int = 4,
-                 video_max_pixels: int | None = None, image_max_pixels: int | None = None,
+                 video_min_pixels: int | None = None, video_max_pixels: int | None = None,
+                 image_min_pixels: int | None = None, image_max_pixels: int | None = None,
                  cache_vision_features: bool = True, feature_cache_bytes: int = 1 << 30,
                  box_convention: BoxConvention | None = None):
         if batch_size < 1 or max_new_tokens < 1:
@@ -50,9 +51,9 @@ class HFBackend:
         self.batch_size = batch_size
         self.deterministic = not do_sample
         self.box_convention = box_convention or box_convention_for(model.config.model_type)
-        self.pixel_limits = {name: value for name, value in (("video_max_pixels", video_max_pixels),
-                                                             ("image_max_pixels", image_max_pixels))
-                             if value is not None}
+        limits = {"video_min_pixels": video_min_pixels, "video_max_pixels": video_max_pixels,
+                  "image_min_pixels": image_min_pixels, "image_max_pixels": image_max_pixels}
+        self.pixel_limits = {name: value for name, value in limits.items() if value is not None}
         self.features = VisionFeatureCache(model, feature_cache_bytes) if cache_vision_features else None
         tokenizer = processor.tokenizer
         self._vision_token_ids = [tokenizer.convert_tokens_to_ids(token) for token in _VISION_TOKENS]
