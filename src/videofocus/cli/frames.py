@@ -77,9 +77,9 @@ def _print_table(info: VideoInfo, indices: np.ndarray, intervals: list[tuple[flo
     model_h, model_w = frame_size(info.height, info.width, len(indices))
     rotated = f", rotated {info.rotation}°" if info.rotation else ""
     console.print(f"[bold]{info.path}[/]: {info.duration:.2f}s, {info.num_frames} frames at "
-                  f"{info.fps:.3f} fps, {info.width}x{info.height}{rotated}", highlight=False)
+                  f"{info.fps:.3f} fps, {info.width}x{info.height}{rotated}", highlight=False, soft_wrap=True)
     console.print(f"{len(indices)} frames; the model sees each at {model_w}x{model_h} "
-                  "(Qwen pixel budget)", highlight=False)
+                  "(Qwen pixel budget)", highlight=False, soft_wrap=True)
     table = Table()
     table.add_column("#", justify="right")
     table.add_column("frame", justify="right")

@@ -6,6 +6,7 @@ time, not by index) and returns sorted, unique frame indices; `read_frames` deco
 
 from __future__ import annotations
 
+import heapq
 import math
 
 import numpy as np
@@ -187,18 +188,63 @@ def _nearest(sorted_values: np.ndarray, targets: np.ndarray) -> np.ndarray:
 
 
 def _fill_gaps(coords: np.ndarray, chosen: np.ndarray, extra: int) -> np.ndarray:
-    """Add `extra` positions to `chosen`, each time the free one nearest the middle of the widest
-    gap between chosen frames (the ends of `coords` bound the outer gaps)."""
+    """Add `extra` positions to the sorted `chosen` so that the gaps between chosen frames stay
+    as even as possible: share the new frames out over the gaps, space them evenly within each,
+    snap to free frames; any that collide are then placed one by one in the widest gap."""
     chosen = np.sort(np.asarray(chosen, dtype=np.int64))
-    for _ in range(extra):
-        free = np.setdiff1d(np.arange(coords.size), chosen, assume_unique=True)
-        bounds = np.concatenate([[coords[0]], coords[chosen], [coords[-1]]])
-        gap = np.searchsorted(chosen, free)  # free[k] lies in the gap between bounds[gap], bounds[gap + 1]
-        width = bounds[gap + 1] - bounds[gap]
-        middle = (bounds[gap + 1] + bounds[gap]) / 2
-        best = np.lexsort((np.abs(coords[free] - middle), -width))[0]
-        chosen = np.insert(chosen, gap[best], free[best])
+    if extra <= 0:
+        return chosen
+    free = np.setdiff1d(np.arange(coords.size), chosen, assume_unique=True)
+    snapped = np.unique(free[_nearest(coords[free], _gap_targets(coords, chosen, extra))])
+    chosen = np.union1d(chosen, snapped)
+    for _ in range(extra - snapped.size):
+        chosen = _add_in_widest_gap(coords, chosen)
     return chosen
+
+
+def _gap_targets(coords: np.ndarray, chosen: np.ndarray, extra: int) -> np.ndarray:
+    """Coordinates for `extra` new frames: each goes where the pieces of a gap are widest (the
+    greedy rule that minimises the widest piece); a gap that gets m frames is cut evenly. The
+    outer gaps are open at the ends of `coords`, which get a frame first."""
+    if chosen.size == 0:
+        return np.linspace(coords[0], coords[-1], extra)
+    edges = np.concatenate([[coords[0]], coords[chosen], [coords[-1]]])
+    widths = np.diff(edges)
+    last = widths.size - 1
+    counts = np.zeros(widths.size, dtype=np.int64)
+
+    def piece(gap: int) -> float:
+        open_ends = (gap == 0) + (gap == last)
+        return widths[gap] / max(counts[gap] + 1 - open_ends, 1)
+
+    heap = [(-piece(gap), gap) for gap in range(widths.size)]
+    heapq.heapify(heap)
+    for _ in range(extra):
+        _, gap = heapq.heappop(heap)
+        counts[gap] += 1
+        heapq.heappush(heap, (-piece(gap), gap))
+    targets = []
+    for gap in np.flatnonzero(counts):
+        m, start, width = counts[gap], edges[gap], widths[gap]
+        steps = np.arange(1, m + 1)
+        if gap == 0:          # open on the left: the first frame goes at the start
+            targets.append(start + width * (steps - 1) / m)
+        elif gap == last:     # open on the right
+            targets.append(start + width * steps / m)
+        else:
+            targets.append(start + width * steps / (m + 1))
+    return np.concatenate(targets)
+
+
+def _add_in_widest_gap(coords: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """`chosen` plus the free position nearest the middle of the widest gap that has one."""
+    free = np.setdiff1d(np.arange(coords.size), chosen, assume_unique=True)
+    bounds = np.concatenate([[coords[0]], coords[chosen], [coords[-1]]])
+    gap = np.searchsorted(chosen, free)  # free[k] lies between bounds[gap[k]] and bounds[gap[k] + 1]
+    width = bounds[gap + 1] - bounds[gap]
+    middle = (bounds[gap + 1] + bounds[gap]) / 2
+    best = np.lexsort((np.abs(coords[free] - middle), -width))[0]
+    return np.insert(chosen, gap[best], free[best])
 
 
 def _ceil_to(value: float, factor: int) -> int:

@@ -156,8 +156,14 @@ def _first_frame(container, stream, path: Path) -> av.VideoFrame:
 
 def _rotation(frame: av.VideoFrame, stream: av.VideoStream) -> int:
     """Clockwise display rotation: from the display matrix (PyAV reports it counter-clockwise),
-    else from a `rotate` tag, rounded to a multiple of 90."""
-    degrees = -frame.rotation if frame.rotation else float(stream.metadata.get("rotate", 0) or 0)
+    else from a `rotate` tag (matroska spells it ROTATE), rounded to a multiple of 90."""
+    degrees = -frame.rotation
+    if not degrees:
+        tags = {key.lower(): value for key, value in stream.metadata.items()}
+        try:
+            degrees = float(tags.get("rotate", 0))
+        except ValueError:
+            degrees = 0
     return int(round(degrees / 90.0)) % 4 * 90
 
 
@@ -303,8 +309,8 @@ class _Decoder:
             for packet in self.container.demux(self.stream):
                 yield from packet.decode()
         except av.FFmpegError as exc:
-            raise MediaError(f"{self.info.path}: decoding failed after "
-                             f"{self._seconds(self.position or 0):.3f}s ({_reason(exc)})") from exc
+            raise MediaError(f"{self.info.path}: decoding failed after {self._seconds(self.position or 0):.3f}s, "
+                             f"the file is damaged or truncated ({_reason(exc)})") from exc
 
     def _decode_until(self, target: int) -> av.VideoFrame | None:
         """The first frame at or after `target` (its pts is left in `position`), or None if
