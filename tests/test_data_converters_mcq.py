@@ -238,3 +238,6 @@ def test_output_is_readable_by_read_samples(tmp_path):
 def test_broken_source_text(tmp_path):
     with pytest.raises(DataError, match="expected a JSON list"):
         convert("videochat_r1", tmp_path, input=write_text(tmp_path / "x.json", '{"a": 1}'))
+    with pytest.raises(DataError, match="name the file .jsonl") as caught:
+        convert("videochat_r1", tmp_path, input=write_jsonl(tmp_path / "y.json", VIDEOCHAT_R1_BUILT))
+    assert caught.value.line == 2

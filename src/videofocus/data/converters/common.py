@@ -121,7 +121,9 @@ def read_json(path: Path) -> object:
         with path.open(encoding="utf-8") as handle:
             return json.load(handle)
     except json.JSONDecodeError as exc:
-        raise DataError(f"not valid JSON ({exc.msg} at column {exc.colno})", path=str(path), line=exc.lineno) from None
+        hint = "; one JSON object a line is JSONL: name the file .jsonl" if exc.msg == "Extra data" else ""
+        raise DataError(f"not valid JSON ({exc.msg} at column {exc.colno}){hint}", path=str(path),
+                        line=exc.lineno) from None
     except UnicodeDecodeError as exc:
         raise DataError(f"not UTF-8 text ({exc.reason})", path=str(path)) from None
 
