@@ -14,7 +14,8 @@ from videofocus.data.stats import compute_stats, format_stats, plot_duration_his
 from videofocus.data.validate import validate_file
 from videofocus.schema import read_samples
 
-# Shown before the full list; click keeps "\b" paragraphs as written.
+SKIPPED_SHOWN = 20  # skipped records listed one by one; the rest are counted
+# The formats, listed after the options; click keeps "\b" paragraphs as written.
 _FORMATS_HELP = "\b\nFormats (--from):\n" + "\n".join(
     f"  {name:<21} {escape(converter.summary)}" for name, converter in sorted(CONVERTERS.items()))
 
@@ -86,9 +87,10 @@ def convert(
         task = progress.add_task(f"converting {converter.name}", total=None)
         report = run_conversion(converter, options, output, skip_invalid=skip_invalid,
                                 on_sample=lambda count: progress.update(task, completed=count))
-    for error in report.skipped[:20]:
+    for error in report.skipped[:SKIPPED_SHOWN]:
         err_console.print(f"skipped: {error}", markup=False, highlight=False, soft_wrap=True)
-    if len(report.skipped) > 20:
-        err_console.print(f"... and {len(report.skipped) - 20} more skipped record(s)", highlight=False, soft_wrap=True)
+    if len(report.skipped) > SKIPPED_SHOWN:
+        err_console.print(f"... and {len(report.skipped) - SKIPPED_SHOWN} more skipped record(s)", highlight=False,
+                          soft_wrap=True)
     skipped = f" ({len(report.skipped)} bad record(s) skipped)" if report.skipped else ""
     console.print(f"{report.written} samples written to {output}{skipped}", highlight=False, soft_wrap=True)
