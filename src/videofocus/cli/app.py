@@ -34,5 +34,5 @@ def run_app() -> None:
     except VideoFocusError as exc:
         if os.environ.get("VIDEOFOCUS_DEBUG"):
             raise
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
