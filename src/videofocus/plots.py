@@ -14,6 +14,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 from PIL import Image  # noqa: E402
 
@@ -59,65 +60,81 @@ def box_layers(result: PerceptionResult) -> list[BoxLayer]:
 
 def plot_timeline(rows: Sequence[TimelineRow], duration: float, path: str | os.PathLike, *,
                   ground_truth: Sequence[tuple[float, float]] = (), title: str | None = None) -> Path:
-    """Draw each row on the time axis [0, duration]: the frames looked at as ticks, the focus as a
-    light band, the predicted intervals as bars; the ground truth (if any) as a black top row."""
-    labels = ([("ground truth", None)] if ground_truth else []) + [(row.label, row) for row in rows]
-    figure, axes = plt.subplots(figsize=(9, 0.6 * len(labels) + 1.2))
-    top = len(labels) - 1
-    for index, (label, row) in enumerate(labels):
-        y = top - index  # first row on top
-        if row is None:
-            _bars(axes, ground_truth, y, _TRUTH_COLOUR, height=0.5)
-            continue
-        colour = _COLOURS[index % len(_COLOURS)]
-        _bars(axes, row.focus, y, colour, height=0.8, alpha=0.15)
-        axes.vlines(list(row.frames), y - 0.35, y + 0.35, colors="grey", linewidth=0.6)
-        _bars(axes, row.intervals, y, colour, height=0.4, alpha=0.9)
-    axes.set_yticks([top - index for index in range(len(labels))], [label for label, _ in labels])
-    axes.set_xlim(0, max(duration, 1e-6))
-    axes.set_ylim(-0.7, len(labels) - 0.3)
+    """Save `timeline_figure` to `path` (format from the suffix, written atomically)."""
+    return save_figure(timeline_figure(rows, duration, ground_truth=ground_truth, title=title), path)
+
+
+def timeline_figure(rows: Sequence[TimelineRow], duration: float, *,
+                    ground_truth: Sequence[tuple[float, float]] = (), title: str | None = None) -> Figure:
+    """Each row on the time axis [0, duration], first row on top: the frames looked at as ticks,
+    the focus as a light band, the predicted intervals as bars; the ground truth as a black row
+    above them all."""
+    lines = len(rows) + bool(ground_truth)
+    figure, axes = plt.subplots(figsize=(9, 0.6 * lines + 1.2))
+    labels = []
+    if ground_truth:
+        _bars(axes, ground_truth, lines - 1, _TRUTH_COLOUR, height=0.5, label="ground truth")
+        labels.append("ground truth")
+    for number, row in enumerate(rows):
+        y, colour = len(rows) - 1 - number, _COLOURS[number % len(_COLOURS)]
+        _bars(axes, row.focus, y, colour, height=0.8, alpha=0.15, label=f"{row.label} focus")
+        axes.vlines(list(row.frames), y - 0.35, y + 0.35, colors="grey", linewidth=0.6, label=f"{row.label} frames")
+        _bars(axes, row.intervals, y, colour, height=0.4, alpha=0.9, label=row.label)
+        labels.append(row.label)
+    axes.set_yticks([lines - 1 - index for index in range(lines)], labels)
+    margin = 0.01 * max(duration, 1e-6)
+    axes.set_xlim(-margin, max(duration, 1e-6) + margin)
+    axes.set_ylim(-0.7, lines - 0.3)
     axes.set_xlabel("time (s)")
     if title:
         axes.set_title(title)
-    return _save(figure, path)
+    return figure
 
 
 def plot_boxes(image: Image.Image, layers: Sequence[BoxLayer], path: str | os.PathLike, *,
                ground_truth: Sequence[Sequence[float]] = (), title: str | None = None) -> Path:
-    """Draw each layer's boxes (solid) and crops (dashed) on the image; the ground truth in black."""
+    """Save `boxes_figure` to `path` (format from the suffix, written atomically)."""
+    return save_figure(boxes_figure(image, layers, ground_truth=ground_truth, title=title), path)
+
+
+def boxes_figure(image: Image.Image, layers: Sequence[BoxLayer], *,
+                 ground_truth: Sequence[Sequence[float]] = (), title: str | None = None) -> Figure:
+    """Each layer's boxes (solid) and crops (dashed) on the image; the ground truth in black."""
     figure, axes = plt.subplots(figsize=(8, 8 * image.height / max(image.width, 1)))
     axes.imshow(image)
     for number, layer in enumerate(layers):
         colour = _COLOURS[number % len(_COLOURS)]
         for box in layer.crops:
-            _rectangle(axes, box, colour, linestyle="--", linewidth=1)
-        for position, box in enumerate(layer.boxes):
-            _rectangle(axes, box, colour, linewidth=2, label=layer.label if position == 0 else None)
-    for position, box in enumerate(ground_truth):
-        _rectangle(axes, box, _TRUTH_COLOUR, linewidth=2, label="ground truth" if position == 0 else None)
-    if any(layer.boxes for layer in layers) or ground_truth:
-        axes.legend(loc="upper right", fontsize="small")
+            _rectangle(axes, box, colour, linestyle="--", linewidth=1, label=f"{layer.label} crop")
+        for box in layer.boxes:
+            _rectangle(axes, box, colour, linewidth=2, label=layer.label)
+    for box in ground_truth:
+        _rectangle(axes, box, _TRUTH_COLOUR, linewidth=2, label="ground truth")
+    handles = {patch.get_label(): patch for patch in axes.patches if not patch.get_label().endswith("crop")}
+    if handles:
+        axes.legend(handles.values(), handles.keys(), loc="upper right", fontsize="small")
     axes.set_axis_off()
     if title:
         axes.set_title(title)
-    return _save(figure, path)
+    return figure
 
 
-def _bars(axes, intervals, y: float, colour, *, height: float, alpha: float = 1.0) -> None:
-    spans = [(start, end - start) for start, end in intervals if end > start]
-    if spans:
-        axes.broken_barh(spans, (y - height / 2, height), facecolors=colour, alpha=alpha)
-
-
-def _rectangle(axes, box, colour, **style) -> None:
-    x0, y0, x1, y1 = box
-    axes.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=colour, **style))
-
-
-def _save(figure, path: str | os.PathLike) -> Path:
+def save_figure(figure: Figure, path: str | os.PathLike) -> Path:
+    """Write `figure` to `path` atomically and close it."""
     path = Path(path)
     figure.tight_layout()
     with atomic_writer(path, "wb") as handle:
         figure.savefig(handle, format=path.suffix.lstrip(".").lower() or "png", dpi=120)
     plt.close(figure)
     return path
+
+
+def _bars(axes, intervals, y: float, colour, *, height: float, label: str, alpha: float = 1.0) -> None:
+    spans = [(start, end - start) for start, end in intervals if end > start]
+    if spans:
+        axes.broken_barh(spans, (y - height / 2, height), facecolors=colour, alpha=alpha, label=label)
+
+
+def _rectangle(axes, box, colour, **style) -> None:
+    x0, y0, x1, y1 = box
+    axes.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=colour, **style))

@@ -14,6 +14,7 @@ from videofocus.cli.app import app, console
 from videofocus.errors import ConfigError
 from videofocus.perception import PerceptionOptions, PerceptionResult, RoundResult, perceive
 from videofocus.schema import Sample
+from videofocus.tasks import get_task
 
 # "A. text", "(B) text", "C) text" → the option text; the letters follow from the order.
 _OPTION_LABEL = re.compile(r"^\s*\(?[A-Z]\s*[.)]\s+")
@@ -40,6 +41,10 @@ def infer(
     protocol: str = typer.Option("videofocus", "--protocol", help="Prompt protocol: videofocus, videochat_r1, "
                                                                  "videochat_r1_5."),
     max_new_tokens: int = typer.Option(1024, "--max-new-tokens", min=1),
+    min_pixels: int | None = typer.Option(None, "--min-pixels", min=1,
+                                          help="Fewest pixels per frame / image (default 128·28·28 / 4·28·28)."),
+    max_pixels: int | None = typer.Option(None, "--max-pixels", min=1,
+                                          help="Most pixels per frame / image (default 768·28·28)."),
     device: str | None = typer.Option(None, "--device", help="cpu, cuda, cuda:1 … (default: cuda when present)."),
     dtype: str | None = typer.Option(None, "--dtype", help="float32, bfloat16 … (default: bf16 on GPU)."),
     json_output: bool = typer.Option(False, "--json", help="Print the full result as JSON instead of a table."),
@@ -52,7 +57,9 @@ def infer(
     perception = PerceptionOptions(rounds=rounds, num_frames=num_frames, fps=fps, max_frames=max_frames,
                                    min_frames=min(4, max_frames), key_ratio=key_ratio, carry_history=carry_history,
                                    early_stop=early_stop, protocol=protocol)
-    backend = HFBackend.from_pretrained(model, dtype=dtype, device=device, max_new_tokens=max_new_tokens)
+    backend = HFBackend.from_pretrained(model, dtype=dtype, device=device, max_new_tokens=max_new_tokens,
+                                        video_min_pixels=min_pixels, image_min_pixels=min_pixels,
+                                        video_max_pixels=max_pixels, image_max_pixels=max_pixels)
     result = perceive(sample, backend, perception)
     if json_output:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
@@ -72,6 +79,8 @@ def _sample(video: Path | None, image: Path | None, question: str, options: list
 
     if (video is None) == (image is None):
         raise ConfigError("give exactly one of --video and --image")
+    if task is not None:
+        get_task(task)  # ConfigError naming the known tasks
     texts = [_OPTION_LABEL.sub("", option).strip() for option in options or []] or None
     if video is not None:
         info = probe(video)

@@ -1,0 +1,70 @@
+"""`videofocus infer` on a tiny model: every round in the JSON with its timestamps, plots, errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from perception_helpers import one_torch_thread, write_image, write_noise_video  # noqa: F401 (fixture)
+from PIL import Image
+from typer.testing import CliRunner
+
+from videofocus.cli import app
+from videofocus.errors import ConfigError, VideoFocusError
+from videofocus.media.video import probe
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+SMALL = ["--min-pixels", str(16 * 28 * 28), "--max-pixels", str(24 * 28 * 28), "--max-new-tokens", "6"]
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory):
+    return write_noise_video(tmp_path_factory.mktemp("cli") / "clip.mp4", seconds=4.0, fps=4)
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, ["infer", *args, *SMALL])
+
+
+@pytest.mark.parametrize("arch_fixture", ["tiny_qwen25_vl_path", "tiny_qwen3_vl_path"])
+def test_json_has_every_round_with_true_timestamps(arch_fixture, request, video, tmp_path):
+    model = request.getfixturevalue(arch_fixture)
+    plot = tmp_path / "timeline.png"
+    result = invoke("--model", str(model), "--video", str(video), "--question", "a dog runs", "--rounds", "3",
+                    "--num-frames", "8", "--json", "--plot", str(plot))
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    info = probe(video)
+    assert data["task"] == "temporal_grounding" and len(data["rounds"]) == 3
+    for number, round_ in enumerate(data["rounds"], start=1):
+        view = round_["view"]
+        assert round_["round"] == number and len(view["timestamps"]) == 8
+        assert view["timestamps"] == [float(info.frame_times[i]) for i in view["frame_indices"]]
+        assert isinstance(round_["output"], str) and "seconds" in round_["cost"]
+    assert data["rounds"][0]["cost"]["visual_tokens"] > 0
+    assert Image.open(plot).format == "PNG"
+
+
+def test_table_for_an_image_with_options(tiny_qwen25_vl_path, tmp_path):
+    image = write_image(tmp_path / "photo.png", width=160, height=120)
+    plot = tmp_path / "boxes.png"
+    result = invoke("--model", str(tiny_qwen25_vl_path), "--image", str(image), "--question", "Which colour?",
+                    "--options", "A. red", "--options", "B. blue", "--rounds", "2", "--plot", str(plot))
+    assert result.exit_code == 0, result.output
+    assert "mcq" in result.stdout and "full image" in result.stdout
+    assert Image.open(plot).size[0] > 0
+
+
+@pytest.mark.parametrize("args, error, message", [
+    (["--question", "q"], ConfigError, "exactly one of --video and --image"),
+    (["--question", "q", "--video", "missing.mp4"], VideoFocusError, "missing.mp4"),
+])
+def test_bad_arguments_are_one_line_errors(args, error, message, tmp_path):
+    result = CliRunner().invoke(app, ["infer", "--model", str(tmp_path), *args])
+    assert isinstance(result.exception, error) and message in str(result.exception)
+
+
+def test_an_unknown_task_is_a_config_error(tiny_qwen25_vl_path, video):
+    result = invoke("--model", str(tiny_qwen25_vl_path), "--video", str(video), "--question", "q",
+                    "--task", "juggling")
+    assert isinstance(result.exception, ConfigError) and "juggling" in str(result.exception)
