@@ -1,0 +1,106 @@
+"""`videofocus eval`: evaluate a model on a benchmark with iterative perception; resumable, data
+parallel under `accelerate launch`, every setting recorded in the output folder's run.json."""
+
+from __future__ import annotations
+
+import shlex
+from enum import Enum
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from videofocus.cli.app import app, console
+from videofocus.cli.score import BenchmarkName, TrackUnitsOption
+from videofocus.evaluate import EvalResult, EvalSettings, GenerationSettings, evaluate, parse_rounds
+from videofocus.perception import PerceptionOptions
+
+_PERCEPTION = PerceptionOptions()
+_GENERATION = GenerationSettings()
+
+
+@app.command("eval")
+def eval_command(
+    context: typer.Context,
+    model: str = typer.Option(..., "--model", help="Model directory or Hub id, e.g. Qwen/Qwen2.5-VL-7B-Instruct."),
+    benchmark: BenchmarkName = typer.Option(..., "--benchmark", help="Which benchmark's metrics to report."),
+    annotations: Path = typer.Option(..., "--annotations", help="Annotation JSONL in the one sample format."),
+    media_root: Path | None = typer.Option(None, "--media-root",
+                                           help="Folder relative media paths start from (default: the "
+                                                "annotation file's folder)."),
+    rounds: str = typer.Option("1,2,3", "--rounds", help="Rounds to report, e.g. 1,2,3; the loop runs the largest."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Evaluate only the first N samples."),
+    output: Path | None = typer.Option(None, "--output",
+                                       help="Output folder (default: eval/<benchmark>-<model name>); rerun "
+                                            "with the same arguments to resume."),
+    backend: str = typer.Option(_GENERATION.backend, "--backend", help="hf (transformers) or vllm."),
+    num_frames: int | None = typer.Option(None, "--num-frames", min=1, help="Fixed frame budget (else --fps)."),
+    fps: float = typer.Option(_PERCEPTION.fps, "--fps", min=0.001, help="Frames per second without --num-frames."),
+    min_frames: int = typer.Option(_PERCEPTION.min_frames, "--min-frames", min=1),
+    max_frames: int = typer.Option(_PERCEPTION.max_frames, "--max-frames", min=1),
+    key_ratio: float = typer.Option(_PERCEPTION.key_ratio, "--key-ratio",
+                                    help="Share of frames placed inside the clue in rounds 2+."),
+    protocol: str = typer.Option(_PERCEPTION.protocol, "--protocol",
+                                 help="Prompt protocol: videofocus, videochat_r1, videochat_r1_5."),
+    task: str | None = typer.Option(None, "--task", help="Ask every sample with this task's prompt "
+                                                         "(default: each sample's own task)."),
+    carry_history: bool = typer.Option(_PERCEPTION.carry_history, "--carry-history/--no-carry-history",
+                                       help="Quote the previous round in the next prompt."),
+    early_stop: bool = typer.Option(_PERCEPTION.early_stop, "--early-stop/--no-early-stop",
+                                    help="Stop a sample when its clue and answer stop changing."),
+    early_stop_iou: float = typer.Option(_PERCEPTION.early_stop_iou, "--early-stop-iou"),
+    batch_size: int = typer.Option(4, "--batch-size", min=1, help="Samples per perception / model call."),
+    seed: int = typer.Option(0, "--seed", min=0),
+    dtype: str | None = typer.Option(None, "--dtype", help="float32, bfloat16 … (default: bf16 on GPU)."),
+    device: str | None = typer.Option(None, "--device", help="cpu, cuda:0 … (default: each process's device)."),
+    max_new_tokens: int = typer.Option(_GENERATION.max_new_tokens, "--max-new-tokens", min=1),
+    video_max_pixels: int | None = typer.Option(None, "--video-max-pixels", min=1),
+    image_max_pixels: int | None = typer.Option(None, "--image-max-pixels", min=1),
+    track_units: TrackUnitsOption = typer.Option(TrackUnitsOption.normalised, "--track-units",
+                                                 help="Units of predicted tracking boxes for scoring "
+                                                      "(the tracking prompts ask for normalised)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Evaluate a model on a benchmark, reporting metrics after each listed perception round."""
+    perception = PerceptionOptions(num_frames=num_frames, fps=fps, min_frames=min_frames, max_frames=max_frames,
+                                   key_ratio=key_ratio, carry_history=carry_history, early_stop=early_stop,
+                                   early_stop_iou=early_stop_iou, protocol=protocol, task=task)
+    generation = GenerationSettings(backend=backend, dtype=dtype, max_new_tokens=max_new_tokens,
+                                    video_max_pixels=video_max_pixels, image_max_pixels=image_max_pixels)
+    settings = EvalSettings(benchmark=benchmark.value, rounds=parse_rounds(rounds), perception=perception,
+                            limit=limit, batch_size=batch_size, seed=seed, track_units=track_units.value,
+                            generation=generation)
+    folder = output or Path("eval") / f"{benchmark.value}-{Path(model).name}"
+    result = evaluate(annotations, folder, settings, model=model, media_root=media_root, device=device,
+                      progress=progress, command=_command_line(context))
+    if result is not None:
+        _print_result(result)
+
+
+def _command_line(context: typer.Context) -> str:
+    """This call spelled out with every option's value, defaults included, as run.json records it."""
+    words = ["videofocus", context.info_name or "eval"]
+    for param in context.command.params:
+        value = context.params.get(param.name)
+        if value is None:
+            continue
+        if getattr(param, "is_flag", False) and param.secondary_opts:
+            words.append(param.opts[0] if value else param.secondary_opts[0])
+        else:
+            words += [param.opts[0], str(value.value if isinstance(value, Enum) else value)]
+    return shlex.join(words)
+
+
+def _print_result(result: EvalResult) -> None:
+    first = next(iter(result.reports.values()))
+    table = Table(title=f"{first.benchmark}: {first.n} samples, {len(result.failures)} failed "
+                        f"({result.evaluated_now} evaluated now)")
+    table.add_column("round", justify="right")
+    for name in first.metrics:
+        table.add_column(name, justify="right")
+    for number, score in result.reports.items():
+        table.add_row(str(number), *(f"{value:.2f}" for value in score.metrics.values()))
+    console.print(table)
+    for failure in result.failures:
+        console.print(f"[yellow]failed[/] {failure.id}: {failure.error}", highlight=False, soft_wrap=True)
+    console.print(f"results in {result.output_dir} (results.md, metrics.json, run.json)", highlight=False)

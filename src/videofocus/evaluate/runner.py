@@ -1,0 +1,228 @@
+"""`evaluate`: run iterative perception over a benchmark's samples and write the run folder.
+
+The folder (see the package docstring for every file) is resumable: each finished sample is one
+fsynced line of its process's shard, a rerun with the same arguments skips the samples already
+there, and a rerun with different settings is refused. Under `accelerate launch` every process
+takes the samples whose index modulo the number of processes is its rank; after a barrier the
+main process merges the shards in annotation order and writes the derived files, so the folder
+equals a single-process run's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.text import Text
+
+from videofocus.backends.base import Backend
+from videofocus.errors import ConfigError, DataError, MediaError
+from videofocus.evaluate import report
+from videofocus.evaluate.manifest import build_manifest, check_same_run, write_json
+from videofocus.evaluate.settings import EvalSettings, GenerationSettings
+from videofocus.evaluate.store import PredictionStore
+from videofocus.metrics import ScoreReport, score_predictions
+from videofocus.perception import PerceptionOptions, perceive_batch
+from videofocus.schema import Sample, atomic_writer, read_samples, write_samples
+
+RUN_FILE = "run.json"
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """What an evaluation produced: the folder, each reported round's ScoreReport, the samples that
+    failed, and how many samples this call evaluated (the rest were there from an earlier run)."""
+
+    output_dir: Path
+    reports: dict[int, ScoreReport]
+    failures: list[report.Failure]
+    evaluated_now: int
+
+    @property
+    def metrics(self) -> dict[int, dict[str, float]]:
+        """Metric values (%) by round."""
+        return {number: dict(score.metrics) for number, score in self.reports.items()}
+
+
+def evaluate(annotations: str | os.PathLike, output_dir: str | os.PathLike, settings: EvalSettings, *,
+             model: str | os.PathLike | None = None, backend: Backend | None = None,
+             media_root: str | os.PathLike | None = None, device: str | None = None, progress: bool = True,
+             command: str | None = None) -> EvalResult | None:
+    """Evaluate a model on the samples of `annotations` (the one sample format) and write the run
+    folder `output_dir`; resumes a run already there.
+
+    model: a model directory or Hub id; loaded per `settings.generation` unless `backend` is given,
+        and then only recorded (its hashes identify the weights in run.json).
+    backend: a ready Backend (e.g. one the caller already built, or a ScriptedBackend).
+    media_root: where relative media paths start (default: the annotation file's folder).
+    device: where a backend built here runs (default: this process's accelerate device).
+    command: the command line to record in run.json.
+    Returns the result on the main process and None on the others. Raises ConfigError when the
+    folder holds a run with other settings, DataError for bad annotations or a broken folder."""
+    from accelerate import PartialState
+
+    if model is None and backend is None:
+        raise ConfigError("evaluate needs a model (path or Hub id) or a ready backend")
+    started = time.perf_counter()
+    state = PartialState()
+    samples = _read_samples(annotations, settings.limit)
+    # The benchmark's annotation checks, before any model time is spent.
+    score_predictions(settings.benchmark, samples, {}, track_units=settings.track_units, annotations=annotations)
+    media_root = Path(media_root) if media_root is not None else Path(annotations).parent
+    manifest = _json_ready(build_manifest(settings, annotations=annotations, samples=samples, media_root=media_root,
+                                          model=model, backend=backend, command=command))
+    folder = Path(output_dir)
+    store = PredictionStore(folder)
+    if state.is_main_process:
+        _prepare_folder(folder, manifest, samples, store)
+    state.wait_for_everyone()
+
+    finished_before = set(store.lines())
+    mine = [(index, sample) for index, sample in enumerate(samples)
+            if index % state.num_processes == state.process_index and sample.id not in finished_before]
+    if mine:
+        backend = backend or build_backend(model, settings.generation, batch_size=settings.batch_size,
+                                           device=device or str(state.device))
+        label = settings.benchmark + (f" (process {state.process_index + 1} of {state.num_processes})"
+                                      if state.num_processes > 1 else "")
+        _run_samples(mine, backend, settings, media_root, store, state.process_index,
+                     show=progress and state.is_main_process, label=label)
+    state.wait_for_everyone()
+    if not state.is_main_process:
+        return None
+    lines = [json.loads(text) for text in store.merge([sample.id for sample in samples])]
+    evaluated_now = sum(line["id"] not in finished_before for line in lines)
+    invocation = {"seconds": time.perf_counter() - started, "samples": evaluated_now,
+                  "processes": state.num_processes}
+    return _write_outputs(folder, lines, samples, settings, manifest, annotations, invocation)
+
+
+def build_backend(model: str | os.PathLike | None, generation: GenerationSettings, *, batch_size: int,
+                  device: str | None) -> Backend:
+    """The backend `generation` asks for, loaded from `model`."""
+    if model is None:
+        raise ConfigError("a backend can only be built from a model path or Hub id")
+    if generation.backend == "vllm":
+        try:
+            from videofocus.backends.vllm import VLLMBackend
+        except ImportError as exc:
+            raise ConfigError(f"--backend vllm is not available here ({exc}); it needs the vllm package and a "
+                              "GPU; use --backend hf") from None
+        return VLLMBackend.from_pretrained(model, dtype=generation.dtype, **_decoding(generation))
+    from videofocus.backends.hf import HFBackend
+
+    return HFBackend.from_pretrained(model, dtype=generation.dtype, device=device, batch_size=batch_size,
+                                     video_max_pixels=generation.video_max_pixels,
+                                     image_max_pixels=generation.image_max_pixels, **_decoding(generation))
+
+
+def evaluate_batch(samples: Sequence[Sample], backend: Backend, options: PerceptionOptions,
+                   media_root: str | os.PathLike | None) -> list[dict[str, Any]]:
+    """One predictions.jsonl line per sample: its perception result, or `{"id", "task", "error"}`
+    when its media cannot be read (MediaError) or it cannot be asked (DataError). A failing batch
+    is retried sample by sample so one bad video costs only its own line."""
+    try:
+        return [result.to_dict() for result in perceive_batch(samples, backend, options, media_root=media_root)]
+    except (MediaError, DataError) as error:
+        if len(samples) > 1:
+            return [line for sample in samples for line in evaluate_batch([sample], backend, options, media_root)]
+        return [{"id": samples[0].id, "task": samples[0].task, "error": f"{type(error).__name__}: {error}"}]
+
+
+# ----- steps ----------------------------------------------------------------------------------------
+
+def _read_samples(annotations: str | os.PathLike, limit: int | None) -> list[Sample]:
+    samples = list(read_samples(annotations))
+    if not samples:
+        raise DataError("no samples to evaluate", path=str(annotations))
+    return samples[:limit] if limit is not None else samples
+
+
+def _prepare_folder(folder: Path, manifest: dict[str, Any], samples: Sequence[Sample],
+                    store: PredictionStore) -> None:
+    """Start a run folder, or check that it holds this run and cut its half-written lines."""
+    run_file = folder / RUN_FILE
+    if run_file.exists():
+        try:
+            existing = json.loads(run_file.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise DataError(f"cannot read the run description ({exc})", path=str(run_file)) from None
+        check_same_run(existing, manifest, folder)
+        store.repair()
+    elif store.holds_predictions():
+        raise ConfigError(f"{folder} holds predictions but no {RUN_FILE}, so their settings are unknown; "
+                          "choose another --output")
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_writer(run_file) as handle:
+            write_json(handle, manifest)
+    write_samples(folder / report.SAMPLES_FILE, samples)
+
+
+def _run_samples(indexed: Sequence[tuple[int, Sample]], backend: Backend, settings: EvalSettings,
+                 media_root: Path, store: PredictionStore, rank: int, *, show: bool, label: str) -> None:
+    """Evaluate `indexed` (annotation index, sample) in batches, appending each line as it is done."""
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), _RateColumn(),
+                  TextColumn("ETA"), TimeRemainingColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), disable=not show) as bar:
+        task = bar.add_task(label, total=len(indexed))
+        for start in range(0, len(indexed), settings.batch_size):
+            batch = indexed[start:start + settings.batch_size]
+            _seed_everything(settings.seed + batch[0][0])
+            for line in evaluate_batch([sample for _, sample in batch], backend, settings.perception, media_root):
+                store.append(rank, line)
+                bar.advance(task)
+
+
+def _write_outputs(folder: Path, lines: list[dict[str, Any]], samples: Sequence[Sample], settings: EvalSettings,
+                   manifest: Mapping[str, Any], annotations: str | os.PathLike,
+                   invocation: dict[str, Any]) -> EvalResult:
+    paths = report.write_round_predictions(folder, lines, settings.rounds)
+    reports = report.score_round_files(settings.benchmark, samples, paths, track_units=settings.track_units,
+                                       annotations=annotations)
+    failed = report.failures(lines)
+    report.write_metrics(folder, reports, track_units=settings.track_units, failed=failed)
+    report.write_results_markdown(folder, reports, manifest, lines, failed)
+    report.plot_metrics_vs_rounds(folder, reports)
+    seconds = invocation["seconds"]
+    report.write_timing(folder, lines, settings.rounds,
+                        {**invocation, "samples_per_second": invocation["samples"] / seconds if seconds else 0.0})
+    return EvalResult(output_dir=folder, reports=reports, failures=failed, evaluated_now=invocation["samples"])
+
+
+# ----- helpers --------------------------------------------------------------------------------------
+
+def _decoding(generation: GenerationSettings) -> dict[str, Any]:
+    return {"max_new_tokens": generation.max_new_tokens, "do_sample": generation.do_sample,
+            "temperature": generation.temperature, "top_p": generation.top_p}
+
+
+def _json_ready(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` as it reads back from run.json (tuples become lists), so it compares with a loaded one."""
+    return json.loads(json.dumps(data))
+
+
+def _seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+class _RateColumn(ProgressColumn):
+    """Samples per second."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:.2f} samples/s" if speed else "- samples/s", style="progress.data.speed")
