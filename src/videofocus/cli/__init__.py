@@ -10,6 +10,7 @@ from videofocus.cli import frames  # noqa: E402,F401
 from videofocus.cli import tiny_model  # noqa: E402,F401
 from videofocus.cli import synth  # noqa: E402,F401
 from videofocus.cli import infer  # noqa: E402,F401
+from videofocus.cli import eval  # noqa: E402,F401
 
 
 def main() -> None:
