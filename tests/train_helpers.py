@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -64,10 +65,14 @@ TINY_SETTINGS = dict(
 )
 
 
-def grpo_config(model: Path, output_dir: Path, datasets: list[Path], **overrides) -> GRPOConfig:
+def _datasets(datasets: list[Path | dict]) -> list[dict]:
+    return [dataset if isinstance(dataset, dict) else {"path": str(dataset)} for dataset in datasets]
+
+
+def grpo_config(model: Path, output_dir: Path, datasets: list[Path | dict], **overrides) -> GRPOConfig:
     """A GRPO config for a tiny model: 2 prompts × G=4 per step, short completions, learning rate
-    high enough that a few steps change the weights."""
-    values = dict(model=str(model), output_dir=str(output_dir), datasets=[{"path": str(path)} for path in datasets],
+    high enough that a few steps change the weights. `datasets`: JSONL paths or dataset mappings."""
+    values = dict(model=str(model), output_dir=str(output_dir), datasets=_datasets(datasets),
                   num_generations=4, per_device_batch_size=4, gradient_accumulation_steps=2,
                   max_completion_length=12, learning_rate=1e-3, beta=0.04, max_steps=2, **TINY_SETTINGS)
     values.update(overrides)
@@ -76,8 +81,8 @@ def grpo_config(model: Path, output_dir: Path, datasets: list[Path], **overrides
     return config
 
 
-def sft_config(model: Path, output_dir: Path, datasets: list[Path], **overrides) -> SFTConfig:
-    values = dict(model=str(model), output_dir=str(output_dir), datasets=[{"path": str(path)} for path in datasets],
+def sft_config(model: Path, output_dir: Path, datasets: list[Path | dict], **overrides) -> SFTConfig:
+    values = dict(model=str(model), output_dir=str(output_dir), datasets=_datasets(datasets),
                   per_device_batch_size=2, gradient_accumulation_steps=1, learning_rate=1e-3, max_steps=2,
                   **TINY_SETTINGS)
     values.update(overrides)
@@ -106,3 +111,13 @@ def load_weights(model_dir: Path) -> dict[str, torch.Tensor]:
     for shard in sorted(Path(model_dir).glob("*.safetensors")):
         weights.update(load_file(shard))
     return weights
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Import this fixture into a test module. One intra-op thread: on a shared 2-core machine, two
+    spinning threads per process make the tiny models ~30x slower than one."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from videofocus.errors import ConfigError
 from videofocus.schema import atomic_writer
 from videofocus.train.data import DataPosition
 
@@ -80,15 +79,6 @@ def load_checkpoint(accelerator, path: Path) -> TrainerState:
     """Restore accelerate's state from `path` and return the loop's state."""
     accelerator.load_state(str(path))
     return TrainerState.from_json((path / STATE_FILE).read_text(encoding="utf-8"))
-
-
-def resume_state(accelerator, output_dir: str | os.PathLike) -> TrainerState:
-    """Load the latest checkpoint of `output_dir`; ConfigError when there is none."""
-    path = latest_checkpoint(output_dir)
-    if path is None:
-        raise ConfigError(f"--resume: no checkpoint under {checkpoint_root(output_dir)}; run without --resume "
-                          "to start afresh")
-    return load_checkpoint(accelerator, path)
 
 
 def _checkpoints(root: Path) -> list[Path]:

@@ -196,8 +196,9 @@ class GRPOConfig(TrainConfig):
             need it); None: no judge.
         judge_model: Model name to ask at `judge_url`.
         dynamic_sampling: DAPO dynamic sampling: replace groups whose rewards are all equal (they carry
-            no signal) by groups of further prompts, up to `dynamic_sampling_max_rounds` extra rollouts;
-            the share of such groups is logged either way.
+            no signal) by groups of further prompts, up to `dynamic_sampling_max_rounds` extra rollouts.
+            `zero_spread_share` (groups of the step's first rollout without spread) is logged either way;
+            with dynamic sampling also `zero_spread_share_kept` (those left in the loss) and `rollouts`.
         dynamic_sampling_max_rounds: Extra rollouts allowed per step to refill dropped groups; what is
             still missing after them is filled with the dropped groups.
         mask_truncated_completions: Leave completions that hit max_completion_length out of the loss.

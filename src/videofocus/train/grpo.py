@@ -36,18 +36,19 @@ def train_grpo(config: GRPOConfig, *, resume: bool = False, reward_fn: RewardFn 
     """Run GRPO as `config` says (continuing the latest checkpoint with `resume`); returns output_dir,
     where the final model and processor are saved. `reward_fn` replaces the reward library."""
     groups = config.per_device_batch_size * config.gradient_accumulation_steps // config.num_generations
-    run = TrainingRun.start(config, samples_per_process=groups, steps_per_batch=config.num_iterations,
-                            resume=resume, disable_dropout=True)
-    reference = load_reference(config, run.accelerator.device)
-    policy = Policy.for_run(run, config, reference, reward_fn)
-    while run.step < run.total_steps:
-        rollout = policy.rollout(groups)
-        if rollout is None:  # the data is exhausted
-            break
-        micro_batches = policy.micro_batches(rollout)
-        for _ in range(config.num_iterations):
-            run.end_step({**rollout.metrics, **policy.optimise(micro_batches)})
-    return run.finish()
+    with TrainingRun.start(config, samples_per_process=groups, steps_per_batch=config.num_iterations,
+                           resume=resume, disable_dropout=True) as run:
+        reference = load_reference(config, run.accelerator.device)
+        policy = Policy.for_run(run, config, reference, reward_fn)
+        run.begin(resume=resume)
+        while run.step < run.total_steps:
+            rollout = policy.rollout(groups)
+            if rollout is None:  # the data is exhausted
+                break
+            micro_batches = policy.micro_batches(rollout)
+            for _ in range(config.num_iterations):
+                run.end_step({**rollout.metrics, **policy.optimise(micro_batches)})
+        return run.finish()
 
 
 @dataclass
@@ -109,24 +110,32 @@ class Policy:
         """Sample and score this process's groups for one generation batch. With dynamic sampling,
         groups whose rewards are all equal are replaced by groups of further prompts (all processes
         run the same number of extra rounds, so their data stays in step)."""
-        kept, dropped, first_round = [], [], None
-        for _ in range(1 + (self.config.dynamic_sampling_max_rounds if self.config.dynamic_sampling else 0)):
-            indices = self.run.stream.next()
+        max_rounds = 1 + (self.config.dynamic_sampling_max_rounds if self.config.dynamic_sampling else 0)
+        kept, dropped, first_round_flat, rounds = [], [], None, 0
+        while rounds < max_rounds:
+            indices = self.run.stream.next()   # the same on every process: all stop together
             if indices is None:
-                return None
+                break
+            rounds += 1
             groups = self.sample_groups([make_example(self.run.samples[i], self.run.processor, self.config,
                                                       self.run.accelerator.device) for i in indices])
             flat = zero_spread_groups(torch.cat([group.totals for group in groups]), self.config.num_generations)
-            first_round = first_round if first_round is not None else flat.tolist()
-            kept += [group for group, flat_group in zip(groups, flat) if not flat_group]
-            dropped += [group for group, flat_group in zip(groups, flat) if flat_group]
+            first_round_flat = first_round_flat if first_round_flat is not None else flat.tolist()
+            kept += [group for group, is_flat in zip(groups, flat) if not is_flat]
+            dropped += [group for group, is_flat in zip(groups, flat) if is_flat]
             if not self.config.dynamic_sampling or not self._anyone_short(len(kept), groups_needed):
                 break
+        if rounds == 0:
+            return None
         chosen = (kept + dropped)[:groups_needed] if self.config.dynamic_sampling else groups
         totals = torch.cat([group.totals for group in chosen])
         advantages = group_advantages(totals, self.config.num_generations, scale=self.config.scales_rewards,
                                       eps=self.config.advantage_epsilon)
-        return Rollout(groups=chosen, advantages=advantages, metrics=self._rollout_metrics(chosen, first_round))
+        metrics = self._rollout_metrics(chosen, first_round_flat)
+        if self.config.dynamic_sampling:
+            flat = zero_spread_groups(totals, self.config.num_generations).float().tolist()
+            metrics.update(rollouts=rounds, zero_spread_share_kept=statistics.fmean(gather_object(flat)))
+        return Rollout(groups=chosen, advantages=advantages, metrics=metrics)
 
     def sample_groups(self, examples: list[Example]) -> list[Group]:
         """Generate G completions for each example (in chunks of generation_batch_size) and score them."""

@@ -62,7 +62,8 @@ class MetricsLogger:
             self._progress.update(self._task, completed=step)
 
     def close(self) -> None:
-        if not self.enabled:
+        """Stop the progress bar and close the files (safe to call twice)."""
+        if not self.enabled or self._file.closed:
             return
         self._progress.stop()
         self._file.close()

@@ -13,7 +13,7 @@ import torch
 import yaml
 
 from videofocus.errors import ConfigError
-from videofocus.train.checkpoint import TrainerState, latest_checkpoint, resume_state, save_checkpoint
+from videofocus.train.checkpoint import TrainerState, latest_checkpoint, load_checkpoint, save_checkpoint
 from videofocus.train.config import TrainConfig, config_to_dict
 from videofocus.train.data import BatchOrder, BatchStream, TrainSample, load_training_samples
 from videofocus.train.logging import MetricsLogger
@@ -34,19 +34,23 @@ class TrainingRun:
     samples: list[TrainSample]
     stream: BatchStream
     total_steps: int
-    step: int
-    logger: MetricsLogger
+    step: int = 0
+    logger: MetricsLogger | None = None
 
     @classmethod
     def start(cls, config: TrainConfig, *, samples_per_process: int, steps_per_batch: int = 1,
               resume: bool = False, disable_dropout: bool = False) -> TrainingRun:
-        """Set everything up. Each global batch holds `samples_per_process` samples per process and
-        serves `steps_per_batch` optimisation steps. Data and config problems raise before any model
-        is loaded."""
+        """Set everything up but resumption (see `begin`). Each global batch holds `samples_per_process`
+        samples per process and serves `steps_per_batch` optimisation steps. Data and config problems
+        raise before any model is loaded."""
         from accelerate import Accelerator, DistributedDataParallelKwargs
         from accelerate.utils import set_seed
 
-        if not resume and latest_checkpoint(config.output_dir) is not None:
+        has_checkpoint = latest_checkpoint(config.output_dir) is not None
+        if resume and not has_checkpoint:
+            raise ConfigError(f"--resume: no checkpoint under {config.output_dir}; run without --resume to start "
+                              "afresh")
+        if not resume and has_checkpoint:
             raise ConfigError(f"output_dir {config.output_dir} already holds checkpoints: pass --resume to continue "
                               "that run, or choose another output_dir")
         # A trainable vision module gets no gradient from text-only batches: DDP must look for unused parameters.
@@ -72,19 +76,31 @@ class TrainingRun:
                                       weight_decay=config.weight_decay)
         scheduler = _scheduler(config, optimizer, total_steps)
         model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
-        step = 0
+        return cls(config=config, accelerator=accelerator, model=model, processor=processor, optimizer=optimizer,
+                   scheduler=scheduler, samples=samples, stream=stream, total_steps=total_steps)
+
+    def begin(self, *, resume: bool) -> TrainingRun:
+        """With `resume`, restore the latest checkpoint: weights, optimizer, schedule, every process's
+        RNG and the data position. Call it after everything that draws random numbers is set up, so
+        the run continues exactly where the checkpoint left it. Then open the metrics log."""
+        config = self.config
         if resume:
-            state = resume_state(accelerator, config.output_dir)
-            step, stream.position = state.step, state.position
-        if accelerator.is_main_process:
+            state = load_checkpoint(self.accelerator, latest_checkpoint(config.output_dir))
+            self.step, self.stream.position = state.step, state.position
+        if self.accelerator.is_main_process:
             Path(config.output_dir).mkdir(parents=True, exist_ok=True)
             (Path(config.output_dir) / "train_config.yaml").write_text(
                 yaml.safe_dump(config_to_dict(config), sort_keys=False), encoding="utf-8")
-        logger = MetricsLogger(config.output_dir, total_steps=total_steps, start_step=step,
-                               enabled=accelerator.is_main_process, tensorboard=config.tensorboard)
-        return cls(config=config, accelerator=accelerator, model=model, processor=processor, optimizer=optimizer,
-                   scheduler=scheduler, samples=samples, stream=stream, total_steps=total_steps, step=step,
-                   logger=logger)
+        self.logger = MetricsLogger(config.output_dir, total_steps=self.total_steps, start_step=self.step,
+                                    enabled=self.accelerator.is_main_process, tensorboard=config.tensorboard)
+        return self
+
+    def __enter__(self) -> TrainingRun:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.logger is not None:
+            self.logger.close()
 
     @property
     def unwrapped(self) -> torch.nn.Module:
@@ -141,7 +157,6 @@ class TrainingRun:
         last = latest_checkpoint(output_dir)
         if last is None or last.name != f"step-{self.step:08d}":
             self.checkpoint()
-        self.logger.close()
         state_dict = self.accelerator.get_state_dict(self.model)
         if self.accelerator.is_main_process:
             save_pretrained(self.unwrapped, self.processor, output_dir, state_dict=state_dict)

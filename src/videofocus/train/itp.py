@@ -1,0 +1,223 @@
+"""Multi-round GRPO rollouts: each of a sample's G trajectories runs k rounds of the perception loop
+with the policy under training, and every round's completion enters the loss with the visual input
+that round really saw.
+
+The rollout IS the evaluation loop (`perception.perceive_batch`): the policy sits behind the loop's
+`Backend` protocol (`RolloutBackend`), so round 1 shows the uniform clip (or the full image), round
+j+1 the clip re-sampled densely around round j's OWN clue (or the image plus crops of its boxes),
+and an unreadable or out-of-range clue falls back to the uniform view, exactly as at test time.
+The backend samples (it is never `deterministic`, so the loop asks the model every round), encodes
+each distinct prompt once (the G round-1 prompts of a sample are one), and keeps each sampled
+`Completion` with the `PromptInputs` it was sampled from; those are what the loss forwards read.
+
+Credit and advantages: `train.itp_credit` (round j: its own clue reward plus the final answer's
+outcome, discounted; advantages normalised per round index, one GRPO group per round of a sample).
+
+Costs against single-round GRPO with the same prompts: k times the generation, and the visual
+inputs of every round are held until the loss (round 1's once per sample, later rounds' once per
+trajectory). The batch arithmetic counts completions: a prompt yields num_generations ×
+rollout_rounds of them.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import torch
+from accelerate.utils import gather_object
+
+from videofocus.backends.base import BoxConvention, Generation
+from videofocus.errors import ConfigError
+from videofocus.models.inputs import Prompt, encode_prompts
+from videofocus.parsing import Prediction, parse_completion
+from videofocus.perception import PerceptionOptions, PerceptionResult, RoundResult, perceive_batch
+from videofocus.rewards import RewardResult, resolve_weights
+from videofocus.schema import Sample
+from videofocus.train.batch import Completion, PromptInputs
+from videofocus.train.config import GRPOConfig
+from videofocus.train.data import Example, TrainSample
+from videofocus.train.grpo import Group, Policy, RewardFn
+from videofocus.train.itp_credit import round_credits
+from videofocus.train.policy import encode_visual
+from videofocus.train.rollout import SamplingParams, SpecialTokens, generate_completions
+
+
+def perception_options(config: GRPOConfig) -> PerceptionOptions:
+    """The perception loop as the training config asks for it: round 1 samples the video as
+    single-round training does (video_fps within video_min_frames..video_max_frames)."""
+    return PerceptionOptions(rounds=config.rollout_rounds, fps=config.video_fps, min_frames=config.video_min_frames,
+                             max_frames=config.video_max_frames, key_ratio=config.itp_key_ratio,
+                             carry_history=config.itp_carry_history, protocol=config.protocol)
+
+
+class RolloutBackend:
+    """The policy behind the perception loop's `Backend` protocol, for one rollout.
+
+    `generate` samples one completion per prompt and records it: `calls[c][i]` is the Completion of
+    prompt i of call c. Identical prompts (same text and pixels) share one `PromptInputs`, so their
+    visual input is encoded once. `model` is the unwrapped policy, called under the caller's
+    autocast; with `share_features` the vision encoder runs once per distinct prompt and the loss
+    forwards reuse its output."""
+
+    deterministic = False
+
+    def __init__(self, model: torch.nn.Module, processor, config: GRPOConfig, tokens: SpecialTokens,
+                 box_convention: BoxConvention, *, share_features: bool, device: torch.device | str,
+                 with_logprobs: bool = False):
+        self.model, self.processor, self.config, self.tokens = model, processor, config, tokens
+        self.box_convention, self.share_features, self.device = box_convention, share_features, device
+        self.with_logprobs = with_logprobs
+        self.params = SamplingParams(num_generations=1, max_completion_length=config.max_completion_length,
+                                     temperature=config.temperature, top_p=config.top_p, top_k=config.top_k)
+        self.calls: list[list[Completion]] = []
+        self._encoded: dict[tuple, PromptInputs] = {}
+
+    def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
+        inputs = [self._encode(prompt) for prompt in prompts]
+        chunk = (self.config.generation_batch_size or len(inputs)) * self.config.num_generations
+        completions: list[Completion] = []
+        for start in range(0, len(inputs), chunk):
+            completions += generate_completions(self.model, inputs[start:start + chunk], self.params, self.tokens,
+                                                with_logprobs=self.with_logprobs)
+        self.calls.append(completions)
+        texts = self.processor.tokenizer.batch_decode([c.ids for c in completions], skip_special_tokens=True)
+        return [Generation(text=text, prompt_tokens=len(c.prompt.input_ids), completion_tokens=len(c.ids),
+                           image_sizes=self._seen_image_sizes(c.prompt))
+                for text, c in zip(texts, completions)]
+
+    def _encode(self, prompt: Prompt) -> PromptInputs:
+        key = _prompt_key(prompt)
+        if key not in self._encoded:
+            config = self.config
+            encoded = encode_prompts(self.processor, [prompt], video_min_pixels=config.video_min_pixels,
+                                     video_max_pixels=config.video_max_pixels, image_min_pixels=config.image_min_pixels,
+                                     image_max_pixels=config.image_max_pixels)
+            inputs = PromptInputs.from_encoded(encoded).to(self.device)
+            if self.share_features:
+                encode_visual(self.model, [inputs])
+            self._encoded[key] = inputs
+        return self._encoded[key]
+
+    def _seen_image_sizes(self, inputs: PromptInputs) -> tuple[tuple[int, int], ...]:
+        """(width, height) of each image as the model saw it, from its patch grid."""
+        grids = inputs.visual.get("image_grid_thw")
+        patch = self.processor.image_processor.patch_size
+        return tuple((w * patch, h * patch) for _, h, w in grids.tolist()) if grids is not None else ()
+
+
+def _prompt_key(prompt: Prompt) -> tuple:
+    """What makes two prompts the same model input: the text, the clip's video and frames, the images' pixels."""
+    video = None if prompt.video is None else (prompt.video.info.path, prompt.video.indices.tobytes())
+    images = tuple((image.size, image.mode, image.tobytes()) for image in prompt.images)
+    return prompt.system, prompt.text, prompt.assistant_prefix, video, images
+
+
+@dataclass
+class Trajectory:
+    """One of a sample's G runs through the rounds: what each round showed and said (`perception`),
+    the completions the loss consumes, one per round, and what each round earned on its own."""
+
+    perception: PerceptionResult
+    completions: list[Completion]
+    rewards: list[RewardResult]
+
+
+def sample_trajectories(backend: RolloutBackend, items: Sequence[TrainSample], options: PerceptionOptions,
+                        reward_fn: RewardFn) -> list[list[Trajectory]]:
+    """Run `options.rounds` rounds of perception G times per item (G = the backend's
+    num_generations) and score every round; returns, per item, its G trajectories."""
+    group_size = backend.config.num_generations
+    samples = [_with_resolved_media(item) for item in items for _ in range(group_size)]
+    results = perceive_batch(samples, backend, options)
+    if len(backend.calls) != options.rounds or any(len(call) != len(samples) for call in backend.calls):
+        raise RuntimeError("the perception loop skipped rounds; training needs every round of every trajectory")
+    trajectories = []
+    for index, (sample, result) in enumerate(zip(samples, results)):
+        completions = [call[index] for call in backend.calls]
+        rewards = [reward_fn(sample, _prediction_in_sample_units(round_, sample)) for round_ in result.rounds]
+        trajectories.append(Trajectory(perception=result, completions=completions, rewards=rewards))
+    return [trajectories[start:start + group_size] for start in range(0, len(trajectories), group_size)]
+
+
+def _with_resolved_media(item: TrainSample) -> Sample:
+    """The sample with its media path resolved, so the loop needs no media root."""
+    sample = item.sample
+    return sample.model_copy(update={"media": sample.media.model_copy(update={"path": str(item.media_path)})})
+
+
+def _prediction_in_sample_units(round_: RoundResult, sample: Sample) -> Prediction:
+    """A round's completion parsed, with image boxes in original pixels (the loop converted them)."""
+    prediction = parse_completion(round_.output)
+    return replace(prediction, boxes=round_.boxes) if sample.media.type == "image" else prediction
+
+
+@dataclass
+class RoundGroup(Group):
+    """Round `round` (1-based) of a sample's G trajectories: one GRPO group. `example` describes the
+    sample; each completion carries the visual input of its own round. `rewards[i].total` is the
+    credit of trajectory i's round (`itp_credit`), `rewards[i].values` and `own_totals[i]` what that
+    round earned on its own; `fallbacks[i]` whether its view fell back to uniform because the previous
+    round's clue was unusable."""
+
+    round: int = 1
+    own_totals: list[float] = field(default_factory=list)
+    fallbacks: list[bool] = field(default_factory=list)
+
+
+class IterativePolicy(Policy):
+    """GRPO whose rollouts run the perception loop (`rollout_rounds` > 1). Only the sampling and the
+    scoring differ from `Policy`; advantages, micro-batches and the loss are the same code, since
+    each round of each sample is an ordinary group of G completions."""
+
+    @classmethod
+    def for_run(cls, run, config: GRPOConfig, reference, reward_fn: RewardFn | None) -> IterativePolicy:
+        tracked = next((item for item in run.samples if item.sample.clue is not None and item.sample.clue.track), None)
+        if tracked is not None:
+            raise ConfigError(f"{tracked.source}: rollout_rounds > 1 re-samples the video around each round's clue, "
+                              "but a tracking sample's frames are fixed by its track; train tracking with "
+                              "rollout_rounds=1")
+        return super().for_run(run, config, reference, reward_fn)
+
+    def sample_groups(self, examples: list[Example]) -> list[Group]:
+        """Run the rounds for every example's G trajectories and return one group per (example,
+        round), example by example, rounds in order."""
+        weights = resolve_weights(self.config.reward_weights)
+        with self.run.generation_model() as model, self.run.accelerator.autocast():
+            backend = RolloutBackend(model, self.run.processor, self.config, self.tokens, self.box_convention,
+                                     share_features=self.share_features, device=self.run.accelerator.device)
+            trajectories = sample_trajectories(backend, [example.item for example in examples],
+                                               perception_options(self.config), self.reward_fn)
+        groups: list[Group] = []
+        for example, group in zip(examples, trajectories):
+            credits = [round_credits(t.rewards, weights, example.item.sample.task, discount=self.config.itp_discount)
+                       for t in group]
+            for index in range(self.config.rollout_rounds):
+                completions = [t.completions[index] for t in group]
+                for completion in completions:
+                    completion.group = len(groups)
+                groups.append(RoundGroup(
+                    example=example, completions=completions, round=index + 1,
+                    rewards=[RewardResult(values=t.rewards[index].values, total=credit[index],
+                                          prediction=t.rewards[index].prediction) for t, credit in zip(group, credits)],
+                    own_totals=[t.rewards[index].total for t in group],
+                    fallbacks=[t.perception.rounds[index].fallback is not None for t in group]))
+        return groups
+
+    def _rollout_metrics(self, groups: list[Group], first_round_flat: list[bool]) -> dict[str, float]:
+        """The single-round metrics (over all rounds' completions; `reward` is the mean credit) plus,
+        per round j, `itp/round{j}/reward` (the round's own total), `itp/round{j}/<reward name>` and,
+        from round 2, `itp/round{j}/fallback_share`."""
+        metrics = super()._rollout_metrics(groups, first_round_flat)
+        records = gather_object([(group.round, reward.values, own, fallback) for group in groups
+                                 for reward, own, fallback in zip(group.rewards, group.own_totals, group.fallbacks)])
+        for number in sorted({record[0] for record in records}):
+            rows = [record for record in records if record[0] == number]
+            metrics[f"itp/round{number}/reward"] = statistics.fmean(total for _, _, total, _ in rows)
+            for name in sorted({name for _, values, _, _ in rows for name in values}):
+                metrics[f"itp/round{number}/{name}"] = statistics.fmean(
+                    values[name] for _, values, _, _ in rows if name in values)
+            if number > 1:
+                metrics[f"itp/round{number}/fallback_share"] = statistics.fmean(float(f) for *_, f in rows)
+        return metrics
