@@ -11,6 +11,7 @@ from videofocus.cli import tiny_model  # noqa: E402,F401
 from videofocus.cli import synth  # noqa: E402,F401
 from videofocus.cli import infer  # noqa: E402,F401
 from videofocus.cli import eval  # noqa: E402,F401
+from videofocus.cli import train  # noqa: E402,F401
 
 
 def main() -> None:

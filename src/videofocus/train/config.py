@@ -205,6 +205,14 @@ class GRPOConfig(TrainConfig):
         share_visual_features: With the vision tower and projector frozen, run the vision encoder once
             per prompt and reuse its output in the rollout and in every loss forward of its G
             completions. Off: one encoding per completion in each forward (as TRL does).
+        rollout_rounds: k rounds of iterative perception per trajectory (train/itp.py): round j+1 sees
+            the clip re-sampled around round j's own clue, and every round's completion enters the loss.
+            1: single-round GRPO. A prompt then yields num_generations × rollout_rounds completions.
+        itp_discount: γ of the multi-round credit: round j earns its own clue reward plus the final
+            answer's other rewards × γ^(k−j) (train/itp_credit.py).
+        itp_key_ratio: Share of the frame budget placed inside the previous round's clue (as
+            PerceptionOptions.key_ratio).
+        itp_carry_history: Put the previous round's think/clue/answer into the next round's prompt.
     """
 
     num_generations: int = 8
@@ -227,6 +235,10 @@ class GRPOConfig(TrainConfig):
     dynamic_sampling_max_rounds: int = 3
     mask_truncated_completions: bool = False
     share_visual_features: bool = True
+    rollout_rounds: int = 1
+    itp_discount: float = 1.0
+    itp_key_ratio: float = 0.5
+    itp_carry_history: bool = False
 
     def validate(self) -> None:
         super().validate()
@@ -251,6 +263,12 @@ class GRPOConfig(TrainConfig):
         _require((self.judge_url is None) == (self.judge_model is None), "judge_model",
                  "set judge_url and judge_model together (or neither)")
         _require(self.dynamic_sampling_max_rounds >= 0, "dynamic_sampling_max_rounds", "must be >= 0")
+        _require(self.rollout_rounds >= 1, "rollout_rounds", "must be at least 1 (1: single-round GRPO)")
+        _require(per_device % (self.num_generations * self.rollout_rounds) == 0, "rollout_rounds",
+                 f"each prompt yields num_generations × rollout_rounds = {self.num_generations * self.rollout_rounds} "
+                 f"completions, which must divide per_device_batch_size × gradient_accumulation_steps = {per_device}")
+        _require(0 <= self.itp_discount <= 1, "itp_discount", "must be in [0, 1]")
+        _require(0 < self.itp_key_ratio <= 1, "itp_key_ratio", "must be in (0, 1]")
         for name in ("save_steps", "max_steps"):
             value = getattr(self, name)
             _require(not value or value % self.num_iterations == 0, name,

@@ -46,6 +46,13 @@ class Example:
         original, seen = self.image_sizes[0]
         return replace(prediction, boxes=[convention.to_original(box, original, seen) for box in prediction.boxes])
 
+    def box_to_model(self, convention: BoxConvention):
+        """The inverse map, for writing targets: a box in original pixels → the model's convention."""
+        if not self.image_sizes:
+            return list
+        scale_x, scale_y, _, _ = convention.to_original([1.0, 1.0, 1.0, 1.0], *self.image_sizes[0])
+        return lambda box: [box[0] / scale_x, box[1] / scale_y, box[2] / scale_x, box[3] / scale_y]
+
 
 def load_training_samples(datasets: Sequence[DatasetConfig]) -> list[TrainSample]:
     """All samples of all datasets, validated: DataError for a bad record (file, line, field);

@@ -36,10 +36,10 @@ def train_grpo(config: GRPOConfig, *, resume: bool = False, reward_fn: RewardFn 
     """Run GRPO as `config` says (continuing the latest checkpoint with `resume`); returns output_dir,
     where the final model and processor are saved. `reward_fn` replaces the reward library."""
     groups = config.per_device_batch_size * config.gradient_accumulation_steps // config.num_generations
-    with TrainingRun.start(config, samples_per_process=groups, steps_per_batch=config.num_iterations,
-                           resume=resume, disable_dropout=True) as run:
+    with TrainingRun.start(config, samples_per_process=groups // config.rollout_rounds,
+                           steps_per_batch=config.num_iterations, resume=resume, disable_dropout=True) as run:
         reference = load_reference(config, run.accelerator.device)
-        policy = Policy.for_run(run, config, reference, reward_fn)
+        policy = policy_class(config).for_run(run, config, reference, reward_fn)
         run.begin(resume=resume)
         while run.step < run.total_steps:
             rollout = policy.rollout(groups)
@@ -49,6 +49,17 @@ def train_grpo(config: GRPOConfig, *, resume: bool = False, reward_fn: RewardFn 
             for _ in range(config.num_iterations):
                 run.end_step({**rollout.metrics, **policy.optimise(micro_batches)})
         return run.finish()
+
+
+def policy_class(config: GRPOConfig) -> type[Policy]:
+    """`Policy`, or with rollout_rounds > 1 the multi-round one whose rollouts run the perception loop
+    (train/itp.py; each of its rounds is one group of G completions, so `groups` above still counts
+    groups)."""
+    if config.rollout_rounds == 1:
+        return Policy
+    from videofocus.train.itp import IterativePolicy  # itp builds on this module
+
+    return IterativePolicy
 
 
 @dataclass

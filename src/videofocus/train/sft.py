@@ -1,0 +1,65 @@
+"""Supervised fine-tuning on the same data as GRPO (the papers' SFT baseline, and the warm-up of the
+demo): the target is the sample's think / clue / answer in its task's output format, the loss the
+cross-entropy of the target tokens, averaged over all target tokens of the optimisation step. The
+prompt, visual input, padding and log-prob forward are GRPO's own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from videofocus.backends.base import BoxConvention, box_convention_for
+from videofocus.train.batch import collate
+from videofocus.train.config import SFTConfig
+from videofocus.train.data import Example, make_example
+from videofocus.train.policy import completion_logprobs
+from videofocus.train.run import TrainingRun
+from videofocus.train.targets import sft_target
+
+
+def train_sft(config: SFTConfig, *, resume: bool = False) -> Path:
+    """Run SFT as `config` says (continuing the latest checkpoint with `resume`); returns output_dir,
+    where the final model and processor are saved."""
+    per_process = config.per_device_batch_size * config.gradient_accumulation_steps
+    with TrainingRun.start(config, samples_per_process=per_process, resume=resume) as run:
+        for item in run.samples:   # every sample can be written as a target, before the first step
+            sft_target(item.sample, protocol=config.protocol)
+        convention = box_convention_for(run.unwrapped.config.model_type)
+        run.begin(resume=resume)
+        while run.step < run.total_steps:
+            indices = run.stream.next()
+            if indices is None:
+                break
+            examples = [make_example(run.samples[i], run.processor, config, run.accelerator.device) for i in indices]
+            run.end_step(supervised_step(run, examples, [target_ids(e, run.processor.tokenizer, config.protocol,
+                                                                    convention) for e in examples]))
+        return run.finish()
+
+
+def target_ids(example: Example, tokenizer, protocol: str, convention: BoxConvention) -> torch.Tensor:
+    """The target's token ids, ending with the end-of-turn token the rollouts stop on."""
+    text = sft_target(example.item.sample, protocol=protocol, box_to_model=example.box_to_model(convention))
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    return torch.tensor(ids, device=example.inputs.input_ids.device)
+
+
+def supervised_step(run: TrainingRun, examples: list[Example], targets: list[torch.Tensor]) -> dict[str, float]:
+    """One optimisation step over `per_device_batch_size` micro-batches; the loss is the mean over all
+    target tokens of the step, on all processes."""
+    accelerator, size = run.accelerator, run.config.per_device_batch_size
+    local_tokens = torch.tensor(float(sum(len(ids) for ids in targets)), device=accelerator.device)
+    tokens = accelerator.reduce(local_tokens, reduction="sum").item() / accelerator.num_processes
+    pad = run.processor.tokenizer.pad_token_id
+    loss_sum, grad_norm = torch.zeros((), device=accelerator.device), None
+    for start in range(0, len(examples), size):
+        batch = collate([e.inputs for e in examples[start:start + size]], targets[start:start + size],
+                        pad_token_id=pad)
+        with accelerator.accumulate(run.model):
+            logps, _ = completion_logprobs(run.model, batch)
+            loss = -(logps * batch.completion_mask).sum() / tokens
+            norm = run.backward(loss)
+            grad_norm = grad_norm if norm is None else norm
+        loss_sum += loss.detach()
+    return {"loss": (accelerator.reduce(loss_sum, reduction="sum") / accelerator.num_processes).item(),
+            "target_length": tokens / len(examples), "grad_norm": grad_norm}
