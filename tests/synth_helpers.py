@@ -95,3 +95,18 @@ def shape_from_pixels(frame: np.ndarray, box, colour: str) -> str:
 
 def scene_of(record: dict) -> Scene:
     return Scene.from_json(record["scene"])
+
+
+def perfect_completion(sample: Sample) -> str:
+    """A completion in the canonical protocol that states the sample's own labels (tracking boxes
+    normalised to the frame, as the tracking task asks; MCQ needs some clue for the format)."""
+    clue = "[(0.00, 1.00)]"
+    if sample.clue is not None and sample.clue.intervals:
+        clue = "[" + ", ".join(f"({start:.2f}, {end:.2f})" for start, end in sample.clue.intervals) + "]"
+    elif sample.clue is not None and sample.clue.boxes:
+        clue = str([int(value) for value in sample.clue.boxes[0]])
+    elif sample.clue is not None and sample.clue.track:
+        scale = np.array([sample.media.width, sample.media.height] * 2, dtype=np.float64)
+        clue = str([(np.array(point.box) / scale).tolist() for point in sample.clue.track])
+    answer = f"<answer>{sample.answer}</answer>" if sample.answer else ""
+    return f"<think>I look.</think><clue>{clue}</clue>{answer}"

@@ -67,7 +67,8 @@ def test_every_shape_touches_all_four_sides_of_its_box(shape, size, x, y):
                   objects=(SceneObject(shape, "red", size, ((0, 1),), ((x, y),)),))
     mask = object_masks(scene.objects[0], scene)[0]
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    assert [cols[0], rows[0], cols[-1] + 1, rows[-1] + 1] == scene.objects[0].boxes(1)[0].tolist() == [x, y, x + size, y + size]
+    box = scene.objects[0].boxes(1)[0].tolist()
+    assert [cols[0], rows[0], cols[-1] + 1, rows[-1] + 1] == box == [x, y, x + size, y + size]
 
 
 def test_shapes_differ_in_how_much_of_the_box_they_fill():

@@ -12,8 +12,10 @@ give byte-identical files, the first k samples do not depend on n, and different
 share no stream. Re-running into a folder generated with the same settings (world.json) reuses
 the media already written, so an interrupted run resumes; other settings need overwrite=True.
 
-Speed (2 shared CPU cores, easy preset, all tasks): 1,000 samples in about 13 s, mostly libx264
-(measured with `time videofocus data synth --n 1000`)."""
+Speed (benchmarks/synth_generate.py, one process, all tasks, Nov 2026 on this 2-core machine shared
+with other jobs at load average ~4): 1,000 samples take 9.4 s CPU / 17 s wall (easy: 16-frame
+videos), 15.5 s CPU / 33 s wall (medium: 32 frames), 15 s CPU / 29 s wall (hard: 32 frames at
+1 fps); most of it is libx264 and the fsync of each atomic write, so no multiprocessing."""
 
 from __future__ import annotations
 

@@ -61,14 +61,14 @@ def tg_relational(rng: np.random.Generator, settings: SynthSettings) -> Draft:
 
 
 def spatial(rng: np.random.Generator, settings: SynthSettings) -> Draft:
-    """An image and "the red circle": its box in image pixels."""
+    """An image and "red circle": its box in image pixels."""
     builder = SceneBuilder(rng, settings, image=True)
     description = builder.pick()
     target = builder.add(description, [(0, 1)])
     builder.add_distractors(like=description)
     scene = builder.build()
     box = target.boxes(1)[0].tolist()
-    return Draft("spatial_grounding", scene, f"the {target.description}", clue={"boxes": [box]},
+    return Draft("spatial_grounding", scene, target.description, clue={"boxes": [box]},
                  facts={"target": scene.objects.index(target)})
 
 
@@ -84,5 +84,5 @@ def tracking(rng: np.random.Generator, settings: SynthSettings) -> Draft:
     frames = uniform_frame_indices(settings.num_frames, settings.track_frames, "linspace")
     boxes = target.boxes(settings.num_frames)
     track = [{"t": int(i) / settings.fps, "box": boxes[i].tolist()} for i in frames]
-    return Draft("tracking", scene, f"the {target.description}", clue={"track": track},
+    return Draft("tracking", scene, target.description, clue={"track": track},
                  facts={"target": scene.objects.index(target), "frames": frames.tolist()})

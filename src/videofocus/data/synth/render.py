@@ -38,20 +38,27 @@ def background(scene: Scene) -> np.ndarray:
     return np.broadcast_to(grey, (scene.num_frames, scene.height, scene.width, 3))
 
 
+def box_masks(shape: str, size: int, boxes: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(len(boxes), height, width) bool: the shape's pixels when drawn in each box."""
+    boxes = boxes.astype(np.float64)
+    u = (np.arange(width) + 0.5)[None, None, :] - boxes[:, 0, None, None]
+    v = (np.arange(height) + 0.5)[None, :, None] - boxes[:, 1, None, None]
+    return shape_mask(shape, u / size, v / size, size)
+
+
 def object_masks(obj: SceneObject, scene: Scene) -> np.ndarray:
     """(T, H, W) bool: the object's pixels in each frame (empty where it is not visible)."""
-    boxes = obj.boxes(scene.num_frames).astype(np.float64)
-    u = (np.arange(scene.width) + 0.5)[None, None, :] - boxes[:, 0, None, None]
-    v = (np.arange(scene.height) + 0.5)[None, :, None] - boxes[:, 1, None, None]
-    mask = shape_mask(obj.shape, u / obj.size, v / obj.size, obj.size)
-    return mask & obj.visibility(scene.num_frames)[:, None, None]
+    masks = box_masks(obj.shape, obj.size, obj.boxes(scene.num_frames), scene.width, scene.height)
+    return masks & obj.visibility(scene.num_frames)[:, None, None]
 
 
 def render(scene: Scene) -> np.ndarray:
     """(T, H, W, 3) uint8 RGB frames of the scene."""
-    frames = background(scene)
+    frames = np.array(background(scene))
     for obj in scene.objects:
-        masks = object_masks(obj, scene)
+        boxes = obj.boxes(scene.num_frames)
         colours = np.array([PALETTE[name] for name in obj.colour_names(scene.num_frames)], dtype=np.uint8)
-        frames = np.where(masks[..., None], colours[:, None, None, :], frames)
-    return np.ascontiguousarray(frames)
+        for start, end in obj.spans:  # only the frames it is visible in, drawn in place
+            masks = box_masks(obj.shape, obj.size, boxes[start:end], scene.width, scene.height)
+            np.copyto(frames[start:end], colours[start:end, None, None, :], where=masks[..., None])
+    return frames
