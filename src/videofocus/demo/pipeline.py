@@ -1,0 +1,339 @@
+"""The end-to-end demo: synthetic data → a model built from scratch → SFT warm-up → GRPO → evaluation
+with iterative perception → a report. `run_demo` runs the stages in order into one folder.
+
+Layout of the output folder OUT:
+  demo.json                 the settings (a rerun with other settings is refused)
+  data/train, data/test     synthetic samples and media; data/test/<selection>.jsonl per task
+  model/                    the randomly initialised model
+  sft/, grpo/               trainer output folders (final model at the top, metrics.jsonl, checkpoints)
+  eval/<sft|grpo>/<selection>/   evaluation folders (metrics.json per round, predictions, results.md)
+  report/                   report.md, results.json and the figures
+  .stages/<stage>.json      written when a stage has finished, with its wall time
+
+A rerun skips the finished stages; an interrupted stage continues where it stopped (the generator
+reuses written media, training continues from its latest checkpoint, evaluation from its shards)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from videofocus.demo import stages
+from videofocus.demo.settings import DemoSettings
+from videofocus.errors import ConfigError, DataError
+from videofocus.report import (CurvePanel, Figure, ResultsTable, plot_example_timelines, plot_rounds,
+                               plot_training_curves, read_results, write_report)
+from videofocus.schema import atomic_writer
+
+SETTINGS_FILE = "demo.json"
+# Table column label → the training folder (and evaluation subfolder) of that model.
+MODELS = {"SFT": "sft", "SFT+GRPO": "grpo"}
+# Settings that do not change any result: a rerun may change them.
+MACHINE_SETTINGS = ("threads", "timeline_examples")
+GRPO_CURVES = ("reward", "rewards/format/mean", "rewards/temporal_iou/mean", "rewards/tracking/mean",
+               "rewards/box_iou/mean", "rewards/accuracy/mean")
+SFT_CURVES = ("loss",)
+
+
+@dataclass(frozen=True)
+class DemoLayout:
+    """Where each stage of a demo in `root` writes."""
+
+    root: Path
+
+    @property
+    def train_data(self) -> Path:
+        return self.root / "data" / "train"
+
+    @property
+    def test_data(self) -> Path:
+        return self.root / "data" / "test"
+
+    @property
+    def model(self) -> Path:
+        return self.root / "model"
+
+    def trained(self, key: str) -> Path:
+        """The trainer folder of model `key` ("sft" or "grpo")."""
+        return self.root / key
+
+    def evaluation(self, key: str, selection: str) -> Path:
+        return self.root / "eval" / key / selection
+
+    @property
+    def report_dir(self) -> Path:
+        return self.root / "report"
+
+    def marker(self, stage: str) -> Path:
+        return self.root / ".stages" / f"{stage}.json"
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What a demo run produced: the results table, the report, and each stage's wall time in seconds
+    (from the run that finished it) with whether this call skipped it."""
+
+    out_dir: Path
+    table: ResultsTable
+    report: Path
+    stage_seconds: dict[str, float]
+    skipped: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Stage:
+    name: str
+    title: str
+    action: Callable[[], object]
+    spinner: bool  # stages without their own progress bar get a spinner
+
+
+def run_demo(out_dir: str | Path, settings: DemoSettings, *, console: Console | None = None,
+             command: str | None = None) -> DemoResult:
+    """Run (or finish) the demo into `out_dir` with `settings`; returns the results table and report.
+
+    ConfigError when `out_dir` holds another demo's settings or unrelated files."""
+    console = console or Console()
+    layout = DemoLayout(Path(out_dir))
+    _claim(layout, settings)
+    timings: dict[str, float] = {}
+    skipped = []
+    plan = _plan(layout, settings, command)
+    with torch_threads(settings.threads), quiet_libraries():
+        for number, stage in enumerate(plan, start=1):
+            console.rule(f"[bold]{number}/{len(plan) + 1}  {stage.title}", align="left")
+            if layout.marker(stage.name).is_file():
+                timings[stage.name] = _read_marker(layout.marker(stage.name))
+                skipped.append(stage.name)
+                console.print(f"  done before ({timings[stage.name]:.0f} s then); skipped", highlight=False)
+                continue
+            started = time.perf_counter()
+            if stage.spinner:
+                with console.status(stage.title):
+                    outcome = stage.action()
+            else:
+                outcome = stage.action()
+            timings[stage.name] = time.perf_counter() - started
+            _write_marker(layout.marker(stage.name), timings[stage.name])
+            console.print(f"  {outcome}  ({timings[stage.name]:.0f} s)", highlight=False)
+        console.rule(f"[bold]{len(plan) + 1}/{len(plan) + 1}  report", align="left")
+        table, report = write_demo_report(layout, settings, timings)
+    console.print(f"  {report}", highlight=False)
+    return DemoResult(out_dir=layout.root, table=table, report=report, stage_seconds=timings,
+                      skipped=tuple(skipped))
+
+
+def _plan(layout: DemoLayout, settings: DemoSettings, command: str | None) -> list[_Stage]:
+    s = settings
+    return [
+        _Stage("data", f"data: {s.train_samples} training and {s.test_samples_per_task} held-out samples per task "
+                       f"({', '.join(s.tasks)}; {s.difficulty})", lambda: make_data(layout, s), spinner=True),
+        _Stage("model", f"model: a {s.arch} built from scratch", lambda: make_model(layout, s), spinner=True),
+        _Stage("sft", f"SFT warm-up: {s.sft_steps} steps of {s.sft_batch_size} samples",
+               lambda: train_sft_stage(layout, s), spinner=False),
+        _Stage("grpo", f"GRPO: {s.grpo_steps} steps of {s.grpo_prompts_per_step} prompts × {s.num_generations} "
+                       "completions", lambda: train_grpo_stage(layout, s), spinner=False),
+        _Stage("evaluate", f"evaluation: {s.rounds} perception rounds of {s.eval_frames} frames, both models",
+               lambda: evaluate_stage(layout, s, command), spinner=False),
+    ]
+
+
+# ----- stages ----------------------------------------------------------------------------------------
+
+def make_data(layout: DemoLayout, settings: DemoSettings) -> str:
+    """Training and held-out splits, and the held-out samples split per selection."""
+    stages.make_split(layout.train_data, split="train", n=settings.train_samples, seed=settings.seed,
+                      selections=settings.tasks, difficulty=settings.difficulty)
+    test = stages.make_split(layout.test_data, split="test", n=settings.test_samples_per_task * len(settings.tasks),
+                             seed=settings.seed, selections=settings.tasks, difficulty=settings.difficulty)
+    stages.split_by_selection(test, settings.tasks)
+    return f"{layout.train_data}, {layout.test_data}"
+
+
+def make_model(layout: DemoLayout, settings: DemoSettings) -> str:
+    stages.build_model(layout.model, arch=settings.arch, seed=settings.seed, size=settings.model_size)
+    return f"{stages.parameter_count(layout.model) / 1e6:.2f} M parameters in {layout.model}"
+
+
+def train_sft_stage(layout: DemoLayout, settings: DemoSettings) -> str:
+    values = stages.training_values(model=layout.model, output_dir=layout.trained("sft"),
+                                    train_file=stages.samples_file(layout.train_data), seed=settings.seed,
+                                    frame_pixels=settings.frame_pixels, steps=settings.sft_steps,
+                                    learning_rate=settings.sft_learning_rate)
+    values.update(per_device_batch_size=settings.sft_batch_size)
+    return f"model in {stages.run_sft(values)}"
+
+
+def train_grpo_stage(layout: DemoLayout, settings: DemoSettings) -> str:
+    values = stages.training_values(model=layout.trained("sft"), output_dir=layout.trained("grpo"),
+                                    train_file=stages.samples_file(layout.train_data), seed=settings.seed,
+                                    frame_pixels=settings.frame_pixels, steps=settings.grpo_steps,
+                                    learning_rate=settings.grpo_learning_rate)
+    values.update(per_device_batch_size=settings.grpo_completions_per_step, num_generations=settings.num_generations,
+                  max_completion_length=settings.max_completion_length, beta=settings.grpo_beta)
+    return f"model in {stages.run_grpo(values)}"
+
+
+def evaluate_stage(layout: DemoLayout, settings: DemoSettings, command: str | None) -> str:
+    """Both models on every selection's held-out samples, all rounds."""
+    for key in MODELS.values():
+        model_dir = layout.trained(key)
+        backend = stages.load_backend(model_dir, frame_pixels=settings.frame_pixels,
+                                      batch_size=settings.eval_batch_size, max_new_tokens=settings.max_new_tokens)
+        for selection in settings.tasks:
+            stages.evaluate_selection(backend, model_dir, stages.selection_file(layout.test_data, selection),
+                                      layout.evaluation(key, selection), selection=selection, rounds=settings.rounds,
+                                      frames=settings.eval_frames, batch_size=settings.eval_batch_size,
+                                      seed=settings.seed, command=command)
+    return f"results in {layout.root / 'eval'}"
+
+
+def write_demo_report(layout: DemoLayout, settings: DemoSettings,
+                      stage_seconds: dict[str, float]) -> tuple[ResultsTable, Path]:
+    """report/report.md, report/results.json and the figures, from the finished stages' files."""
+    rows = stages.metric_rows(settings.tasks)
+    eval_dirs = {label: {selection: layout.evaluation(key, selection) for selection in settings.tasks}
+                 for label, key in MODELS.items()}
+    table = read_results(eval_dirs, rows, range(1, settings.rounds + 1))
+    out = layout.report_dir
+    figures = [
+        Figure("Training curves: SFT loss, then GRPO mean reward per reward kind.",
+               plot_training_curves([CurvePanel("SFT warm-up", layout.trained("sft") / "metrics.jsonl", SFT_CURVES),
+                                     CurvePanel("GRPO", layout.trained("grpo") / "metrics.jsonl", GRPO_CURVES)],
+                                    out / "training_curves.png")),
+        Figure("Each metric against the perception round, for both models.", plot_rounds(table, out / "rounds.png")),
+    ]
+    figures += [Figure(f"Where the SFT+GRPO model looked, {selection.replace('_', ' ')} example {number}: per "
+                       "round the frames seen (ticks), the focus (band) and the predicted interval (bar); the "
+                       "ground truth on top.", path)
+                 for selection in _timeline_selections(settings)
+                 for number, path in enumerate(plot_example_timelines(
+                     layout.evaluation("grpo", selection), out, count=_timeline_count(settings, selection),
+                     prefix=f"timeline_{selection}"), start=1)]
+    report = write_report(out / "report.md", title="videofocus demo", summary=_summary(layout, settings, stage_seconds),
+                          table=table, table_note=_table_note(settings), figures=figures,
+                          sections=[("Files", _file_notes(layout, settings))])
+    with atomic_writer(out / "results.json") as handle:
+        json.dump({"table": table.to_json(), "settings": settings.to_json(), "stage_seconds": stage_seconds},
+                  handle, indent=1)
+    return table, report
+
+
+def _timeline_selections(settings: DemoSettings) -> list[str]:
+    """Selections whose samples have a ground-truth interval to draw."""
+    return [selection for selection in settings.tasks
+            if stages.selection_benchmark(selection) in ("temporal_grounding", "nextgqa", "rextime")]
+
+
+def _timeline_count(settings: DemoSettings, selection: str) -> int:
+    chosen = _timeline_selections(settings)
+    share, extra = divmod(settings.timeline_examples, len(chosen))
+    return share + (chosen.index(selection) < extra)
+
+
+def _summary(layout: DemoLayout, settings: DemoSettings, seconds: dict[str, float]) -> list[str]:
+    s = settings
+    total = sum(seconds.values())
+    return [
+        f"- data: the synthetic world ({s.difficulty}), {s.train_samples} training samples and "
+        f"{s.test_samples_per_task} held-out samples of each of {', '.join(s.tasks)}",
+        f"- model: {s.arch} built from scratch ({_model_words(s)}), frames and images at {s.frame_pixels} pixels",
+        f"- SFT warm-up: {s.sft_steps} steps × {s.sft_batch_size} samples, learning rate {s.sft_learning_rate:g}",
+        f"- GRPO: {s.grpo_steps} steps × {s.grpo_prompts_per_step} prompts × {s.num_generations} completions, "
+        f"learning rate {s.grpo_learning_rate:g}, β {s.grpo_beta:g}",
+        f"- evaluation: {s.rounds} rounds of iterative perception, {s.eval_frames} frames a round, greedy decoding",
+        f"- wall time: {total / 60:.1f} min ({', '.join(f'{name} {value:.0f} s' for name, value in seconds.items())}), "
+        f"{s.threads} torch thread(s); seed {s.seed}",
+    ]
+
+
+def _model_words(settings: DemoSettings) -> str:
+    size = settings.model_size
+    return (f"text {size.text_hidden} hidden × {size.text_layers} layers, vision {size.vision_hidden} × "
+            f"{size.vision_depth}")
+
+
+def _table_note(settings: DemoSettings) -> str:
+    return (f"Values in % on the held-out samples ({settings.test_samples_per_task} per task). r1 is a single round "
+            f"on {settings.eval_frames} uniform frames; r2 and r{settings.rounds} re-sample the same budget densely "
+            "inside the previous round's interval (images: the full image plus a crop of the previous box). "
+            "The brief-evidence answer is visible only inside a short flash that uniform frames never show.")
+
+
+def _file_notes(layout: DemoLayout, settings: DemoSettings) -> list[str]:
+    lines = [f"- training runs: `{layout.trained('sft')}`, `{layout.trained('grpo')}` (metrics.jsonl, "
+             "train_config.yaml, final model)"]
+    lines += [f"- evaluation of {label}, {selection}: `{layout.evaluation(key, selection)}/results.md`"
+              for label, key in MODELS.items() for selection in settings.tasks]
+    return lines
+
+
+# ----- resumption -------------------------------------------------------------------------------------
+
+def _claim(layout: DemoLayout, settings: DemoSettings) -> None:
+    """Record the settings in OUT/demo.json, or check that a run already there used the same ones."""
+    path = layout.root / SETTINGS_FILE
+    wanted = settings.to_json()
+    if path.is_file():
+        try:
+            existing = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise DataError(f"not valid JSON ({exc})", path=str(path)) from None
+        for key in sorted(set(existing) | set(wanted)):
+            if key not in MACHINE_SETTINGS and existing.get(key) != wanted.get(key):
+                raise ConfigError(f"{layout.root} holds a demo run with other settings ({key}: {existing.get(key)!r} "
+                                  f"there, {wanted.get(key)!r} now); choose another --out, or delete it to start over")
+    elif layout.root.exists() and any(layout.root.iterdir()):
+        raise ConfigError(f"{layout.root} is not empty and holds no demo run ({SETTINGS_FILE}); choose a new or empty "
+                          "--out folder")
+    with atomic_writer(path) as handle:
+        json.dump(wanted, handle, indent=1)
+
+
+def _write_marker(path: Path, seconds: float) -> None:
+    with atomic_writer(path) as handle:
+        json.dump({"seconds": seconds}, handle)
+
+
+def _read_marker(path: Path) -> float:
+    try:
+        return float(json.loads(path.read_text(encoding="utf-8"))["seconds"])
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError):
+        raise DataError("broken stage marker; delete it to run the stage again", path=str(path)) from None
+
+
+# ----- process settings -------------------------------------------------------------------------------
+
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Use `count` torch CPU threads inside the block."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@contextmanager
+def quiet_libraries() -> Iterator[None]:
+    """No transformers progress bars or info chatter inside the block (the demo shows its own)."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()

@@ -1,0 +1,140 @@
+"""What the end-to-end demo runs: one frozen dataclass with every size and schedule, and three presets.
+
+"full" is what `videofocus demo` runs (SPEC "Measured here": a ~0.7 M-parameter Qwen2.5-VL built from
+scratch, 16 frames at 2 fps, 56×56), "quick" a smaller one for a first look, "tiny" the seconds-long
+run the tests use."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from videofocus.data.synth import PRESETS as DIFFICULTIES
+from videofocus.errors import ConfigError
+from videofocus.models.tiny import ARCHS, TinySize
+
+# SPEC "Measured here": text 128 hidden × 2 layers, vision 64 × 2; ~0.68 M parameters.
+DEMO_MODEL = TinySize(text_hidden=128, text_layers=2, text_heads=4, text_kv_heads=2, text_intermediate=256,
+                      vision_hidden=64, vision_depth=2, vision_heads=2, vision_intermediate=128)
+
+# The synthetic question kinds the demo trains and evaluates on (`videofocus.data.synth` selections).
+DEMO_TASKS = ("temporal_grounding", "tracking", "spatial_grounding", "brief_evidence")
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    """Every knob of the demo. Sizes are counts of samples or optimisation steps.
+
+    Data
+      seed: seeds the data, the model's initial weights, the training order and sampling.
+      difficulty: the synthetic world's preset (`videofocus.data.synth.PRESETS`).
+      tasks: question selections (synth tasks or kinds) for training and evaluation.
+      train_samples: training samples (a mix of `tasks` in turn).
+      test_samples_per_task: held-out samples per selection (the test split: exact labels).
+      frame_pixels: pixels of every video frame and image as the model sees it (56×56: 4 tokens a
+        frame pair); used as both the minimum and the maximum of the processor's resizing.
+    Model
+      arch: "qwen2_5_vl" or "qwen3_vl". model_size: its dimensions (`TinySize`).
+    SFT warm-up (teaches the output format and the tasks)
+      sft_steps, sft_batch_size, sft_learning_rate: steps of `sft_batch_size` samples, peak AdamW
+        learning rate of a linear decay.
+    GRPO (from the SFT model)
+      grpo_steps: optimisation steps; each samples `num_generations` completions for
+        `grpo_prompts_per_step` prompts. grpo_learning_rate, grpo_beta (KL coefficient; 0 loads no
+        reference model), max_completion_length (tokens; a tracking answer needs ~200).
+    Evaluation (held-out set, iterative perception)
+      rounds: perception rounds; round 1 is the single-round result.
+      eval_frames: the frame budget of every round (the brief-evidence flash is placed so that this
+        many uniform frames never show it; synth `round1_frames`).
+      eval_batch_size: samples per model call. max_new_tokens: longest completion.
+      timeline_examples: examples drawn on the report's timeline figures.
+    Machine
+      threads: torch CPU threads. On a machine whose cores are busy with other work, more threads than
+        free cores makes every step many times slower.
+    """
+
+    seed: int = 0
+    difficulty: str = "easy"
+    tasks: tuple[str, ...] = DEMO_TASKS
+    train_samples: int = 1600
+    test_samples_per_task: int = 50
+    frame_pixels: int = 56 * 56
+    arch: str = "qwen2_5_vl"
+    model_size: TinySize = field(default_factory=lambda: DEMO_MODEL)
+    sft_steps: int = 500
+    sft_batch_size: int = 32
+    sft_learning_rate: float = 2e-3
+    grpo_steps: int = 20
+    grpo_prompts_per_step: int = 4
+    num_generations: int = 8
+    grpo_learning_rate: float = 1e-4
+    grpo_beta: float = 0.0
+    max_completion_length: int = 256
+    rounds: int = 3
+    eval_frames: int = 8
+    eval_batch_size: int = 16
+    max_new_tokens: int = 256
+    timeline_examples: int = 3
+    threads: int = 1
+
+    def __post_init__(self) -> None:
+        for problem in _problems(self):
+            raise ConfigError(f"demo settings: {problem}")
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain values (what OUT/demo.json records)."""
+        data = dataclasses.asdict(self)
+        data["tasks"] = list(self.tasks)
+        return data
+
+    @property
+    def grpo_completions_per_step(self) -> int:
+        return self.grpo_prompts_per_step * self.num_generations
+
+
+def _problems(s: DemoSettings) -> list[str]:
+    problems = []
+    if s.difficulty not in DIFFICULTIES:
+        problems.append(f"difficulty must be one of {', '.join(DIFFICULTIES)}, got {s.difficulty!r}")
+    if s.arch not in ARCHS:
+        problems.append(f"arch must be one of {', '.join(ARCHS)}, got {s.arch!r}")
+    if not s.tasks:
+        problems.append("tasks must name at least one selection")
+    for name in ("train_samples", "test_samples_per_task", "sft_steps", "sft_batch_size", "grpo_steps",
+                 "grpo_prompts_per_step", "max_completion_length", "rounds", "eval_frames", "eval_batch_size",
+                 "max_new_tokens", "threads", "frame_pixels"):
+        if getattr(s, name) < 1:
+            problems.append(f"{name} must be at least 1, got {getattr(s, name)}")
+    if s.num_generations < 2:
+        problems.append(f"num_generations must be at least 2 (GRPO compares completions), got {s.num_generations}")
+    if s.train_samples < max(s.sft_batch_size, s.grpo_prompts_per_step):
+        problems.append(f"train_samples ({s.train_samples}) must hold at least one batch "
+                        f"(sft_batch_size {s.sft_batch_size}, grpo_prompts_per_step {s.grpo_prompts_per_step})")
+    if s.sft_learning_rate <= 0 or s.grpo_learning_rate <= 0 or s.grpo_beta < 0:
+        problems.append("learning rates must be > 0 and grpo_beta >= 0")
+    if s.timeline_examples < 0:
+        problems.append(f"timeline_examples must be >= 0, got {s.timeline_examples}")
+    return problems
+
+
+PRESETS: dict[str, DemoSettings] = {
+    "full": DemoSettings(),
+    "quick": DemoSettings(train_samples=600, test_samples_per_task=20, sft_steps=150, grpo_steps=6),
+    # Seconds: checks that every stage runs and writes what the next one reads, not that anything learns.
+    "tiny": DemoSettings(train_samples=8, test_samples_per_task=1, model_size=TinySize(), sft_steps=2,
+                         sft_batch_size=4, grpo_steps=1, grpo_prompts_per_step=2, num_generations=2,
+                         max_completion_length=16, eval_batch_size=4, max_new_tokens=16, timeline_examples=2),
+}
+
+
+def demo_settings(preset: str = "full", **overrides: Any) -> DemoSettings:
+    """The named preset with some fields replaced; ConfigError for an unknown preset or field."""
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown demo preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    known = {item.name for item in dataclasses.fields(DemoSettings)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ConfigError(f"unknown demo setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return dataclasses.replace(PRESETS[preset], **overrides)
+
