@@ -1,0 +1,67 @@
+"""Multi-round GRPO end to end on a tiny Qwen2.5-VL: with LoRA and gradient accumulation it resumes
+after a crash to the same weights, micro-batches mixing rounds give the update of one large batch,
+per-round metrics are logged, and samples it cannot re-sample are refused up front."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from test_train_grpo import CrashAfter
+from train_helpers import digit_reward, grpo_config, load_weights, one_torch_thread  # noqa: F401 (fixture)
+from train_itp_helpers import write_long_videos
+from videofocus.errors import ConfigError
+from videofocus.train.grpo import train_grpo
+from videofocus.train.logging import read_metrics
+
+ITP = dict(rollout_rounds=2, num_generations=2, max_completion_length=6)   # 2 prompts × 2 × 2 rounds per step
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory):
+    return write_long_videos(tmp_path_factory.mktemp("itp_grpo"), 6, seconds=8)
+
+
+def test_lora_with_accumulation_resumes_after_a_crash_to_the_same_weights(tiny_qwen25_vl_path, videos, tmp_path):
+    settings = dict(ITP, use_lora=True, lora_r=4, learning_rate=0.05, per_device_batch_size=4,
+                    gradient_accumulation_steps=2, max_steps=3, save_steps=1)
+    straight = train_grpo(grpo_config(tiny_qwen25_vl_path, tmp_path / "straight", [videos], **settings),
+                          reward_fn=digit_reward)
+    crashed = grpo_config(tiny_qwen25_vl_path, tmp_path / "crashed", [videos], **settings)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train_grpo(crashed, reward_fn=CrashAfter(8 + 3))     # 8 scored rounds per step: dies in step 2
+    resumed = train_grpo(crashed, resume=True, reward_fn=digit_reward)
+
+    first, second = load_weights(straight), load_weights(resumed)
+    assert all(torch.equal(first[name], second[name]) for name in first)
+    base = load_weights(tiny_qwen25_vl_path)
+    assert not torch.equal(first["model.layers.0.self_attn.q_proj.weight"], base["model.layers.0.self_attn.q_proj.weight"])
+    metrics = read_metrics(straight / "metrics.jsonl")
+    assert metrics == read_metrics(resumed / "metrics.jsonl")
+    assert len(metrics) == 3 and {"itp/round1/reward", "itp/round2/reward", "itp/round2/fallback_share",
+                                  "itp/round2/digits"} <= metrics[0].keys()
+    # digit_reward has no clue reward, so both rounds are credited with the final round's total
+    assert metrics[0]["reward"] == pytest.approx(metrics[0]["itp/round2/reward"])
+
+
+def test_micro_batches_mixing_rounds_give_the_update_of_one_large_batch(tiny_qwen25_vl_path, videos, tmp_path):
+    outputs = [train_grpo(grpo_config(tiny_qwen25_vl_path, tmp_path / f"ga{steps}", [videos], **ITP, max_steps=1,
+                                      per_device_batch_size=8 // steps, gradient_accumulation_steps=steps),
+                          reward_fn=digit_reward) for steps in (1, 2)]
+    first, second = load_weights(outputs[0]), load_weights(outputs[1])
+    assert max((first[name] - second[name]).abs().max().item() for name in first) < 1e-5
+
+
+def test_tracking_samples_are_refused_with_their_source(tiny_qwen25_vl_path, tmp_path):
+    root = tmp_path / "track"
+    write_long_videos(root, 1, seconds=4)
+    record = {"id": "t/0", "task": "tracking", "question": "the square",
+              "media": {"type": "video", "path": "long0_0.mp4", "duration": 4.0, "width": 56, "height": 56},
+              "clue": {"track": [{"t": 0.0, "box": [1, 1, 9, 9]}, {"t": 1.0, "box": [2, 2, 10, 10]}]}}
+    (root / "track.jsonl").write_text(json.dumps(record) + "\n")
+    with pytest.raises(ConfigError, match=r"track\.jsonl:1.*rollout_rounds=1"):
+        train_grpo(grpo_config(tiny_qwen25_vl_path, tmp_path / "out", [root / "track.jsonl"], **ITP,
+                               per_device_batch_size=4, gradient_accumulation_steps=1, max_steps=1),
+                   reward_fn=digit_reward)
