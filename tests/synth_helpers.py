@@ -22,7 +22,7 @@ def load_dataset(directory: Path) -> list[tuple[Sample, dict]]:
     samples = list(read_samples(directory / "samples.jsonl"))
     records = [json.loads(line) for line in (directory / SCENES_FILE).read_text().splitlines()]
     assert [sample.id for sample in samples] == [record["id"] for record in records]
-    return list(zip(samples, records))
+    return list(zip(samples, records, strict=True))
 
 
 def decode_video(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -76,7 +76,7 @@ def runs(flags, times: np.ndarray, duration: float) -> list[tuple[float, float]]
 
 def visible_runs(frames: np.ndarray, times: np.ndarray, duration: float, boxes, colours) -> list[tuple[float, float]]:
     """When the object drawn in boxes[i] (one box per frame) shows one of `colours`."""
-    return runs([colour_at(frame, box) in colours for frame, box in zip(frames, boxes)], times, duration)
+    return runs([colour_at(frame, box) in colours for frame, box in zip(frames, boxes, strict=True)], times, duration)
 
 
 def fill_ratio(frame: np.ndarray, box, colour: str) -> float:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from synth_helpers import decode_video, load_dataset
+from videofocus.cli import main
 from videofocus.cli.app import app
 from videofocus.data.synth import KINDS, TASK_NAMES, generate_dataset, make_settings
 from videofocus.errors import ConfigError
@@ -150,10 +150,12 @@ def test_cli_generates_with_overrides(tmp_path):
     assert settings["distractors"] == [0, 0] and settings["noise"] == 0 and settings["similar_distractors"] is True
 
 
-def test_cli_bad_setting_is_one_red_line(tmp_path):
-    result = subprocess.run([sys.executable, "-c", "from videofocus.cli import main; main()", "data", "synth",
-                             "--out", str(tmp_path), "--n", "2", "--set", "fps=fast"],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 1
-    assert result.stderr.strip().startswith("error:") and "fps must look like 2.0" in result.stderr
-    assert "Traceback" not in result.stderr and not (tmp_path / "samples.jsonl").exists()
+def test_cli_bad_setting_is_one_red_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["videofocus", "data", "synth", "--out", str(tmp_path), "--n", "2",
+                                      "--set", "fps=fast"])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 1
+    stderr = capsys.readouterr().err
+    assert stderr.strip().startswith("error:") and "fps must look like 2.0" in stderr
+    assert len(stderr.strip().splitlines()) == 1 and not (tmp_path / "samples.jsonl").exists()

@@ -201,7 +201,7 @@ def test_recolour_answer_is_the_colour_it_turns_into(items, decoded):
     for sample, record in of_kind(items, "mcq_recolour"):
         frames, times = decoded(sample)
         target = scene_of(record).objects[record["facts"]["target"]]
-        seen = [colour_at(frame, box) for frame, box in zip(frames, target_boxes(record, len(frames)))]
+        seen = [colour_at(frame, box) for frame, box in zip(frames, target_boxes(record, len(frames)), strict=True)]
         shown = [name for name in seen if name != "grey"]
         answer = sample.options[ord(sample.answer) - ord("A")]
         assert shown[0] == target.colour and shown[-1] == answer and answer != target.colour

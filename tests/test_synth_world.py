@@ -4,6 +4,7 @@ brief-evidence placement."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 
 import numpy as np
@@ -119,7 +120,7 @@ def test_random_spans_are_disjoint_ordered_and_inside_the_video(seed, count, min
     assert spans is not None and len(spans) == count
     assert spans[0][0] >= 0 and spans[-1][1] <= 32
     assert all(end - start >= min_len for start, end in spans)
-    assert all(nxt[0] - cur[1] >= gap for cur, nxt in zip(spans, spans[1:]))
+    assert all(nxt[0] - cur[1] >= gap for cur, nxt in itertools.pairwise(spans))
 
 
 def test_random_spans_say_when_they_cannot_fit():

@@ -158,7 +158,7 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
     """Give an override the type of the preset's value; ConfigError if it cannot have it."""
     if isinstance(default, tuple):
         if isinstance(value, (list, tuple)) and len(value) == len(default):
-            return tuple(_coerce(name, part, item) for item, part in zip(default, value))
+            return tuple(_coerce(name, part, item) for item, part in zip(default, value, strict=True))
     elif isinstance(default, bool):
         if isinstance(value, bool):
             return value

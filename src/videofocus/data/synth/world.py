@@ -142,7 +142,7 @@ def random_spans(rng: np.random.Generator, num_frames: int, count: int, min_len:
         return None
     offsets = np.sort(rng.integers(0, slack + 1, size=count))
     spans, start = [], 0
-    for length, offset in zip(lengths, offsets):
+    for length, offset in zip(lengths, offsets, strict=True):
         begin = start + int(offset)
         spans.append((begin, begin + int(length)))
         start += int(length) + min_gap
