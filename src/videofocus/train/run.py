@@ -58,6 +58,7 @@ class TrainingRun:
         accelerator = Accelerator(gradient_accumulation_steps=config.gradient_accumulation_steps,
                                   mixed_precision=config.mixed_precision, step_scheduler_with_optimizer=False,
                                   kwargs_handlers=handlers)
+        _configure_deepspeed(accelerator, config)
         set_seed(config.seed)
         samples = load_training_samples(config.datasets)
         order = BatchOrder([item.sample.task for item in samples], samples_per_process * accelerator.num_processes,
@@ -162,6 +163,17 @@ class TrainingRun:
             save_pretrained(self.unwrapped, self.processor, output_dir, state_dict=state_dict)
         self.accelerator.wait_for_everyone()
         return output_dir
+
+
+def _configure_deepspeed(accelerator, config: TrainConfig) -> None:
+    """DeepSpeed wants the micro-batch size when no dataloader is prepared; keep its accumulation and
+    clipping equal to the recipe's (the loss normalisation relies on them)."""
+    plugin = getattr(accelerator.state, "deepspeed_plugin", None)
+    if plugin is None:
+        return
+    plugin.deepspeed_config.update(train_micro_batch_size_per_gpu=config.per_device_batch_size,
+                                   gradient_accumulation_steps=config.gradient_accumulation_steps,
+                                   gradient_clipping=config.max_grad_norm)
 
 
 def _scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, total_steps: int):
