@@ -11,6 +11,7 @@ from videofocus.backends import ScriptedBackend
 from videofocus.data.synth import generate_dataset
 from videofocus.models.inputs import Prompt
 from videofocus.schema import Sample, read_samples
+from videofocus.tasks import get_task
 
 # Fields that hold wall-clock measurements (or cache hits that depend on what ran before), which no
 # two runs share; everything else of a run folder must be equal.
@@ -29,9 +30,10 @@ def interval_answer(start: float, end: float, answer: str = "") -> str:
 
 
 class RoundScript(ScriptedBackend):
-    """Answers each sample's n-th prompt with `script[question][n-1]` (the last entry repeats), the
-    round being counted per question. `kill_after` raises KeyboardInterrupt on the call that would
-    answer more than that many prompts, as if the process were killed mid-run."""
+    """Answers a prompt's n-th appearance with `script[prompt text][n-1]` (the last entry repeats):
+    without carry_history a sample's prompt text is the same every round, so n is the round.
+    `kill_after` raises KeyboardInterrupt on the call that would answer more than that many prompts,
+    as if the process were killed mid-run."""
 
     def __init__(self, script: Mapping[str, Sequence[str]], *, kill_after: int | None = None):
         super().__init__(self._answer)
@@ -44,15 +46,17 @@ class RoundScript(ScriptedBackend):
         return super().generate(prompts)
 
     def _answer(self, prompt: Prompt) -> str:
-        question = next(question for question in self.script if question in prompt.text)
-        self.asked[question] += 1
-        replies = self.script[question]
-        return replies[min(self.asked[question], len(replies)) - 1]
+        self.asked[prompt.text] += 1
+        replies = self.script[prompt.text]
+        return replies[min(self.asked[prompt.text], len(replies)) - 1]
 
 
 def grounding_script(samples: Sequence[Sample], make_round_answers: Callable[[Sample], Sequence[str]]
                      ) -> dict[str, list[str]]:
-    return {sample.question: list(make_round_answers(sample)) for sample in samples}
+    """Each sample's round answers keyed by its prompt text (samples must differ in prompt text)."""
+    script = {get_task(sample.task).build_prompt(sample): list(make_round_answers(sample)) for sample in samples}
+    assert len(script) == len(samples), "two samples share a prompt: the script cannot tell them apart"
+    return script
 
 
 def folder_files(folder: Path) -> dict[str, bytes]:

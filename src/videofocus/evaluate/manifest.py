@@ -81,9 +81,9 @@ def model_identity(model: str | os.PathLike | None, backend: Backend | None) -> 
 def describe_backend(backend: Backend) -> dict[str, Any]:
     """How a ready backend generates, as far as it tells: class, box convention, determinism, and
     for a transformers backend its decoding config, batch size and pixel limits."""
-    kind = type(backend)
+    kind, convention = type(backend), backend.box_convention
     described: dict[str, Any] = {"backend": f"{kind.__module__}.{kind.__qualname__}",
-                                 "box_convention": str(getattr(backend.box_convention, "value", backend.box_convention)),
+                                 "box_convention": str(getattr(convention, "value", convention)),
                                  "deterministic": bool(backend.deterministic)}
     config = getattr(backend, "generation_config", None)
     if config is not None:

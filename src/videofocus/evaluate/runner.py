@@ -2,7 +2,9 @@
 
 The folder (see the package docstring for every file) is resumable: each finished sample is one
 fsynced line of its process's shard, a rerun with the same arguments skips the samples already
-there, and a rerun with different settings is refused. Under `accelerate launch` every process
+there, and a rerun with different settings is refused. Under `accelerate launch --multi_gpu
+--num_processes N` (its torchrun launcher; on a machine without GPUs too, where the processes talk
+over gloo: accelerate's `--cpu` launcher starts one process unless given an MPI hostfile) every process
 takes the samples whose index modulo the number of processes is its rank; after a barrier the
 main process merges the shards in annotation order and writes the derived files, so the folder
 equals a single-process run's.
@@ -69,12 +71,10 @@ def evaluate(annotations: str | os.PathLike, output_dir: str | os.PathLike, sett
     command: the command line to record in run.json.
     Returns the result on the main process and None on the others. Raises ConfigError when the
     folder holds a run with other settings, DataError for bad annotations or a broken folder."""
-    from accelerate import PartialState
-
     if model is None and backend is None:
         raise ConfigError("evaluate needs a model (path or Hub id) or a ready backend")
     started = time.perf_counter()
-    state = PartialState()
+    state = _process_state(device)
     samples = _read_samples(annotations, settings.limit)
     # The benchmark's annotation checks, before any model time is spent.
     score_predictions(settings.benchmark, samples, {}, track_units=settings.track_units, annotations=annotations)
@@ -92,7 +92,7 @@ def evaluate(annotations: str | os.PathLike, output_dir: str | os.PathLike, sett
             if index % state.num_processes == state.process_index and sample.id not in finished_before]
     if mine:
         backend = backend or build_backend(model, settings.generation, batch_size=settings.batch_size,
-                                           device=device or str(state.device))
+                                           device=device or _device_name(state.device))
         label = settings.benchmark + (f" (process {state.process_index + 1} of {state.num_processes})"
                                       if state.num_processes > 1 else "")
         _run_samples(mine, backend, settings, media_root, store, state.process_index,
@@ -201,6 +201,23 @@ def _write_outputs(folder: Path, lines: list[dict[str, Any]], samples: Sequence[
 
 
 # ----- helpers --------------------------------------------------------------------------------------
+
+def _process_state(device: str | None):
+    """accelerate's view of the processes. Without a GPU (or with --device cpu) the processes talk over
+    gloo: accelerate's PartialState only sees a CPU launch as distributed when told `cpu=True`."""
+    import torch
+    from accelerate import PartialState
+    from accelerate.utils import parse_flag_from_env
+
+    cpu = (device is not None and device.startswith("cpu")) or not torch.cuda.is_available() \
+        or parse_flag_from_env("ACCELERATE_USE_CPU")
+    return PartialState(cpu=cpu)
+
+
+def _device_name(device) -> str:
+    """accelerate's device as load_model takes it ("cpu", "cuda:1")."""
+    return "cpu" if device.type == "cpu" else str(device)
+
 
 def _decoding(generation: GenerationSettings) -> dict[str, Any]:
     return {"max_new_tokens": generation.max_new_tokens, "do_sample": generation.do_sample,

@@ -1,0 +1,115 @@
+"""Resuming `evaluate`: a killed run (and a half-written line) continues to the files an
+uninterrupted run writes; different settings into the same folder are refused."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+from eval_helpers import RoundScript, folder_files, grounding_script, interval_answer, synth_set
+
+from videofocus.errors import ConfigError, DataError
+from videofocus.evaluate import EvalSettings, evaluate
+from videofocus.evaluate.store import PredictionStore
+from videofocus.perception import PerceptionOptions
+
+SETTINGS = EvalSettings("temporal_grounding", rounds=(1, 3), batch_size=1)
+
+
+def answers(sample):
+    start, end = sample.clue.intervals[0]
+    return [interval_answer(start, end - 0.5), interval_answer(start, end), interval_answer(start + 0.5, end)]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    annotations, samples = synth_set(tmp_path_factory.mktemp("data"), 5, ["temporal_grounding"])
+    return annotations, samples, grounding_script(samples, answers)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(data, tmp_path_factory):
+    annotations, _, script = data
+    out = tmp_path_factory.mktemp("whole") / "out"
+    evaluate(annotations, out, SETTINGS, backend=RoundScript(script), progress=False)
+    return out
+
+
+def test_a_killed_run_resumes_to_the_uninterrupted_files(data, uninterrupted, tmp_path):
+    annotations, samples, script = data
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):  # killed while asking round 2 of the third sample
+        evaluate(annotations, out, SETTINGS, backend=RoundScript(script, kill_after=7), progress=False)
+    shard = PredictionStore(out).shard(0)
+    assert [json.loads(line)["id"] for line in shard.read_text().splitlines()] == [s.id for s in samples[:2]]
+    # ... and killed again while writing the third line, in the middle of a multi-byte character.
+    half_line = '{"id": "' + samples[2].id + '", "task": "temporal_grounding", "rounds": [{"output": "é'
+    with shard.open("ab") as handle:
+        handle.write(half_line.encode()[:-1])
+
+    result = evaluate(annotations, out, SETTINGS, backend=RoundScript(script), progress=False)
+
+    assert result.evaluated_now == 3
+    assert folder_files(out) == folder_files(uninterrupted)
+    assert not (out / "shards").exists()
+
+
+def test_rerunning_a_finished_run_asks_nothing_and_changes_nothing(data, uninterrupted):
+    annotations, _, script = data
+    before = folder_files(uninterrupted)
+    result = evaluate(annotations, uninterrupted, SETTINGS, backend=RoundScript(script, kill_after=0), progress=False)
+    assert result.evaluated_now == 0
+    assert folder_files(uninterrupted) == before
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    (dict(perception=PerceptionOptions(num_frames=8)), "settings.perception.num_frames: null there, 8 now"),
+    (dict(rounds=(1, 2, 3)), "settings.rounds"),
+    (dict(limit=2), "annotations.samples: 5 there, 2 now"),
+])
+def test_other_settings_into_the_same_folder_are_refused(data, uninterrupted, change, named):
+    annotations, _, script = data
+    before = folder_files(uninterrupted)
+    with pytest.raises(ConfigError, match="holds an evaluation run with different settings") as error:
+        evaluate(annotations, uninterrupted, replace(SETTINGS, **change), backend=RoundScript(script),
+                 progress=False)
+    assert named in str(error.value)
+    assert folder_files(uninterrupted) == before
+
+
+def test_changed_annotations_are_refused(data, uninterrupted, tmp_path):
+    annotations, _, script = data
+    edited = tmp_path / "samples.jsonl"
+    edited.write_text(annotations.read_text().replace("is visible", "can be seen"))
+    with pytest.raises(ConfigError, match="annotations.sha256"):
+        evaluate(edited, uninterrupted, SETTINGS, backend=RoundScript(script), media_root=annotations.parent,
+                 progress=False)
+
+
+def test_predictions_without_run_json_are_refused(data, tmp_path):
+    annotations, _, script = data
+    (tmp_path / "predictions.jsonl").write_text('{"id": "x", "task": "mcq", "error": "old"}\n')
+    with pytest.raises(ConfigError, match="holds predictions but no run.json"):
+        evaluate(annotations, tmp_path, SETTINGS, backend=RoundScript(script), progress=False)
+
+
+def test_a_corrupt_complete_line_is_an_error_naming_file_and_line(tmp_path):
+    store = PredictionStore(tmp_path)
+    store.append(0, {"id": "a", "error": "x"})
+    with store.shard(0).open("a") as handle:
+        handle.write("{not json}\n")
+    with pytest.raises(DataError, match=r"rank0\.jsonl:2: not valid JSON"):
+        store.lines()
+
+
+def test_merge_orders_lines_by_annotation_and_keeps_the_first_of_duplicates(tmp_path):
+    store = PredictionStore(tmp_path)
+    store.append(1, {"id": "b", "error": "from rank 1"})
+    store.append(0, {"id": "a", "error": "from rank 0"})
+    store.append(0, {"id": "b", "error": "again"})
+    lines = store.merge(["a", "b"])
+    assert [json.loads(line)["error"] for line in lines] == ["from rank 0", "again"]
+    assert store.merged.read_text() == "".join(lines) and not store.shard_dir.exists()
+    with pytest.raises(DataError, match="1 sample"):
+        store.merge(["a", "b", "c"])
