@@ -98,9 +98,9 @@ def read_frames(info_or_path: VideoInfo | str | os.PathLike, indices, *,
     to_decode = _fill_from(reuse, info, wanted, frames)
     if to_decode.size:
         _decode_into(info, wanted, to_decode, frames, (out_h, out_w))
-    order = np.searchsorted(wanted, indices)
-    return Clip(frames=frames[order], timestamps=info.frame_times[indices].copy(),
-                indices=indices.copy(), info=info)
+    if not np.array_equal(wanted, indices):  # unsorted or repeated: copy into the order asked
+        frames = frames[np.searchsorted(wanted, indices)]
+    return Clip(frames=frames, timestamps=info.frame_times[indices], indices=indices, info=info)
 
 
 # --- probing ---------------------------------------------------------------------------------
