@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 
 from videofocus.cli import app
 from videofocus.errors import ConfigError
+from videofocus.evaluate import EvalSettings, evaluate
+from videofocus.perception import PerceptionOptions
 
 runner = CliRunner()
 
@@ -57,6 +59,7 @@ def test_run_json_records_the_command_model_and_settings(cli_run, tiny_qwen25_vl
     config_hash = hashlib.sha256((tiny_qwen25_vl_path / "config.json").read_bytes()).hexdigest()
     assert run["model"]["name"] == str(tiny_qwen25_vl_path) and run["model"]["config_sha256"] == config_hash
     assert run["generation"]["backend"] == "hf" and run["generation"]["max_new_tokens"] == 8
+    assert run["generation"]["dtype"] == "float32"  # load_model's CPU default, written out
     assert run["settings"]["perception"]["num_frames"] == 4 and run["settings"]["rounds"] == [1, 2]
 
 
@@ -74,3 +77,21 @@ def test_bad_rounds_are_a_config_error(tmp_path):
                                  "--rounds", "1,two"])
     assert result.exit_code == 1 and isinstance(result.exception, ConfigError)
     assert "--rounds takes comma-separated round numbers" in str(result.exception)
+
+
+def test_a_ready_transformers_backend_is_described_in_run_json(tiny_qwen25_vl_path, tmp_path):
+    """The end-to-end demo's route: it hands evaluate the backend it already built."""
+    from videofocus.backends.hf import HFBackend
+
+    annotations, _ = synth_set(tmp_path / "data", 1, ["temporal_grounding"])
+    backend = HFBackend.from_pretrained(tiny_qwen25_vl_path, device="cpu", max_new_tokens=6, batch_size=2)
+    settings = EvalSettings("temporal_grounding", rounds=(1,), perception=PerceptionOptions(num_frames=4))
+    result = evaluate(annotations, tmp_path / "out", settings, backend=backend, progress=False)
+    assert result.reports[1].n == 1 and not result.failures
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert run["generation"]["backend"] == "videofocus.backends.hf.HFBackend"
+    assert (run["generation"]["max_new_tokens"], run["generation"]["do_sample"], run["generation"]["batch_size"]) == \
+        (6, False, 2)
+    assert run["model"]["model_type"] == "qwen2_5_vl" and len(run["model"]["config_sha256"]) == 64
+    completion_tokens = read_jsonl(tmp_path / "out" / "predictions.jsonl")[0]["rounds"][0]["cost"]["completion_tokens"]
+    assert 1 <= completion_tokens <= 6

@@ -54,8 +54,16 @@ def eval_command(
     dtype: str | None = typer.Option(None, "--dtype", help="float32, bfloat16 … (default: bf16 on GPU)."),
     device: str | None = typer.Option(None, "--device", help="cpu, cuda:0 … (default: each process's device)."),
     max_new_tokens: int = typer.Option(_GENERATION.max_new_tokens, "--max-new-tokens", min=1),
-    video_max_pixels: int | None = typer.Option(None, "--video-max-pixels", min=1),
-    image_max_pixels: int | None = typer.Option(None, "--image-max-pixels", min=1),
+    do_sample: bool = typer.Option(_GENERATION.do_sample, "--do-sample/--greedy",
+                                   help="Sample completions (seeded per batch by --seed) instead of greedy decoding."),
+    temperature: float = typer.Option(_GENERATION.temperature, "--temperature", min=0.0),
+    top_p: float = typer.Option(_GENERATION.top_p, "--top-p", min=0.0, max=1.0),
+    video_min_pixels: int = typer.Option(_GENERATION.video_min_pixels, "--video-min-pixels", min=1,
+                                         help="Least pixels of each frame after resizing."),
+    video_max_pixels: int = typer.Option(_GENERATION.video_max_pixels, "--video-max-pixels", min=1,
+                                         help="Most pixels of each frame after resizing."),
+    image_min_pixels: int = typer.Option(_GENERATION.image_min_pixels, "--image-min-pixels", min=1),
+    image_max_pixels: int = typer.Option(_GENERATION.image_max_pixels, "--image-max-pixels", min=1),
     track_units: TrackUnitsOption = typer.Option(TrackUnitsOption.normalised, "--track-units",
                                                  help="Units of predicted tracking boxes for scoring "
                                                       "(the tracking prompts ask for normalised)."),
@@ -65,8 +73,10 @@ def eval_command(
     perception = PerceptionOptions(num_frames=num_frames, fps=fps, min_frames=min_frames, max_frames=max_frames,
                                    key_ratio=key_ratio, carry_history=carry_history, early_stop=early_stop,
                                    early_stop_iou=early_stop_iou, protocol=protocol, task=task)
-    generation = GenerationSettings(backend=backend, dtype=dtype, max_new_tokens=max_new_tokens,
-                                    video_max_pixels=video_max_pixels, image_max_pixels=image_max_pixels)
+    generation = GenerationSettings(backend=backend, dtype=dtype, max_new_tokens=max_new_tokens, do_sample=do_sample,
+                                    temperature=temperature, top_p=top_p,
+                                    video_min_pixels=video_min_pixels, video_max_pixels=video_max_pixels,
+                                    image_min_pixels=image_min_pixels, image_max_pixels=image_max_pixels)
     settings = EvalSettings(benchmark=benchmark.value, rounds=parse_rounds(rounds), perception=perception,
                             limit=limit, batch_size=batch_size, seed=seed, track_units=track_units.value,
                             generation=generation)

@@ -15,7 +15,6 @@ import json
 import os
 import platform
 import subprocess
-from dataclasses import asdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,13 +35,15 @@ def build_manifest(settings: EvalSettings, *, annotations: str | os.PathLike, sa
                    media_root: str | os.PathLike | None, model: str | os.PathLike | None,
                    backend: Backend | None, command: str | None) -> dict[str, Any]:
     """The run.json of an evaluation of `samples` (the annotations after --limit)."""
+    recorded = settings.to_dict()
+    generation = recorded.pop("generation")
     return {
         "format": FORMAT,
         "annotations": {"path": str(annotations), "sha256": file_sha256(annotations), "samples": len(samples)},
         "media_root": str(media_root) if media_root is not None else None,
         "model": model_identity(model, backend),
-        "settings": settings.to_dict(with_generation=False),
-        "generation": describe_backend(backend) if backend is not None else asdict(settings.generation),
+        "settings": recorded,
+        "generation": describe_backend(backend) if backend is not None else generation,
         "prompts": sample_prompts(samples, settings),
         "environment": environment(),
         "command": command,

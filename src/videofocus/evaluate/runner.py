@@ -17,7 +17,7 @@ import os
 import random
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,8 @@ def evaluate(annotations: str | os.PathLike, output_dir: str | os.PathLike, sett
         raise ConfigError("evaluate needs a model (path or Hub id) or a ready backend")
     started = time.perf_counter()
     state = _process_state(device)
+    if backend is None:
+        settings = _with_explicit_dtype(settings, device or _device_name(state.device))
     samples = _read_samples(annotations, settings.limit)
     # The benchmark's annotation checks, before any model time is spent.
     score_predictions(settings.benchmark, samples, {}, track_units=settings.track_units, annotations=annotations)
@@ -92,7 +94,7 @@ def evaluate(annotations: str | os.PathLike, output_dir: str | os.PathLike, sett
             if index % state.num_processes == state.process_index and sample.id not in finished_before]
     if mine:
         backend = backend or build_backend(model, settings.generation, batch_size=settings.batch_size,
-                                           device=device or _device_name(state.device))
+                                           device=device or _device_name(state.device), seed=settings.seed)
         label = settings.benchmark + (f" (process {state.process_index + 1} of {state.num_processes})"
                                       if state.num_processes > 1 else "")
         _run_samples(mine, backend, settings, media_root, store, state.process_index,
@@ -108,8 +110,9 @@ def evaluate(annotations: str | os.PathLike, output_dir: str | os.PathLike, sett
 
 
 def build_backend(model: str | os.PathLike | None, generation: GenerationSettings, *, batch_size: int,
-                  device: str | None) -> Backend:
-    """The backend `generation` asks for, loaded from `model`."""
+                  device: str | None, seed: int = 0) -> Backend:
+    """The backend `generation` asks for, loaded from `model`. (vLLM batches by itself and picks its
+    GPU itself; `batch_size` and `device` only apply to transformers.)"""
     if model is None:
         raise ConfigError("a backend can only be built from a model path or Hub id")
     if generation.backend == "vllm":
@@ -118,12 +121,22 @@ def build_backend(model: str | os.PathLike | None, generation: GenerationSetting
         except ImportError as exc:
             raise ConfigError(f"--backend vllm is not available here ({exc}); it needs the vllm package and a "
                               "GPU; use --backend hf") from None
-        return VLLMBackend.from_pretrained(model, dtype=generation.dtype, **_decoding(generation))
+        from videofocus.models.inputs import PixelLimits
+
+        return VLLMBackend(
+            model, max_new_tokens=generation.max_new_tokens, top_p=generation.top_p, seed=seed,
+            temperature=generation.temperature if generation.do_sample else 0.0,  # vLLM: 0 means greedy
+            video_limits=PixelLimits(generation.video_min_pixels, generation.video_max_pixels),
+            image_limits=PixelLimits(generation.image_min_pixels, generation.image_max_pixels),
+            **({"dtype": generation.dtype} if generation.dtype else {}))
     from videofocus.backends.hf import HFBackend
 
-    return HFBackend.from_pretrained(model, dtype=generation.dtype, device=device, batch_size=batch_size,
-                                     video_max_pixels=generation.video_max_pixels,
-                                     image_max_pixels=generation.image_max_pixels, **_decoding(generation))
+    return HFBackend.from_pretrained(
+        model, dtype=generation.dtype, device=device, batch_size=batch_size,
+        max_new_tokens=generation.max_new_tokens, do_sample=generation.do_sample,
+        temperature=generation.temperature, top_p=generation.top_p,
+        video_min_pixels=generation.video_min_pixels, video_max_pixels=generation.video_max_pixels,
+        image_min_pixels=generation.image_min_pixels, image_max_pixels=generation.image_max_pixels)
 
 
 def evaluate_batch(samples: Sequence[Sample], backend: Backend, options: PerceptionOptions,
@@ -214,14 +227,18 @@ def _process_state(device: str | None):
     return PartialState(cpu=cpu)
 
 
+def _with_explicit_dtype(settings: EvalSettings, device: str) -> EvalSettings:
+    """`settings` with load_model's default dtype (bf16 on GPU, fp32 on CPU) written out, so run.json
+    states it and a resume on the other kind of device is refused."""
+    if settings.generation.dtype is not None:
+        return settings
+    dtype = "float32" if device.startswith("cpu") else "bfloat16"
+    return replace(settings, generation=replace(settings.generation, dtype=dtype))
+
+
 def _device_name(device) -> str:
     """accelerate's device as load_model takes it ("cpu", "cuda:1")."""
     return "cpu" if device.type == "cpu" else str(device)
-
-
-def _decoding(generation: GenerationSettings) -> dict[str, Any]:
-    return {"max_new_tokens": generation.max_new_tokens, "do_sample": generation.do_sample,
-            "temperature": generation.temperature, "top_p": generation.top_p}
 
 
 def _json_ready(data: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from videofocus.errors import ConfigError
 from videofocus.metrics import TrackUnits, get_benchmark
+from videofocus.models.inputs import IMAGE_MAX_PIXELS, IMAGE_MIN_PIXELS, VIDEO_MAX_PIXELS, VIDEO_MIN_PIXELS
 from videofocus.perception import PerceptionOptions
 
 BackendName = Literal["hf", "vllm"]
@@ -20,8 +21,8 @@ class GenerationSettings:
 
     backend: "hf" (transformers) or "vllm". dtype: None takes load_model's default (bf16 on GPU,
     fp32 on CPU). max_new_tokens / do_sample / temperature / top_p: decoding (greedy by default).
-    video_max_pixels / image_max_pixels: per-frame / per-image pixel limits (None: the papers'
-    768·28·28)."""
+    video_min_pixels / video_max_pixels / image_min_pixels / image_max_pixels: per-frame / per-image
+    pixel limits (the papers': video 128·28·28 to 768·28·28, image 4·28·28 to 768·28·28)."""
 
     backend: BackendName = "hf"
     dtype: str | None = None
@@ -29,14 +30,19 @@ class GenerationSettings:
     do_sample: bool = False
     temperature: float = 1.0
     top_p: float = 1.0
-    video_max_pixels: int | None = None
-    image_max_pixels: int | None = None
+    video_min_pixels: int = VIDEO_MIN_PIXELS
+    video_max_pixels: int = VIDEO_MAX_PIXELS
+    image_min_pixels: int = IMAGE_MIN_PIXELS
+    image_max_pixels: int = IMAGE_MAX_PIXELS
 
     def __post_init__(self) -> None:
         if self.backend not in ("hf", "vllm"):
             raise ConfigError(f"unknown backend {self.backend!r}; choose hf or vllm")
         if self.max_new_tokens < 1:
             raise ConfigError("max_new_tokens must be at least 1")
+        if not 1 <= self.video_min_pixels <= self.video_max_pixels or \
+                not 1 <= self.image_min_pixels <= self.image_max_pixels:
+            raise ConfigError("pixel limits: need 1 <= min_pixels <= max_pixels for video and for images")
 
 
 @dataclass(frozen=True)
@@ -80,13 +86,9 @@ class EvalSettings:
         object.__setattr__(self, "rounds", rounds)
         object.__setattr__(self, "perception", replace(self.perception, rounds=rounds[-1]))
 
-    def to_dict(self, *, with_generation: bool = True) -> dict[str, Any]:
-        """JSON-ready settings; `with_generation=False` leaves out the backend-building part."""
-        data = asdict(self)
-        data["rounds"] = list(self.rounds)
-        if not with_generation:
-            del data["generation"]
-        return data
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready settings."""
+        return {**asdict(self), "rounds": list(self.rounds)}
 
 
 def parse_rounds(text: str) -> tuple[int, ...]:
