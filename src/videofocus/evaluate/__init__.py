@@ -23,7 +23,14 @@ Reruns: the same arguments resume; the final files equal an uninterrupted run's 
 fields, which no two runs share: timing.json, and in predictions.jsonl the `seconds` of each line
 and each round's `cost.seconds`, `cost.decode_seconds`, `cost.model_seconds`, plus
 `cost.cached_visual_tokens` (vision-feature cache hits depend on which samples one process ran
-before). run.json is the first invocation's.
+before). run.json is the first invocation's. Equality across resumes and process counts assumes the
+backend answers a prompt the same whatever else shares its batch: exact for scripted backends and for
+the transformers backend at batch size 1; with larger batches, padding can in rare cases flip a
+greedy token.
+
+Data parallel: `accelerate launch --multi_gpu --num_processes N $(which videofocus) eval ...` (on a
+machine without GPUs too; the processes then talk over gloo). Each process evaluates the samples whose
+index modulo N is its rank into shards/rank{r}.jsonl; the main process merges them in annotation order.
 """
 
 from videofocus.evaluate.report import Failure
