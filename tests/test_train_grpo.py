@@ -87,6 +87,22 @@ def test_shared_visual_features_train_like_per_completion_encoding(tiny_qwen25_v
     assert _max_difference(load_weights(outputs[0]), load_weights(outputs[1])) < 1e-5
 
 
+def test_gradient_checkpointing_gives_the_same_update_and_bf16_autocast_trains(tiny_qwen25_vl_path, data, tmp_path):
+    plain, checkpointed = (train_grpo(_config(tiny_qwen25_vl_path, tmp_path / str(flag), data, max_steps=1,
+                                              gradient_checkpointing=flag), reward_fn=digit_reward)
+                           for flag in (False, True))
+    assert _max_difference(load_weights(plain), load_weights(checkpointed)) < 1e-6
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state()   # one process keeps one mixed-precision setting unless reset
+    try:
+        bf16 = train_grpo(_config(tiny_qwen25_vl_path, tmp_path / "bf16", data, max_steps=1, mixed_precision="bf16"),
+                          reward_fn=digit_reward)
+    finally:
+        AcceleratorState._reset_state()
+    assert 0 < _max_difference(load_weights(plain), load_weights(bf16)) < 0.01
+
+
 def test_second_iteration_on_a_rollout_has_importance_ratios_away_from_one(tiny_qwen25_vl_path, data, tmp_path):
     out = train_grpo(_config(tiny_qwen25_vl_path, tmp_path / "mu", data, num_iterations=2, learning_rate=0.05,
                              epsilon=0.01), reward_fn=digit_reward)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from train_helpers import grpo_config, write_image_samples, write_video_samples
+from train_helpers import grpo_config, one_torch_thread, write_image_samples, write_video_samples  # noqa: F401
 from videofocus.models import load_model
 from videofocus.train.batch import collate
 from videofocus.train.data import load_training_samples, make_example

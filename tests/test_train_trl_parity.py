@@ -10,6 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
+from train_helpers import one_torch_thread  # noqa: F401
 from videofocus.models import load_model
 from videofocus.models.inputs import Prompt, encode_prompts
 from videofocus.train.batch import PromptInputs, collate

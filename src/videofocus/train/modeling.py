@@ -24,7 +24,6 @@ def load_policy(config: TrainConfig, device: torch.device):
     freeze_vision(model, tower=config.freeze_vision_tower, projector=config.freeze_projector)
     if config.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-        model.config.use_cache = False
     if config.use_lora:
         model = attach_lora(model, config)
     model.train()

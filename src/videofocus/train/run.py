@@ -5,7 +5,7 @@ save. The recipes (grpo.py, sft.py) keep only their own loop."""
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,16 +109,22 @@ class TrainingRun:
 
     @contextmanager
     def generation_model(self):
-        """The policy as a plain module for `generate` and the vision encoder; under DeepSpeed ZeRO-3
-        its parameters are gathered once for the whole rollout instead of per layer and token."""
+        """The policy as a plain module in eval mode (so `generate` keeps its KV cache even with
+        gradient checkpointing on) for `generate` and the vision encoder; under DeepSpeed ZeRO-3 its
+        parameters are gathered once for the whole rollout instead of per layer and token."""
         plugin = getattr(self.accelerator.state, "deepspeed_plugin", None)
+        gathered = nullcontext()
         if plugin is not None and plugin.zero_stage == 3:
             import deepspeed
 
-            with deepspeed.zero.GatheredParameters(list(self.model.parameters())):
-                yield self.unwrapped
-        else:
-            yield self.unwrapped
+            gathered = deepspeed.zero.GatheredParameters(list(self.model.parameters()))
+        model = self.unwrapped
+        model.eval()
+        try:
+            with gathered:
+                yield model
+        finally:
+            model.train()
 
     def backward(self, loss: torch.Tensor) -> float | None:
         """Backward of one micro-batch's share of the step loss; on the last micro-batch of the step,
@@ -137,10 +143,11 @@ class TrainingRun:
         return grad_norm
 
     def end_step(self, metrics: dict[str, float]) -> None:
-        """After an optimisation step: advance the schedule, log, and checkpoint when due."""
+        """After an optimisation step: log (with the learning rate the step used), advance the schedule,
+        and checkpoint when due."""
+        metrics = {**metrics, "learning_rate": self.scheduler.get_last_lr()[0]}
         self.scheduler.step()
         self.step += 1
-        metrics = {**metrics, "learning_rate": self.scheduler.get_last_lr()[0]}
         if self.step % self.config.logging_steps == 0 or self.step == self.total_steps:
             self.logger.log(self.step, metrics)
         else:
