@@ -140,9 +140,9 @@ def read_training_metrics(path: str | os.PathLike) -> list[dict[str, Any]]:
 
 def plot_training_curves(panels: Sequence[CurvePanel], path: str | os.PathLike) -> Path:
     """One panel per CurvePanel, side by side; keys a run did not log are left out of its panel."""
+    runs = [read_training_metrics(panel.metrics_file) for panel in panels]
     figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
-    for axis, panel in zip(axes[0], panels):
-        records = read_training_metrics(panel.metrics_file)
+    for axis, panel, records in zip(axes[0], panels, runs):
         for key in panel.keys:
             points = [(record["step"], record[key]) for record in records if _number(record.get(key))]
             if points:

@@ -37,13 +37,16 @@ def demo(
 
 
 def results_table(table: ResultsTable) -> Table:
-    """The results as a rich table: a row per metric, a column per model and round."""
-    shown = Table(title="held-out results (%), r1 = single round, r2+ = iterative perception", title_justify="left")
-    shown.add_column("task")
-    shown.add_column("metric")
-    for model, number in table.columns:
-        shown.add_column(f"{model} r{number}", justify="right")
+    """The results as a rich table that fits a terminal: a row per model and round, a column per metric."""
+    shown = Table(title="Held-out results (%)", title_justify="left", caption_justify="left",
+                  caption="r1: one round, uniform frames; r2, r3: iterative perception, same budget")
+    shown.add_column("model", no_wrap=True)
+    shown.add_column("round", justify="right")
     for row in table.rows:
-        shown.add_row(row.title, row.metric,
-                      *(f"{table.value(row, model, number):.1f}" for model, number in table.columns))
+        shown.add_column(f"{row.title}\n{row.metric}", justify="right")
+    for model in table.models:
+        for number in table.rounds:
+            shown.add_row(model if number == table.rounds[0] else "", f"r{number}",
+                          *(f"{table.value(row, model, number):.1f}" for row in table.rows),
+                          end_section=number == table.rounds[-1])
     return shown

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from videofocus.data.synth import PRESETS as DIFFICULTIES
+from videofocus.demo.stages import selection_benchmark
 from videofocus.errors import ConfigError
 from videofocus.models.tiny import ARCHS, TinySize
 
@@ -101,6 +102,11 @@ def _problems(s: DemoSettings) -> list[str]:
         problems.append(f"arch must be one of {', '.join(ARCHS)}, got {s.arch!r}")
     if not s.tasks:
         problems.append("tasks must name at least one selection")
+    for selection in s.tasks:
+        try:
+            selection_benchmark(selection)
+        except ConfigError as error:
+            problems.append(str(error))
     for name in ("train_samples", "test_samples_per_task", "sft_steps", "sft_batch_size", "grpo_steps",
                  "grpo_prompts_per_step", "max_completion_length", "rounds", "eval_frames", "eval_batch_size",
                  "max_new_tokens", "threads", "frame_pixels"):

@@ -25,7 +25,7 @@ HEADLINE_METRICS = {"temporal_grounding": ("mIoU", "R@0.5"), "got10k": ("AO",), 
                     "nextgqa": ("Acc@QA",)}
 # How the table names a selection (others: the selection with spaces).
 SELECTION_LABELS = {"temporal_grounding": "temporal grounding", "tracking": "tracking",
-                    "spatial_grounding": "spatial grounding", "brief_evidence": "brief-evidence QA"}
+                    "spatial_grounding": "spatial grounding", "brief_evidence": "brief evidence QA"}
 
 
 def selection_task(selection: str) -> str:

@@ -1,0 +1,48 @@
+"""Demo settings: presets, overrides and the errors that name what to change."""
+
+from __future__ import annotations
+
+import pytest
+
+from videofocus.demo import DEMO_MODEL, PRESETS, DemoSettings, demo_settings
+from videofocus.errors import ConfigError
+from videofocus.models import load_model
+from videofocus.models.tiny import build_tiny_model
+
+
+def test_the_demo_model_is_the_spec_size(tmp_path):
+    """SPEC "Measured here": ~0.7 M parameters, text 128 hidden × 2 layers, vision 64 × 2."""
+    model, _ = load_model(build_tiny_model(tmp_path / "m", size=DEMO_MODEL), device="cpu")
+    assert 0.6e6 < sum(parameter.numel() for parameter in model.parameters()) < 0.8e6
+    assert model.config.text_config.hidden_size == 128 and model.config.text_config.num_hidden_layers == 2
+    assert model.config.vision_config.hidden_size == 64 and model.config.vision_config.depth == 2
+
+
+def test_quick_is_smaller_than_full_and_tiny_smaller_still():
+    full, quick, tiny = PRESETS["full"], PRESETS["quick"], PRESETS["tiny"]
+    for name in ("train_samples", "test_samples_per_task", "sft_steps", "grpo_steps"):
+        assert getattr(full, name) > getattr(quick, name) > getattr(tiny, name), name
+    assert full.model_size == quick.model_size == DEMO_MODEL
+    assert full.rounds == 3 and full.eval_frames == 8
+
+
+def test_overrides_replace_fields_of_the_preset():
+    settings = demo_settings("quick", seed=3, threads=2)
+    assert (settings.seed, settings.threads, settings.sft_steps) == (3, 2, PRESETS["quick"].sft_steps)
+    assert settings.to_json()["tasks"] == list(settings.tasks)
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: demo_settings("huge"), "unknown demo preset 'huge'; choose one of full, quick, tiny"),
+    (lambda: demo_settings(sft_step=3), "unknown demo setting(s) sft_step"),
+    (lambda: demo_settings(num_generations=1), "num_generations must be at least 2"),
+    (lambda: demo_settings(grpo_steps=0), "grpo_steps must be at least 1, got 0"),
+    (lambda: demo_settings(difficulty="brutal"), "difficulty must be one of easy, medium, hard"),
+    (lambda: demo_settings(train_samples=10), "train_samples (10) must hold at least one batch"),
+    (lambda: demo_settings(tasks=("caption",)), "selection 'caption' (task caption) has no rule-based benchmark"),
+    (lambda: DemoSettings(tasks=("temporal_grounding", "tg_wobbly")), "unknown selection 'tg_wobbly'"),
+])
+def test_bad_settings_are_config_errors_naming_the_field(call, message):
+    with pytest.raises(ConfigError) as error:
+        call()
+    assert message in str(error.value)
