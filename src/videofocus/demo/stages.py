@@ -163,10 +163,11 @@ def load_backend(model_dir: str | os.PathLike, *, frame_pixels: int, batch_size:
 
 
 def evaluate_selection(backend, model_dir: str | os.PathLike, annotations: str | os.PathLike,
-                       output_dir: str | os.PathLike, *, selection: str, rounds: int, frames: int, batch_size: int,
-                       seed: int, command: str | None = None) -> Path:
+                       output_dir: str | os.PathLike, *, selection: str, rounds: int, frames: int | None,
+                       batch_size: int, seed: int, command: str | None = None) -> Path:
     """Evaluate one selection's held-out samples with `rounds` rounds of iterative perception at a
-    budget of `frames` frames a round; writes (and resumes) the evaluation folder and returns it."""
+    budget of `frames` frames a round (None: 2 fps, as training samples); writes (and resumes) the
+    evaluation folder and returns it."""
     from videofocus.evaluate import EvalSettings, evaluate
     from videofocus.perception import PerceptionOptions
 
