@@ -21,6 +21,7 @@ rollout_rounds of them.
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -108,9 +109,11 @@ class RolloutBackend:
 
 
 def _prompt_key(prompt: Prompt) -> tuple:
-    """What makes two prompts the same model input: the text, the clip's video and frames, the images' pixels."""
+    """What makes two prompts the same model input: the text, the clip's video and frames, the images'
+    pixels (by digest, so the key stays small)."""
     video = None if prompt.video is None else (prompt.video.info.path, prompt.video.indices.tobytes())
-    images = tuple((image.size, image.mode, image.tobytes()) for image in prompt.images)
+    images = tuple((image.size, image.mode, hashlib.blake2b(image.tobytes(), digest_size=16).digest())
+                   for image in prompt.images)
     return prompt.system, prompt.text, prompt.assistant_prefix, video, images
 
 
@@ -182,8 +185,9 @@ class IterativePolicy(Policy):
 
     def sample_groups(self, examples: list[Example]) -> list[Group]:
         """Run the rounds for every example's G trajectories and return one group per (example,
-        round), example by example, rounds in order."""
-        weights = resolve_weights(self.config.reward_weights)
+        round), example by example, rounds in order. Only each example's `item` is used: the loop
+        decodes and encodes its own round-1 view (the trainer's single-round encoding of the example
+        goes unused, one encoding per sample and step)."""
         with self.run.generation_model() as model, self.run.accelerator.autocast():
             backend = RolloutBackend(model, self.run.processor, self.config, self.tokens, self.box_convention,
                                      share_features=self.share_features, device=self.run.accelerator.device)
@@ -191,18 +195,26 @@ class IterativePolicy(Policy):
                                                perception_options(self.config), self.reward_fn)
         groups: list[Group] = []
         for example, group in zip(examples, trajectories):
-            credits = [round_credits(t.rewards, weights, example.item.sample.task, discount=self.config.itp_discount)
-                       for t in group]
-            for index in range(self.config.rollout_rounds):
-                completions = [t.completions[index] for t in group]
-                for completion in completions:
-                    completion.group = len(groups)
-                groups.append(RoundGroup(
-                    example=example, completions=completions, round=index + 1,
-                    rewards=[RewardResult(values=t.rewards[index].values, total=credit[index],
-                                          prediction=t.rewards[index].prediction) for t, credit in zip(group, credits)],
-                    own_totals=[t.rewards[index].total for t in group],
-                    fallbacks=[t.perception.rounds[index].fallback is not None for t in group]))
+            groups += self._round_groups(example, group, first_index=len(groups))
+        return groups
+
+    def _round_groups(self, example: Example, trajectories: list[Trajectory], *, first_index: int) -> list[RoundGroup]:
+        """One group per round of an example's G trajectories, each round credited (`itp_credit`)."""
+        weights = resolve_weights(self.config.reward_weights)
+        credits = [round_credits(t.rewards, weights, example.item.sample.task, discount=self.config.itp_discount)
+                   for t in trajectories]
+        groups = []
+        for index in range(self.config.rollout_rounds):
+            completions = [t.completions[index] for t in trajectories]
+            for completion in completions:
+                completion.group = first_index + index
+            own = [t.rewards[index] for t in trajectories]
+            groups.append(RoundGroup(
+                example=example, completions=completions, round=index + 1,
+                rewards=[RewardResult(values=result.values, total=credit[index], prediction=result.prediction)
+                         for result, credit in zip(own, credits)],
+                own_totals=[result.total for result in own],
+                fallbacks=[t.perception.rounds[index].fallback is not None for t in trajectories]))
         return groups
 
     def _rollout_metrics(self, groups: list[Group], first_round_flat: list[bool]) -> dict[str, float]:
