@@ -117,3 +117,19 @@ def test_the_feature_cache_stays_within_its_byte_budget(tiny, noise_video):
     small.generate([prompts[0]])
     assert len(small.features._store) == 1  # the newest unit only
     assert small.generate([prompts[1]])[0].text == backend(tiny).generate([prompts[1]])[0].text
+
+
+def test_drafting_from_the_previous_output_changes_nothing_but_the_passes(tiny, noise_video):
+    prompts = round_prompts(noise_video)
+    reference = [backend(tiny, use_drafts=False).generate([prompt])[0] for prompt in prompts]
+    drafted = backend(tiny)
+    exact = drafted.generate([prompts[0]], drafts=[reference[0].text])[0]
+    assert exact.text == reference[0].text
+    # a random model's text has broken UTF-8, so it re-tokenises only in part: some tokens are drafted
+    assert 0 < exact.accepted_draft_tokens < exact.completion_tokens
+    other = drafted.generate([prompts[1]], drafts=[reference[0].text])[0]  # round 2 drafted from round 1
+    assert other.text == reference[1].text
+    wrong = drafted.generate([prompts[1]], drafts=["completely unrelated words"])[0]
+    assert wrong.text == reference[1].text
+    plain = backend(tiny).generate(prompts, drafts=None)
+    assert [g.text for g in plain] == [g.text for g in reference] and plain[0].accepted_draft_tokens == 0

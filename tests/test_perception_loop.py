@@ -41,6 +41,7 @@ def test_round_one_is_uniform_and_round_two_is_dense_inside_the_clue(ramp_video)
     gaps = np.diff(first.timestamps)
     assert len(first.timestamps) == BUDGET and gaps.max() - gaps.min() < 0.15  # uniform
     assert first.focus is None and second.focus == ((12.0, 16.0),)
+    assert backend.drafts == [None, result.rounds[0].output]  # round 2 drafts from round 1 (round 3 repeats round 2)
     times = np.array(second.timestamps)
     assert len(times) == BUDGET and np.all(np.diff(times) >= 0)
     inside = (times >= 12.0) & (times <= 16.0)

@@ -74,7 +74,9 @@ class Generation:
     `seconds` is this prompt's share of the call (a batched call's time split evenly over its
     prompts). `visual_tokens` counts the video/image tokens the language model read;
     `cached_visual_tokens` how many of them came from the vision-feature cache instead of the
-    encoder. `image_sizes` gives (width, height) of each of the prompt's images as the model saw
+    encoder; `accepted_draft_tokens` how many completion tokens were taken from the draft (the
+    previous round's output) in a verification pass instead of being decoded one by one.
+    `image_sizes` gives (width, height) of each of the prompt's images as the model saw
     them, in order, so boxes in `resized_pixels` can be mapped back; empty when the backend cannot
     tell (the loop then treats the image as seen at its original size)."""
 
@@ -83,6 +85,7 @@ class Generation:
     completion_tokens: int = 0
     visual_tokens: int = 0
     cached_visual_tokens: int = 0
+    accepted_draft_tokens: int = 0
     seconds: float = 0.0
     image_sizes: tuple[tuple[int, int], ...] = ()
 
@@ -98,6 +101,8 @@ class Backend(Protocol):
     box_convention: BoxConvention
     deterministic: bool
 
-    def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
-        """One completion per prompt, in order."""
+    def generate(self, prompts: Sequence[Prompt], drafts: Sequence[str | None] | None = None) -> list[Generation]:
+        """One completion per prompt, in order. `drafts` (per prompt, or None) is text the completion
+        will likely repeat, the previous round's output: a backend may use it to decode faster
+        (speculative decoding), never to change what it generates."""
         ...

@@ -3,8 +3,9 @@
 Greedy by default. The vision special tokens are suppressed during generation: a sampled
 `<|video_pad|>` / `<|image_pad|>` would break the next forward pass ("video features and video
 tokens do not match", SPEC library facts). Vision features are reused across calls through
-`VisionFeatureCache` (see there for why that is exact), which is what makes rounds 2+ of
-iterative perception cheap.
+`VisionFeatureCache` (see there for why that is exact), and under greedy decoding a prompt that
+comes with a draft (the previous round's output) is decoded by verifying the draft
+(`backends.drafting`): together they make rounds 2+ of iterative perception cheap.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch
 from transformers import GenerationConfig
 
 from videofocus.backends.base import BoxConvention, Generation, box_convention_for
+from videofocus.backends.drafting import PreviousOutputCandidates, drafted_decoding
 from videofocus.backends.feature_cache import VisionFeatureCache
 from videofocus.errors import ConfigError
 
@@ -36,6 +38,8 @@ class HFBackend:
     video_min_pixels / video_max_pixels / image_min_pixels / image_max_pixels: per-frame /
         per-image pixel limits for `encode_prompts` (None: its defaults, the papers' settings).
     cache_vision_features / feature_cache_bytes: reuse vision-encoder outputs across calls.
+    use_drafts: under greedy decoding, decode prompts that come with a draft by verifying it
+        (one prompt at a time, as transformers' assisted decoding runs).
     box_convention: how the model writes boxes; None reads it from the model type.
     """
 
@@ -44,7 +48,7 @@ class HFBackend:
                  video_min_pixels: int | None = None, video_max_pixels: int | None = None,
                  image_min_pixels: int | None = None, image_max_pixels: int | None = None,
                  cache_vision_features: bool = True, feature_cache_bytes: int = 1 << 30,
-                 box_convention: BoxConvention | None = None):
+                 use_drafts: bool = True, box_convention: BoxConvention | None = None):
         if batch_size < 1 or max_new_tokens < 1:
             raise ConfigError("HFBackend: batch_size and max_new_tokens must be at least 1")
         self.model, self.processor = model.eval(), processor
@@ -55,6 +59,7 @@ class HFBackend:
                   "image_min_pixels": image_min_pixels, "image_max_pixels": image_max_pixels}
         self.pixel_limits = {name: value for name, value in limits.items() if value is not None}
         self.features = VisionFeatureCache(model, feature_cache_bytes) if cache_vision_features else None
+        self.use_drafts = use_drafts and not do_sample
         tokenizer = processor.tokenizer
         self._vision_token_ids = [tokenizer.convert_tokens_to_ids(token) for token in _VISION_TOKENS]
         self._visual_ids = torch.tensor(self._vision_token_ids[:2])
@@ -82,12 +87,21 @@ class HFBackend:
             base["pad_token_id"] = self.processor.tokenizer.pad_token_id
         return GenerationConfig(**base)
 
-    def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
-        """Completions for `prompts`, `batch_size` at a time."""
-        return [generation for start in range(0, len(prompts), self.batch_size)
-                for generation in self._generate_batch(prompts[start:start + self.batch_size])]
+    def generate(self, prompts: Sequence[Prompt], drafts: Sequence[str | None] | None = None) -> list[Generation]:
+        """Completions for `prompts`: drafted ones one by one, the others `batch_size` at a time."""
+        drafts = list(drafts) if drafts is not None and self.use_drafts else [None] * len(prompts)
+        results: list[Generation | None] = [None] * len(prompts)
+        plain = [i for i, draft in enumerate(drafts) if not draft]
+        for start in range(0, len(plain), self.batch_size):
+            batch = plain[start:start + self.batch_size]
+            for i, generation in zip(batch, self._generate_batch([prompts[i] for i in batch])):
+                results[i] = generation
+        for i, draft in enumerate(drafts):
+            if draft:
+                results[i] = self._generate_batch([prompts[i]], draft=draft)[0]
+        return results
 
-    def _generate_batch(self, prompts: Sequence[Prompt]) -> list[Generation]:
+    def _generate_batch(self, prompts: Sequence[Prompt], draft: str | None = None) -> list[Generation]:
         from videofocus.models.inputs import encode_prompts
 
         started = time.perf_counter()
@@ -98,6 +112,11 @@ class HFBackend:
             encoder_outputs, cached = self.features.encode(inputs, prompts)
             kwargs = {key: value for key, value in kwargs.items() if key not in _PIXEL_KEYS}
             kwargs["mm_encoder_outputs"] = encoder_outputs
+        candidates = None
+        if draft:
+            tokens = self.processor.tokenizer(draft, add_special_tokens=False)["input_ids"]
+            candidates = PreviousOutputCandidates(tokens, prompt_length=inputs["input_ids"].shape[1])
+            kwargs["custom_generate"] = drafted_decoding(candidates)
         with torch.inference_mode():
             output = self.model.generate(**kwargs, generation_config=self.generation_config)
         completions = output[:, inputs["input_ids"].shape[1]:]
@@ -108,7 +127,8 @@ class HFBackend:
         image_sizes = self._image_sizes(inputs, prompts)
         return [Generation(text=text, prompt_tokens=int(prompt_tokens[i]),
                            completion_tokens=self._completion_length(completions[i]),
-                           visual_tokens=int(visual[i]), cached_visual_tokens=int(cached[i]), seconds=seconds,
+                           visual_tokens=int(visual[i]), cached_visual_tokens=int(cached[i]),
+                           accepted_draft_tokens=candidates.accepted if candidates else 0, seconds=seconds,
                            image_sizes=image_sizes[i])
                 for i, text in enumerate(texts)]
 

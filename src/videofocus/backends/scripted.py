@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 class ScriptedBackend:
     """Answers each prompt with the next completion of `replies`, or with `replies(prompt)`.
 
-    `calls` keeps the prompts of every `generate` call. With `image_max_pixels` the images count as
+    `calls` keeps the prompts of every `generate` call, `drafts` the drafts it was given. With `image_max_pixels` the images count as
     seen at the size the Qwen processors resize them to (`media.image.smart_resize`, factor
     `image_factor`), so boxes in `resized_pixels` can be tested; otherwise at their own size."""
 
@@ -28,14 +28,16 @@ class ScriptedBackend:
         self.deterministic = deterministic
         self.image_max_pixels, self.image_factor = image_max_pixels, image_factor
         self.calls: list[list[Prompt]] = []
+        self.drafts: list[str | None] = []
 
     @property
     def prompts(self) -> list[Prompt]:
         """Every prompt received, in order."""
         return [prompt for call in self.calls for prompt in call]
 
-    def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
+    def generate(self, prompts: Sequence[Prompt], drafts: Sequence[str | None] | None = None) -> list[Generation]:
         self.calls.append(list(prompts))
+        self.drafts.extend(drafts if drafts is not None else [None] * len(prompts))
         return [Generation(text=self._reply(prompt), image_sizes=tuple(self._seen_size(image) for image in prompt.images))
                 for prompt in prompts]
 

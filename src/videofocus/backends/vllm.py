@@ -81,8 +81,9 @@ class VLLMBackend:
         self.sampling = vllm.SamplingParams(max_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
                                             seed=seed, logit_bias={i: _BANNED for i in self._visual_ids})
 
-    def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
-        """Completions for `prompts`, all submitted to the engine at once."""
+    def generate(self, prompts: Sequence[Prompt], drafts: Sequence[str | None] | None = None) -> list[Generation]:
+        """Completions for `prompts`, all submitted to the engine at once (`drafts` are not used:
+        configure vLLM's own speculative decoding through `engine_options`)."""
         started = time.perf_counter()
         requests = [self.requests.build(prompt) for prompt in prompts]
         outputs = self.llm.generate([request for request, _ in requests], self.sampling, use_tqdm=False)

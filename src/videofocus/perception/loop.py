@@ -115,7 +115,7 @@ class _Run:
         cost = RoundCost(
             frames=self._frames_shown(request.view), decoded_frames=request.decoded_frames,
             visual_tokens=generation.visual_tokens, cached_visual_tokens=generation.cached_visual_tokens,
-            prompt_tokens=generation.prompt_tokens, completion_tokens=generation.completion_tokens,
+            accepted_draft_tokens=generation.accepted_draft_tokens, prompt_tokens=generation.prompt_tokens, completion_tokens=generation.completion_tokens,
             decode_seconds=request.decode_seconds, model_seconds=generation.seconds)
         self._append(prediction, RoundResult(
             round=len(self.rounds) + 1, view=request.view, output=generation.text, think=prediction.think,
@@ -231,7 +231,8 @@ def perceive_batch(samples: Sequence[Sample], backend: Backend, options: Percept
                 run.record_repeat()
             else:
                 asked.append((run, run.request(text)))
-        generations = backend.generate([request.prompt for _, request in asked]) if asked else []
+        drafts = [run.rounds[-1].output if run.rounds else None for run, _ in asked]
+        generations = backend.generate([request.prompt for _, request in asked], drafts) if asked else []
         for (run, request), generation in zip(asked, generations):
             run.record(request, generation, backend)
     return [run.result() for run in runs]

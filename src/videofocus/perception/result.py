@@ -58,7 +58,9 @@ class RoundCost:
     """What one round cost one sample.
 
     `frames`: frames (video) or images (full image + crops) shown. `decoded_frames`: frames decoded
-    for this round; the others came from the per-video frame cache. `seconds` = `decode_seconds` +
+    for this round; the others came from the per-video frame cache. `cached_visual_tokens`: visual
+    tokens whose vision features were reused; `accepted_draft_tokens`: completion tokens checked
+    against the previous round's output in one pass instead of decoded one by one. `seconds` = `decode_seconds` +
     `model_seconds` (a batched model call's time is split evenly over its samples). `reused`: the
     model was not asked because the view and the prompt equalled the previous round's and decoding
     is deterministic, so the previous output is the answer."""
@@ -67,6 +69,7 @@ class RoundCost:
     decoded_frames: int = 0
     visual_tokens: int = 0
     cached_visual_tokens: int = 0
+    accepted_draft_tokens: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     decode_seconds: float = 0.0
