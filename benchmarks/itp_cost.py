@@ -6,10 +6,11 @@ VideoChat-R1.5 reports 2.3x the single-pass time for 3 rounds (VideoMME 13.2 s -
 names "no caching across rounds" as its limitation. This script measures, in one run and on one
 machine, the wall time of `perceive` on one video question:
 
-  reuse:    3 rounds with the per-video frame cache, the vision-feature cache of `HFBackend` and
-            early stopping (clue IoU >= 0.9 and the same answer); divided by 1 round.
-  no reuse: 3 rounds that decode every frame and encode every frame pair again each round, no
-            early stopping (the paper's inference); divided by 1 round.
+  reuse:    3 rounds with the per-video frame cache, the vision-feature cache of `HFBackend`,
+            previous-round drafting and early stopping (clue IoU >= 0.9 and the same answer);
+            divided by 1 round.
+  no reuse: 3 rounds that decode every frame, encode every frame pair and decode every token
+            again each round, no early stopping (the paper's inference); divided by 1 round.
   (also: reuse without early stopping, 3 rounds run in full.)
 
 The model is a fixed random Qwen2.5-VL of realistic shape, scaled down to run on a CPU (see SIZE):
@@ -145,7 +146,7 @@ class FreshDecodeSource(VideoSource):
 def run(model, processor, sample: Sample, *, rounds: int, reuse: bool, early_stop: bool) -> tuple[float, float,
                                                                                                    PerceptionResult]:
     """(wall seconds, vision-tower seconds, result) of one `perceive` call."""
-    backend = HFBackend(model, processor, max_new_tokens=200, cache_vision_features=reuse,
+    backend = HFBackend(model, processor, max_new_tokens=200, cache_vision_features=reuse, use_drafts=reuse,
                         video_min_pixels=FRAME_PIXELS, video_max_pixels=FRAME_PIXELS)
     options = PerceptionOptions(rounds=rounds, num_frames=32, early_stop=early_stop)
     timers = Timers()
@@ -195,16 +196,18 @@ def main() -> None:
             vision[name].append(vision_seconds)
     median = {name: statistics.median(values) for name, values in times.items()}
     print(f"\nmedian of {args.repeats} runs:")
-    print("| configuration | rounds run | wall s | vision tower s | decode s | frames decoded | "
-          "visual tokens from cache |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| configuration | rounds run | wall s | vision tower s | video decode s | frames decoded | "
+          "visual tokens from cache | completion tokens drafted |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, result in results.items():
         decode = sum(r.cost.decode_seconds for r in result.rounds)
         decoded = sum(r.cost.decoded_frames for r in result.rounds)
         cached = sum(r.cost.cached_visual_tokens for r in result.rounds)
         total = sum(r.cost.visual_tokens for r in result.rounds)
+        drafted = sum(r.cost.accepted_draft_tokens for r in result.rounds)
+        completion = sum(r.cost.completion_tokens for r in result.rounds)
         print(f"| {name} | {len(result.rounds)} | {median[name]:.2f} | {statistics.median(vision[name]):.2f} | "
-              f"{decode:.2f} | {decoded} | {cached}/{total} |")
+              f"{decode:.2f} | {decoded} | {cached}/{total} | {drafted}/{completion} |")
     reuse_ratio = median["3 rounds, reuse + early stop"] / median["1 round"]
     reuse_only = median["3 rounds, reuse, no early stop"] / median["1 round"]
     plain_ratio = median["3 rounds, no reuse"] / median["1 round, no reuse"]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from perception_helpers import completion, image_sample, video_sample, write_image, write_ramp_video
 
-from videofocus.backends import BoxConvention, ScriptedBackend
+from videofocus.backends import BoxConvention, Generation, ScriptedBackend
 from videofocus.media import video as media_video
 from videofocus.media.image import smart_resize
 from videofocus.perception import PerceptionOptions, PerceptionResult, perceive, perceive_batch
@@ -224,3 +224,18 @@ def test_probe_is_done_once_per_sample(ramp_video, monkeypatch):
     monkeypatch.setattr(views, "probe", lambda path: calls.append(path) or real_probe(path))
     perceive(video_sample(ramp_video), ScriptedBackend([completion(interval=(1.0, 3.0))] * 3), options())
     assert len(calls) == 1
+
+
+def test_backends_without_a_drafts_parameter_still_work(ramp_video):
+    class Minimal:
+        box_convention, deterministic = BoxConvention.ORIGINAL_PIXELS, True
+
+        def __init__(self):
+            self.calls = 0
+
+        def generate(self, prompts):
+            self.calls += 1
+            return [Generation(text=completion(interval=(1.0 + self.calls, 3.0 + self.calls))) for _ in prompts]
+
+    result = perceive(video_sample(ramp_video), Minimal(), options())
+    assert [r.intervals for r in result.rounds] == [[(2.0, 4.0)], [(3.0, 5.0)], [(4.0, 6.0)]]

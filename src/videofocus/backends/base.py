@@ -104,5 +104,6 @@ class Backend(Protocol):
     def generate(self, prompts: Sequence[Prompt], drafts: Sequence[str | None] | None = None) -> list[Generation]:
         """One completion per prompt, in order. `drafts` (per prompt, or None) is text the completion
         will likely repeat, the previous round's output: a backend may use it to decode faster
-        (speculative decoding), never to change what it generates."""
+        (speculative decoding), never to change what it generates. The parameter is optional:
+        the loop passes drafts only to backends whose `generate` has it."""
         ...

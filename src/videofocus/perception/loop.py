@@ -12,6 +12,7 @@ samples still running (samples that stop early drop out).
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -208,6 +209,13 @@ def _answer_key(round_: RoundResult) -> str | None:
     return " ".join(round_.answer.split()).casefold() if round_.answer is not None else None
 
 
+def _generate(backend: Backend, prompts: list[Prompt], drafts: list[str | None]) -> list[Generation]:
+    """`backend.generate`, with the previous rounds' outputs as drafts when the backend takes them."""
+    if "drafts" in inspect.signature(backend.generate).parameters:
+        return backend.generate(prompts, drafts=drafts)
+    return backend.generate(prompts)
+
+
 def _open_source(sample: Sample, media_root: str | os.PathLike | None) -> VideoSource | ImageSource:
     path = sample.media.resolve(media_root)
     return VideoSource.open(path) if sample.media.type == "video" else ImageSource.open(path)
@@ -232,7 +240,7 @@ def perceive_batch(samples: Sequence[Sample], backend: Backend, options: Percept
             else:
                 asked.append((run, run.request(text)))
         drafts = [run.rounds[-1].output if run.rounds else None for run, _ in asked]
-        generations = backend.generate([request.prompt for _, request in asked], drafts) if asked else []
+        generations = _generate(backend, [request.prompt for _, request in asked], drafts) if asked else []
         for (run, request), generation in zip(asked, generations):
             run.record(request, generation, backend)
     return [run.result() for run in runs]
