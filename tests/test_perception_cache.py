@@ -133,3 +133,9 @@ def test_drafting_from_the_previous_output_changes_nothing_but_the_passes(tiny, 
     assert wrong.text == reference[1].text
     plain = backend(tiny).generate(prompts, drafts=None)
     assert [g.text for g in plain] == [g.text for g in reference] and plain[0].accepted_draft_tokens == 0
+    drafts = [reference[0].text] * 2
+    batched = backend(tiny).generate(prompts, drafts=drafts)  # several prompts: batched, drafts unused
+    assert [g.text for g in batched] == [g.text for g in reference]
+    assert [g.accepted_draft_tokens for g in batched] == [0, 0]
+    forced = backend(tiny, use_drafts=True).generate(prompts, drafts=drafts)
+    assert [g.text for g in forced] == [g.text for g in reference] and forced[0].accepted_draft_tokens > 0

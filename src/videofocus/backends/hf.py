@@ -38,8 +38,10 @@ class HFBackend:
     video_min_pixels / video_max_pixels / image_min_pixels / image_max_pixels: per-frame /
         per-image pixel limits for `encode_prompts` (None: its defaults, the papers' settings).
     cache_vision_features / feature_cache_bytes: reuse vision-encoder outputs across calls.
-    use_drafts: under greedy decoding, decode prompts that come with a draft by verifying it
-        (one prompt at a time, as transformers' assisted decoding runs).
+    use_drafts: under greedy decoding, decode prompts that come with a draft by verifying it.
+        Transformers verifies one prompt at a time, which can cost more than batched decoding
+        when the draft is poor, so None (the default) drafts only calls with a single prompt
+        (one sample, as `videofocus infer`); True drafts every prompt, False none.
     box_convention: how the model writes boxes; None reads it from the model type.
     """
 
@@ -48,18 +50,17 @@ class HFBackend:
                  video_min_pixels: int | None = None, video_max_pixels: int | None = None,
                  image_min_pixels: int | None = None, image_max_pixels: int | None = None,
                  cache_vision_features: bool = True, feature_cache_bytes: int = 1 << 30,
-                 use_drafts: bool = True, box_convention: BoxConvention | None = None):
+                 use_drafts: bool | None = None, box_convention: BoxConvention | None = None):
         if batch_size < 1 or max_new_tokens < 1:
             raise ConfigError("HFBackend: batch_size and max_new_tokens must be at least 1")
         self.model, self.processor = model.eval(), processor
         self.batch_size = batch_size
-        self.deterministic = not do_sample
         self.box_convention = box_convention or box_convention_for(model.config.model_type)
         limits = {"video_min_pixels": video_min_pixels, "video_max_pixels": video_max_pixels,
                   "image_min_pixels": image_min_pixels, "image_max_pixels": image_max_pixels}
         self.pixel_limits = {name: value for name, value in limits.items() if value is not None}
         self.features = VisionFeatureCache(model, feature_cache_bytes) if cache_vision_features else None
-        self.use_drafts = use_drafts and not do_sample
+        self.use_drafts, self.deterministic = use_drafts, not do_sample
         tokenizer = processor.tokenizer
         self._vision_token_ids = [tokenizer.convert_tokens_to_ids(token) for token in _VISION_TOKENS]
         self._visual_ids = torch.tensor(self._vision_token_ids[:2])
@@ -89,7 +90,9 @@ class HFBackend:
 
     def generate(self, prompts: Sequence[Prompt], drafts: Sequence[str | None] | None = None) -> list[Generation]:
         """Completions for `prompts`: drafted ones one by one, the others `batch_size` at a time."""
-        drafts = list(drafts) if drafts is not None and self.use_drafts else [None] * len(prompts)
+        drafting = self.deterministic and drafts is not None and (
+            self.use_drafts or (self.use_drafts is None and len(prompts) == 1))
+        drafts = list(drafts) if drafting else [None] * len(prompts)
         results: list[Generation | None] = [None] * len(prompts)
         plain = [i for i, draft in enumerate(drafts) if not draft]
         for start in range(0, len(plain), self.batch_size):
