@@ -14,6 +14,10 @@ import numpy as np
 
 from videofocus.backends.base import BoxConvention
 from videofocus.errors import ConfigError, VideoFocusError
+from videofocus.media.image import load_image
+from videofocus.media.sampling import fps_indices
+from videofocus.media.video import probe, read_frames
+from videofocus.models.inputs import Prompt, encode_prompts
 from videofocus.parsing import Prediction
 from videofocus.schema import Sample, iter_jsonl, parse_sample
 from videofocus.tasks import get_task
@@ -163,14 +167,9 @@ class BatchStream:
         return batch[self.process_index * self.share:(self.process_index + 1) * self.share]
 
 
-def build_prompt(item: TrainSample, config: TrainConfig):
+def build_prompt(item: TrainSample, config: TrainConfig) -> Prompt:
     """The model prompt for a sample: its task's prompt text and its decoded media (video frames at
     `video_fps` within the frame limits, the track's own frames for tracking, or the image)."""
-    from videofocus.media.image import load_image
-    from videofocus.media.sampling import fps_indices
-    from videofocus.media.video import probe, read_frames
-    from videofocus.models.inputs import Prompt
-
     sample = item.sample
     text = get_task(sample.task).build_prompt(sample, protocol=config.protocol)
     if sample.media.type == "image":
@@ -196,8 +195,6 @@ def nearest_frames(frame_times: np.ndarray, times: Sequence[float]) -> np.ndarra
 
 def make_example(item: TrainSample, processor, config: TrainConfig, device) -> Example:
     """Decode, prompt and encode one sample into an Example on `device`."""
-    from videofocus.models.inputs import encode_prompts
-
     try:
         prompt = build_prompt(item, config)
     except VideoFocusError as exc:

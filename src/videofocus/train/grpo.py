@@ -159,9 +159,9 @@ class Policy:
             if self.share_features:
                 encode_visual(model, [example.inputs for example in examples])
             for start in range(0, len(examples), chunk):
-                part = generate_completions(model, [e.inputs for e in examples[start:start + chunk]], params,
-                                            self.tokens, encode_per_completion=not self.share_features)
-                completions += [_regroup(completion, start) for completion in part]
+                completions += generate_completions(model, [e.inputs for e in examples[start:start + chunk]], params,
+                                                    self.tokens, encode_per_completion=not self.share_features,
+                                                    first_group=start)
         texts = self.run.processor.tokenizer.batch_decode([c.ids for c in completions], skip_special_tokens=True)
         groups = []
         for index, example in enumerate(examples):
@@ -251,12 +251,6 @@ class Policy:
         if config.beta != 0.0:
             metrics["kl"] = (total[1] / token_count).item()
         return metrics
-
-
-def _regroup(completion: Completion, offset: int) -> Completion:
-    """A completion of a generation chunk, renumbered to its group within the whole rollout."""
-    completion.group += offset
-    return completion
 
 
 def library_rewards(config: GRPOConfig) -> RewardFn:

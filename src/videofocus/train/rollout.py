@@ -50,9 +50,11 @@ class SamplingParams:
 
 @torch.no_grad()
 def generate_completions(model, prompts: Sequence[PromptInputs], params: SamplingParams, tokens: SpecialTokens, *,
-                         encode_per_completion: bool = False, with_logprobs: bool = False) -> list[Completion]:
+                         encode_per_completion: bool = False, with_logprobs: bool = False,
+                         first_group: int = 0) -> list[Completion]:
     """Sample `params.num_generations` completions for each prompt, grouped: completion i belongs to
-    prompt i // G. `model` is the unwrapped policy (in eval mode, under the caller's autocast).
+    prompt i // G, numbered as group `first_group + i // G`. `model` is the unwrapped policy (in eval
+    mode, under the caller's autocast).
 
     Prompts carrying cached `features` skip the vision encoder. Otherwise each prompt is encoded once
     and expanded to its G rows, unless `encode_per_completion` repeats the prompt G times before
@@ -76,8 +78,9 @@ def generate_completions(model, prompts: Sequence[PromptInputs], params: Samplin
     completions = []
     for row, ids in enumerate(sampled):
         length, truncated = _completion_length(ids, tokens.stop)
-        completions.append(Completion(prompt=prompts[row // group_size], ids=ids[:length].clone(), group=row // group_size,
-                                      truncated=truncated, sampling_logps=None if logps is None else logps[row, :length]))
+        completions.append(Completion(prompt=prompts[row // group_size], ids=ids[:length].clone(),
+                                      group=first_group + row // group_size, truncated=truncated,
+                                      sampling_logps=None if logps is None else logps[row, :length]))
     return completions
 
 
