@@ -63,6 +63,7 @@ class VisionFeatureCache:
         self._store: OrderedDict[tuple, _Features] = OrderedDict()
         self._bytes = 0
         self._output_types: dict[str, type] = {}
+        self._merge = model.config.vision_config.spatial_merge_size ** 2
 
     def clear(self) -> None:
         self._store.clear()
@@ -70,7 +71,6 @@ class VisionFeatureCache:
 
     def encode(self, inputs: dict[str, torch.Tensor], prompts: Sequence[Prompt]) -> tuple[dict[str, Any], list[int]]:
         """(`mm_encoder_outputs` for `inputs`, visual tokens per prompt that came from the cache)."""
-        merge = self.model.config.vision_config.spatial_merge_size ** 2
         outputs: dict[str, Any] = {}
         cached_tokens = [0] * len(prompts)
         for modality in ("video", "image"):
@@ -82,27 +82,35 @@ class VisionFeatureCache:
                                  inputs[_PIXEL_KEYS[modality]])
             for unit, owner in zip(units, owners):
                 if unit.key in held:
-                    cached_tokens[owner] += _tokens(unit.grid, merge)
+                    cached_tokens[owner] += _tokens(unit.grid, self._merge)
             features = {**fresh, **held}
             outputs[modality] = self._assemble(modality, units, [features[unit.key] for unit in units])
         return outputs, cached_tokens
 
     def _encode(self, modality: str, units: list[_Unit], pixels: torch.Tensor) -> dict[tuple, _Features]:
-        """Run the vision tower on `units` (each once), store and return their features by key."""
+        """Run the vision tower on `units` (each once), store and return their features by key.
+
+        Units of one grid size go in as one grid of their temporal patches (attention stays within
+        each patch), so the tower runs once per size rather than once per unit."""
         unique = list({unit.key: unit for unit in units}.values())
-        if not unique:
-            return {}
+        by_size: dict[tuple[int, int], list[_Unit]] = {}
+        for unit in unique:
+            by_size.setdefault(unit.grid[1:], []).append(unit)
+        encoded: dict[tuple, _Features] = {}
         encoder = getattr(self.model.model, f"get_{modality}_features")
-        rows = torch.cat([pixels[unit.rows] for unit in unique])
-        grid = torch.tensor([unit.grid for unit in unique], device=pixels.device)
-        with torch.inference_mode():
-            output = encoder(rows, grid, return_dict=True)
-        self._output_types[modality] = type(output)
-        deepstack = getattr(output, "deepstack_features", None) or []
-        # Clones, so a kept unit does not pin the whole batch's output (and its size is what it costs).
-        encoded = {unit.key: _Features(output.pooler_output[position].clone(),
-                                       [layer[position].clone() for layer in deepstack])
-                   for position, unit in enumerate(unique)}
+        for (height, width), group in by_size.items():
+            patches = sum(unit.grid[0] for unit in group)
+            rows = torch.cat([pixels[unit.rows] for unit in group])
+            grid = torch.tensor([[patches, height, width]], device=pixels.device)
+            with torch.inference_mode():
+                output = encoder(rows, grid, return_dict=True)
+            self._output_types[modality] = type(output)
+            sizes = [unit.grid[0] * height * width // self._merge for unit in group]
+            pooled = output.pooler_output[0].split(sizes)
+            deepstack = [layer[0].split(sizes) for layer in getattr(output, "deepstack_features", None) or []]
+            # Clones, so a kept unit does not pin the whole batch's output (and its size is what it costs).
+            for position, unit in enumerate(group):
+                encoded[unit.key] = _Features(pooled[position].clone(), [layer[position].clone() for layer in deepstack])
         for key, features in encoded.items():
             self._put(key, features)
         return encoded
