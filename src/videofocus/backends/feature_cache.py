@@ -110,7 +110,8 @@ class VisionFeatureCache:
             deepstack = [layer[0].split(sizes) for layer in getattr(output, "deepstack_features", None) or []]
             # Clones, so a kept unit does not pin the whole batch's output (and its size is what it costs).
             for position, unit in enumerate(group):
-                encoded[unit.key] = _Features(pooled[position].clone(), [layer[position].clone() for layer in deepstack])
+                encoded[unit.key] = _Features(pooled[position].clone(),
+                                              [layer[position].clone() for layer in deepstack])
         for key, features in encoded.items():
             self._put(key, features)
         return encoded

@@ -16,9 +16,10 @@ if TYPE_CHECKING:
 class ScriptedBackend:
     """Answers each prompt with the next completion of `replies`, or with `replies(prompt)`.
 
-    `calls` keeps the prompts of every `generate` call, `drafts` the drafts it was given. With `image_max_pixels` the images count as
-    seen at the size the Qwen processors resize them to (`media.image.smart_resize`, factor
-    `image_factor`), so boxes in `resized_pixels` can be tested; otherwise at their own size."""
+    `calls` keeps the prompts of every `generate` call, `drafts` the drafts it was given. With
+    `image_max_pixels` the images count as seen at the size the Qwen processors resize them to
+    (`media.image.smart_resize`, factor `image_factor`), so boxes in `resized_pixels` can be
+    tested; otherwise at their own size."""
 
     def __init__(self, replies: Sequence[str] | Callable[[Prompt], str], *,
                  box_convention: BoxConvention = BoxConvention.ORIGINAL_PIXELS, deterministic: bool = True,
@@ -38,7 +39,8 @@ class ScriptedBackend:
     def generate(self, prompts: Sequence[Prompt], drafts: Sequence[str | None] | None = None) -> list[Generation]:
         self.calls.append(list(prompts))
         self.drafts.extend(drafts if drafts is not None else [None] * len(prompts))
-        return [Generation(text=self._reply(prompt), image_sizes=tuple(self._seen_size(image) for image in prompt.images))
+        return [Generation(text=self._reply(prompt),
+                           image_sizes=tuple(self._seen_size(image) for image in prompt.images))
                 for prompt in prompts]
 
     def _seen_size(self, image) -> tuple[int, int]:

@@ -110,8 +110,9 @@ class RequestBuilder:
         if prompt.video is not None:
             data["video"], fps = self._video(prompt.video)
             if self.qwen3:  # vLLM expands the template's own triple into per-pair blocks
-                wrapped = self.processor.vision_start_token + self.processor.video_token + self.processor.vision_end_token
-                text = text.replace(self.processor.video_token, wrapped, 1)
+                processor = self.processor
+                wrapped = processor.vision_start_token + processor.video_token + processor.vision_end_token
+                text = text.replace(processor.video_token, wrapped, 1)
             else:
                 kwargs["fps"] = fps
         images = [_resize_image(self.processor, image, self.image_limits) for image in prompt.images]

@@ -116,7 +116,8 @@ class _Run:
         cost = RoundCost(
             frames=self._frames_shown(request.view), decoded_frames=request.decoded_frames,
             visual_tokens=generation.visual_tokens, cached_visual_tokens=generation.cached_visual_tokens,
-            accepted_draft_tokens=generation.accepted_draft_tokens, prompt_tokens=generation.prompt_tokens, completion_tokens=generation.completion_tokens,
+            accepted_draft_tokens=generation.accepted_draft_tokens, prompt_tokens=generation.prompt_tokens,
+            completion_tokens=generation.completion_tokens,
             decode_seconds=request.decode_seconds, model_seconds=generation.seconds)
         self._append(prediction, RoundResult(
             round=len(self.rounds) + 1, view=request.view, output=generation.text, think=prediction.think,
