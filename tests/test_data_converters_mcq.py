@@ -9,6 +9,9 @@ import pytest
 from data_helpers import convert, make_image, read_jsonl, write_json, write_jsonl, write_text
 
 from videofocus.errors import DataError
+from videofocus.metrics import score_predictions
+from videofocus.parsing import Prediction
+from videofocus.schema import read_samples
 
 MVBENCH_ACTION_SEQUENCE = [
     {"video": "ZS9XR.mp4", "question": "What happened after the person took the food?",
@@ -38,7 +41,7 @@ def test_mvbench_folder_of_task_files(tmp_path):
          "options": ["Ate the medicine.", "Tidied up the blanket.", "Put down the cup/glass/bottle.",
                      "Took the box."],
          "answer": "A", "clue": {"intervals": [[13.8, 19.5]]}, "source": "mvbench",
-         "meta": {"task": "action_sequence"}},
+         "meta": {"task": "action_sequence", "bound_start": 13.8, "bound_end": 19.5}},
     ]
 
 
@@ -55,6 +58,7 @@ def test_mvbench_frame_folders_are_encoded_once(tmp_path):
     video = out_dir / "s01e02_seg02_clip_05.mp4"
     assert sample["media"] == {"type": "video", "path": str(video.resolve()), "duration": 2.0}
     assert sample["answer"] == "B" and sample["clue"] == {"intervals": [[0.5, 1.2]]}
+    assert sample["meta"] == {"task": "episodic_reasoning", "bound_start": 0.5, "bound_end": 1.2}
     from videofocus.media.video import probe
 
     assert probe(video).num_frames == 6
@@ -62,6 +66,18 @@ def test_mvbench_frame_folders_are_encoded_once(tmp_path):
     convert("mvbench", tmp_path, input=tmp_path / "episodic_reasoning.json", media_root=tmp_path / "video",
             write_videos=out_dir)
     assert video.stat().st_mtime_ns == stamp  # kept: an interrupted run resumes
+
+
+def test_mvbench_bound_past_the_video_end_is_clipped_in_the_clue_only(tmp_path):
+    frames = tmp_path / "video" / "tvqa" / "frames_fps3_hq" / "clip"
+    for index in range(6):  # 2.0 s at 3 fps
+        make_image(frames / f"{index + 1:05d}.jpg", 32, 24)
+    write_json(tmp_path / "episodic_reasoning.json", [
+        {"video": "clip", "question": "q", "candidates": ["a", "b"], "answer": "a", "start": "1.5", "end": 7}])
+    [sample] = convert("mvbench", tmp_path, input=tmp_path / "episodic_reasoning.json",
+                       media_root=tmp_path / "video", write_videos=tmp_path / "encoded")
+    assert sample["clue"] == {"intervals": [[1.5, 2.0]]}
+    assert (sample["meta"]["bound_start"], sample["meta"]["bound_end"]) == (1.5, 7.0)
 
 
 def test_mvbench_frame_folder_without_write_videos_is_refused(tmp_path):
@@ -92,7 +108,7 @@ VIDEOMME_SAMPLE = {
     "id": "videomme/001-1", "task": "mcq", "media": {"type": "video", "path": "fFjv93ACGo8.mp4"},
     "question": VIDEOMME_ROWS[0]["question"],
     "options": ["Apples.", "Candles.", "Berries.", "The three kinds are of the same number."], "answer": "C",
-    "source": "videomme",
+    "source": "videomme/short",
     "meta": {"duration_category": "short", "domain": "Knowledge", "sub_category": "Humanity & History",
              "task_type": "Counting Problem"}}
 
@@ -112,6 +128,25 @@ def test_videomme_json_rows_and_bad_answer(tmp_path):
     with pytest.raises(DataError, match="neither an option letter") as caught:
         convert("videomme", tmp_path, input=write_jsonl(tmp_path / "v.jsonl", [dict(VIDEOMME_ROWS[0], answer="F")]))
     assert (caught.value.line, caught.value.field) == (1, "answer")
+
+
+def test_videomme_scores_by_duration_category(tmp_path):
+    rows = [dict(VIDEOMME_ROWS[0], question_id=qid, duration=duration, answer=answer)
+            for qid, duration, answer in (("s1", "short", "A"), ("s2", "short", "B"), ("m1", "medium", "C"),
+                                          ("l1", "long", "D"))]
+    samples = convert("videomme", tmp_path, input=write_jsonl(tmp_path / "videomme.jsonl", rows), source="vmme")
+    assert [(s["id"], s["source"]) for s in samples] == [
+        ("vmme/s1", "vmme/short"), ("vmme/s2", "vmme/short"), ("vmme/m1", "vmme/medium"), ("vmme/l1", "vmme/long")]
+    predictions = {"vmme/s1": Prediction(raw="", answer="A"), "vmme/s2": Prediction(raw="", answer="C"),
+                   "vmme/m1": Prediction(raw="", answer="C")}  # l1 missing: counts as wrong
+    report = score_predictions("mcq", read_samples(tmp_path / "out.jsonl"), predictions)
+    assert report.metrics == pytest.approx({"Acc": 50.0, "Acc/short": 50.0, "Acc/medium": 100.0, "Acc/long": 0.0})
+
+
+def test_videomme_row_without_duration_keeps_the_plain_source(tmp_path):
+    row = {key: value for key, value in VIDEOMME_ROWS[0].items() if key != "duration"}
+    [sample] = convert("videomme", tmp_path, input=write_jsonl(tmp_path / "videomme.jsonl", [row]))
+    assert sample["source"] == "videomme" and "duration_category" not in sample["meta"]
 
 
 PERCEPTION_TEST = {
@@ -208,9 +243,23 @@ def test_videochat_r1_training_records_form(tmp_path):
     ]
 
 
+def test_videochat_r1_answer_without_options_is_kept_as_free_text(tmp_path):
+    records = [{"video": "v.mp4", "question": "what is the boy holding?", "glue": [2, 5],
+                "answer": "<answer>a red kite</answer>"},
+               {"problem": {"question": "who speaks first?"}, "solution": {"answer": "the woman", "glue": [[0, 1.5]]},
+                "video_path": "w.mp4", "durations": 8, "data_type": "gqa"}]
+    samples = convert("videochat_r1", tmp_path, input=write_jsonl(tmp_path / "train.jsonl", records))
+    assert [(s["task"], s["answer"], s["clue"]) for s in samples] == [
+        ("temporal_grounding", "a red kite", {"intervals": [[2.0, 5.0]]}),
+        ("temporal_grounding", "the woman", {"intervals": [[0.0, 1.5]]})]
+
+
 @pytest.mark.parametrize(("record", "field", "words"), [
     ({"problem": {"object": "cat", "start": [0, 0, 1, 1]}, "solution": {"answer": [[0, 0, 1, 1]] * 8},
       "video_path": ["f1.jpg", "f2.jpg"], "durations": 0, "data_type": "tracking"}, "video_path", "got10k"),
+    ({"path": "/data/GOT-10k/train/GOT-10k_Train_000001", "object": "cat", "gt": [[0.1, 0.2, 0.3, 0.4]] * 8},
+     "gt", "--from got10k"),
+    ({"video": "v.mp4", "question": "q", "glue": [1, 2], "answer": 3}, "answer", "expected a free-text answer"),
     ({"video": "v.mp4", "question": "q"}, None, "cannot tell the task"),
     ({"video": "v.mp4", "question": "q", "glue": [5, 2]}, "clue.intervals", "ends before it starts"),
     ({"problem": "q", "solution": "<answer>soon</answer>", "video_path": "v.mp4", "data_type": "tg"},
@@ -227,8 +276,6 @@ def test_videochat_r1_bad_records(tmp_path, record, field, words):
 
 
 def test_output_is_readable_by_read_samples(tmp_path):
-    from videofocus.schema import read_samples
-
     convert("videochat_r1", tmp_path, input=write_json(tmp_path / "train.json", VIDEOCHAT_R1_ANNOTATIONS))
     assert [s.task for s in read_samples(tmp_path / "out.jsonl")] == [
         "grounded_qa", "temporal_grounding", "spatial_grounding", "mcq"]

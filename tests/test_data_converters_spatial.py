@@ -153,6 +153,46 @@ def test_refcoco_pickle_that_would_run_code_is_refused(tmp_path):
     assert load_plain_pickle(_refer_release(tmp_path, protocol=0)) == REFS
 
 
+# One ref with three sentences as Python 2.7's pickle writes it: str is bytes (protocol 0 `S'…'` in
+# repr quoting, protocol 2 SHORT_BINSTRING `U`), repeated keys are memo references (`g8`, `h\x08`).
+# Sentence 1 is Latin-1 (not valid UTF-8), sentence 2 UTF-8.
+PY2_REFS_PROTOCOL_0 = (
+    b"(lp0\n(dp1\nS'image_id'\np2\nI581857\nsS'split'\np3\nS'train'\np4\nsS'sentences'\np5\n(lp6\n"
+    b"(dp7\nS'sent_id'\np8\nI0\nsS'sent'\np9\nS'the lady'\np10\nsa"
+    b"(dp11\ng8\nI1\nsg9\nS'caf\\xe9'\np12\nsa"
+    b"(dp13\ng8\nI2\nsg9\nS'caf\\xc3\\xa9'\np14\nsas"
+    b"S'ann_id'\np15\nI1719310\nsS'ref_id'\np16\nI0\nsa.")
+PY2_REFS_PROTOCOL_2 = (
+    b"\x80\x02]q\x00}q\x01(U\x08image_idq\x02J\xe1\xe0\x08\x00U\x05splitq\x03U\x05trainq\x04"
+    b"U\x09sentencesq\x05]q\x06("
+    b"}q\x07(U\x07sent_idq\x08K\x00U\x04sentq\x09U\x08the ladyq\x0au"
+    b"}q\x0b(h\x08K\x01h\x09U\x04caf\xe9q\x0cu"
+    b"}q\x0d(h\x08K\x02h\x09U\x05caf\xc3\xa9q\x0eue"
+    b"U\x06ann_idq\x0fJ\x0e<\x1a\x00U\x06ref_idq\x10K\x00ua.")
+
+
+@pytest.mark.parametrize("pickled", [PY2_REFS_PROTOCOL_0, PY2_REFS_PROTOCOL_2], ids=["protocol0", "protocol2"])
+def test_refcoco_python2_pickle(tmp_path, pickled):
+    refs = _refer_release(tmp_path, refs=[])
+    refs.write_bytes(pickled)
+    image = {"type": "image", "path": "COCO_train2014_000000581857.jpg", "width": 640, "height": 427}
+    box = [103.93, 299.99, 103.93 + 134.22, 299.99 + 177.42]
+    assert convert("refcoco", tmp_path, input=refs, allow_pickle=True) == [
+        {"id": f"refcoco+/0#{index}", "task": "spatial_grounding", "media": image, "question": question,
+         "clue": {"boxes": [box]}, "source": "refcoco+", "meta": {"split": "train"}}
+        for index, question in enumerate(["the lady", "café", "café"])]
+
+
+def test_plain_pickle_reads_python2_builtin_containers(tmp_path):
+    path = tmp_path / "set.p"
+    path.write_bytes(b"\x80\x02c__builtin__\nset\nq\x00]q\x01U\x01aq\x02a\x85q\x03Rq\x04.")  # Python 2: set(['a'])
+    assert load_plain_pickle(path) == {"a"}
+    path.write_bytes(b"\x80\x02c__builtin__\neval\nq\x00U\x011q\x01\x85q\x02Rq\x03.")  # eval('1')
+    with pytest.raises(DataError, match="refusing to load __builtin__.eval") as caught:
+        load_plain_pickle(path)
+    assert caught.value.path == str(path)
+
+
 def test_refcoco_ref_without_instance(tmp_path):
     refs = [dict(REFS[0], ann_id=42)]
     with pytest.raises(DataError, match="not in instances.json") as caught:

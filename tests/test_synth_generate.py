@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from synth_helpers import decode_video, load_dataset
 from videofocus.cli import main
 from videofocus.cli.app import app
-from videofocus.data.synth import KINDS, TASK_NAMES, generate_dataset, make_settings
+from videofocus.data.synth import KINDS, PRESETS, TASK_NAMES, generate_dataset, make_settings
 from videofocus.errors import ConfigError
 from videofocus.schema import read_samples
 
@@ -148,6 +148,33 @@ def test_cli_generates_with_overrides(tmp_path):
     assert (samples[1].media.width, samples[1].media.height) == (40, 40)
     settings = json.loads((tmp_path / "world.json").read_text())["settings"]
     assert settings["distractors"] == [0, 0] and settings["noise"] == 0 and settings["similar_distractors"] is True
+
+
+@pytest.mark.parametrize(("arguments", "notice"), [
+    (["--tasks", "temporal_grounding", "--difficulty", "medium"], "±0.5 s"),
+    (["--tasks", "temporal_grounding", "--difficulty", "hard"], "±1 s"),
+    (["--tasks", "temporal_grounding", "--set", "label_jitter=0.25"], "±0.25 s"),
+    (["--tasks", "temporal_grounding", "--difficulty", "medium", "--split", "test"], None),
+    (["--tasks", "temporal_grounding"], None),  # easy: no jitter
+    (["--tasks", "tracking", "--difficulty", "medium"], None),  # no intervals to jitter
+])
+def test_cli_says_when_train_labels_are_jittered(tmp_path, arguments, notice):
+    result = CliRunner().invoke(app, ["data", "synth", "--out", str(tmp_path), "--n", "1", *arguments])
+    assert result.exit_code == 0, result.output
+    if notice is None:
+        assert result.stderr == ""
+        return
+    [line] = result.stderr.strip().splitlines()
+    assert notice in line and "interval end" in line and "--split test gives exact labels" in line
+    world = json.loads((tmp_path / "world.json").read_text())
+    assert f"±{world['label_jitter']['seconds']:g} s" == notice
+
+
+def test_cli_help_says_which_split_is_jittered():
+    result = CliRunner().invoke(app, ["data", "synth", "--help"], env={"COLUMNS": "200"})
+    text = " ".join(result.output.replace("│", " ").split())
+    assert "test labels are exact" in text
+    assert all(f"{name} ±{PRESETS[name].label_jitter:g} s" in text for name in ("medium", "hard"))
 
 
 def test_cli_bad_setting_is_one_red_line(tmp_path, monkeypatch, capsys):

@@ -140,8 +140,8 @@ class Sample(_Strict):
     think: str | None = None
     clue: Clue | None = None
     source: str | None = None
-    # Source annotations that metrics break results down by (e.g. VideoMME's duration category,
-    # NExT-GQA's question type); never shown to the model.
+    # Source annotations kept for reference (e.g. VideoMME's duration category, MVBench's segment
+    # bounds); never shown to the model, and not read by scoring (docs/data-format.md).
     meta: dict[str, str | int | float | bool] | None = None
 
     @model_validator(mode="after")

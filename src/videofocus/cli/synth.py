@@ -8,10 +8,14 @@ from pathlib import Path
 
 import typer
 
-from videofocus.cli.app import console, data_app
-from videofocus.data.synth import KINDS, PRESETS, SPLITS, TASK_NAMES, generate_dataset
+from videofocus.cli.app import console, data_app, err_console
+from videofocus.data.synth import (KINDS, PRESETS, SCENES_FILE, SPLITS, TASK_NAMES, generate_dataset, make_settings,
+                                   split_label_jitter)
 from videofocus.errors import ConfigError
 from videofocus.schema import read_samples
+
+_PRESET_JITTER = ", ".join(f"{name} ±{preset.label_jitter:g} s" for name, preset in PRESETS.items()
+                           if preset.label_jitter > 0)
 
 
 @data_app.command("synth")
@@ -23,7 +27,9 @@ def synth(
         None, "--tasks", help=f"Tasks ({', '.join(TASK_NAMES)}) or kinds ({', '.join(KINDS)}), comma-separated "
                               "or repeated; default all tasks."),
     difficulty: str = typer.Option("easy", "--difficulty", help=f"Settings preset: {', '.join(PRESETS)}."),
-    split: str = typer.Option("train", "--split", help=f"{' or '.join(SPLITS)}; only train labels get jitter."),
+    split: str = typer.Option("train", "--split", help=f"{' or '.join(SPLITS)}. Train labels get the designed "
+                              f"boundary noise: each interval end moves by up to label_jitter ({_PRESET_JITTER}; "
+                              "--set label_jitter=SECONDS); test labels are exact."),
     size: int | None = typer.Option(None, "--size", help="Video width = height (px, even)."),
     fps: float | None = typer.Option(None, "--fps", help="Video frame rate."),
     duration: float | None = typer.Option(None, "--duration", help="Video length (s)."),
@@ -33,16 +39,22 @@ def synth(
                             "see videofocus.data.synth.SynthSettings."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a dataset made with other settings."),
 ) -> None:
-    """Generate videos and images of coloured shapes with exact labels for every task."""
+    """Generate videos and images of coloured shapes, labelled for every task (exactly, but for train label jitter)."""
     overrides = parse_settings(settings or [])
     overrides.update({name: value for name, value in
                       (("size", size), ("fps", fps), ("duration", duration), ("image_size", image_size))
                       if value is not None})
     names = [name.strip() for item in tasks or [] for name in item.split(",") if name.strip()]
     path = generate_dataset(out, n, seed, names or None, difficulty, split=split, overwrite=overwrite, **overrides)
-    counts = Counter(sample.source for sample in read_samples(path))
+    samples = list(read_samples(path))
+    counts = Counter(sample.source for sample in samples)
     console.print(f"{path}: {sum(counts.values())} samples "
                   f"({', '.join(f'{source} {count}' for source, count in sorted(counts.items()))})", highlight=False)
+    jitter = split_label_jitter(make_settings(difficulty, **overrides), split)
+    if jitter > 0 and any(sample.clue is not None and sample.clue.intervals for sample in samples):
+        err_console.print(f"note: {split} labels are jittered: each interval end in {path.name} moved by up to "
+                          f"±{jitter:g} s (label_jitter; {SCENES_FILE} keeps the exact clues). --split test gives "
+                          "exact labels.", markup=False, highlight=False, soft_wrap=True)
 
 
 def parse_settings(items: list[str]) -> dict[str, object]:

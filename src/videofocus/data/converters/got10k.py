@@ -3,10 +3,12 @@
 in pixels), and `meta_info.ini` (`object_class: …`); sequences are annotated at 10 fps.
 
 --input is the split folder (its `list.txt` gives the order when present) or one sequence folder.
-Each sequence becomes one tracking sample `got10k/SEQUENCE` that keeps 8 frames spread evenly from
-the first to the last, as VideoChat-R1 evaluates: the track holds each kept frame's time
-(index / 10 s) and box as [x0, y0, x1, y1] pixels, the first being the given initial box; the
-question is the object class.
+Each sequence of n frames becomes one tracking sample `got10k/SEQUENCE` that keeps 8 frames, indices
+round(linspace(0, n - 1, 8)) (the first and the last included): the track holds each kept frame's
+time (index / 10 s) and box as [x0, y0, x1, y1] pixels, the first being the given initial box; the
+question is the object class. This is not VideoChat-R1's selection: its evaluate_track.py feeds 7
+frames (the first, int(i * (n - 1) / 6) for i = 1..5, and the last), which qwen-vl-utils pads to 8
+by repeating the last; so the middle frames differ a little and the last frame is not doubled here.
 
 Media: the schema's media is a video file, so a sequence is referenced as `SEQUENCE.mp4`. With
 --write-videos DIR every frame of the sequence is encoded there at 10 fps (frame i at i / 10 s;

@@ -4,10 +4,18 @@ plus `start`/`end` (seconds) for the tasks that ask about one segment.
 
 --input is one task file or the `json/` folder (every task). Media paths are the task's folder
 under MVBench's `video/` root, as in the official evaluation (`star/Charades_v1_480/X.mp4`), so the
-media root at run time is `video/`. A task's segment becomes the clue (the evidence interval).
-Episodic reasoning ships frame folders (3 fps): with --media-root (MVBench's `video/`) and
---write-videos DIR they are encoded to `DIR/<name>.mp4` and referenced by absolute path (existing
-files are kept, so an interrupted run resumes); without, those records are refused."""
+media root at run time is `video/`. Episodic reasoning ships frame folders (3 fps): with
+--media-root (MVBench's `video/`) and --write-videos DIR they are encoded to `DIR/<name>.mp4` and
+referenced by absolute path (existing files are kept, so an interrupted run resumes); without,
+those records are refused.
+
+Segments differ from the official evaluation. The tasks with `start`/`end` (action_sequence,
+action_prediction, object_interaction, action_localization, episodic_reasoning) are evaluated
+officially on frames sampled inside [start, end] only. Here the sample keeps the whole video: the
+segment becomes the clue (the evidence interval, clipped to the video) and is kept unclipped in
+meta `bound_start` / `bound_end`. A model run on these samples sees the whole video, so its
+accuracy on those tasks is not comparable with official MVBench numbers; trim the videos to the
+bound first to compare."""
 
 from __future__ import annotations
 
@@ -67,7 +75,7 @@ def convert(options: ConvertOptions) -> Iterator[Sample]:
                 media={"type": "video", "path": media_path, "duration": duration},
                 question=get_field(record, "question", where, str).strip(), options=candidates,
                 answer=answer_letter(get_field(record, "answer", where), candidates, where, "answer"),
-                clue=_segment(record, duration, where), meta={"task": task})]
+                clue=_segment(record, duration, where), meta={"task": task, **_bound(record, where)})]
 
         records = ((where, (index, record)) for index, (where, record) in enumerate(iter_json_records(task_file)))
         yield from convert_each(records, to_samples, options)
@@ -82,11 +90,19 @@ def _task_files(path: Path) -> list[Path]:
     return [path]
 
 
-def _segment(record: dict, duration: float | None, where: Where) -> dict | None:
+def _bound(record: dict, where: Where) -> dict[str, float]:
+    """The official evaluation's segment as given, {} for tasks without one."""
     if record.get("start") is None or record.get("end") is None:
+        return {}
+    return {"bound_start": to_float(record["start"], where, "start"),
+            "bound_end": to_float(record["end"], where, "end")}
+
+
+def _segment(record: dict, duration: float | None, where: Where) -> dict | None:
+    bound = _bound(record, where)
+    if not bound:
         return None
-    interval = [to_float(record["start"], where, "start"), to_float(record["end"], where, "end")]
-    return {"intervals": clip_intervals([interval], duration, where, "end")}
+    return {"intervals": clip_intervals([[bound["bound_start"], bound["bound_end"]]], duration, where, "end")}
 
 
 def _encoded_frames(folder: str, video: str, options: ConvertOptions, where: Where) -> tuple[str, float]:

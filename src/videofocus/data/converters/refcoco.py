@@ -5,7 +5,9 @@
 
 --input is the refs pickle. A pickle can run code when loaded, so it is read only with
 --allow-pickle, and then by an unpickler that builds nothing but plain lists, dicts, strings and
-numbers. Every sentence becomes a spatial grounding sample `refcoco/REF#SENT` (the folder name,
+numbers. The release was pickled by Python 2, whose strings are bytes: they are read as UTF-8 text,
+or as Latin-1 for a string that is not valid UTF-8 (so one odd byte does not fail the whole file).
+Every sentence becomes a spatial grounding sample `refcoco/REF#SENT` (the folder name,
 e.g. `refcoco+`, is the source) over the COCO image, the box in [x0, y0, x1, y1] pixels; --split
 keeps one split (train, val, testA, testB, test)."""
 
@@ -23,24 +25,41 @@ from videofocus.schema import Sample
 
 SOURCE = "refcoco"
 _PLAIN_TYPES = {"list", "dict", "tuple", "set", "frozenset", "str", "bytes", "int", "float", "bool", "complex"}
+_BUILTIN_MODULES = {"builtins", "__builtin__"}  # Python 3's name, Python 2's (mapped by the unpickler)
 
 
 class _PlainDataUnpickler(pickle.Unpickler):
     """Refuses every global except plain builtin containers and scalars, so loading cannot run code."""
 
     def find_class(self, module: str, name: str):
-        if module == "builtins" and name in _PLAIN_TYPES:
+        if module in _BUILTIN_MODULES and name in _PLAIN_TYPES:
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"refusing to load {module}.{name}: only plain data is allowed")
 
 
 def load_plain_pickle(path: Path) -> object:
-    """Unpickle a file that may hold only lists, dicts, tuples, sets, strings and numbers."""
+    """Unpickle a file that may hold only lists, dicts, tuples, sets, strings and numbers. Byte
+    strings (Python 2's str) come back as text: UTF-8, else Latin-1."""
     data = require_file(path, "file").read_bytes()
     try:
-        return _PlainDataUnpickler(io.BytesIO(data), encoding="utf-8").load()
-    except (pickle.UnpicklingError, EOFError, UnicodeDecodeError, ValueError, TypeError) as exc:
+        value = _PlainDataUnpickler(io.BytesIO(data), encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as exc:
         raise DataError(f"cannot read the pickle as plain data: {exc}", path=str(path)) from None
+    return _as_text(value)
+
+
+def _as_text(value: object) -> object:
+    """`value` with every byte string, however deeply nested, decoded to text."""
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value.decode("latin-1")
+    if isinstance(value, dict):
+        return {_as_text(key): _as_text(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return type(value)(_as_text(item) for item in value)
+    return value
 
 
 def convert(options: ConvertOptions) -> Iterator[Sample]:

@@ -12,8 +12,13 @@ code reads:
 
 The task follows from what a record holds: options and a glue -> grounded_qa, options alone -> mcq,
 a glue alone -> temporal_grounding (video) or spatial_grounding (image). Option labels ("A. ") are
-stripped; answers may be letters, "(B)", "<answer>B</answer>" or the option text. Tracking records
-(lists of frame files) are refused: convert GOT-10k with the got10k converter instead."""
+stripped; answers may be letters, "(B)", "<answer>B</answer>" or the option text. A record without
+options keeps its answer as free text.
+
+Tracking is refused, in both forms (`got_train.json`'s `{"path", "object", "gt": [8 normalised
+boxes]}` and the built records' lists of frame files): the release does not say which frame of the
+sequence each box belongs to, and its code shows the model 7 frames of the folder (the first, five
+between, the last), not 8. Convert the GOT-10k release with `--from got10k` instead."""
 
 from __future__ import annotations
 
@@ -28,6 +33,8 @@ from videofocus.schema import Sample
 SOURCE = "videochat_r1"
 _TAG = re.compile(r"</?(?:answer|glue|clue)>")
 _NUMBER_PAIR = re.compile(r"(\d+(?:\.\d+)?)\s*(?:,|to|and)\s*(\d+(?:\.\d+)?)")
+_TRACKING_REFUSED = ("is not supported: the release does not say which frame of the sequence each of its 8 boxes "
+                     "belongs to (its code shows the model 7); convert the GOT-10k release with --from got10k")
 
 
 def convert(options: ConvertOptions) -> Iterator[Sample]:
@@ -36,9 +43,7 @@ def convert(options: ConvertOptions) -> Iterator[Sample]:
 
     def to_samples(where: Where, item: tuple[int, dict]) -> list[Sample]:
         index, record = item
-        if record.get("data_type") == "tracking" or isinstance(record.get("video_path"), list):
-            raise where.error("a tracking record (a list of frame files) cannot be converted; use the got10k "
-                              "converter on the GOT-10k release", "video_path")
+        _refuse_tracking(record, where)
         fields = _built_record(record, where) if "problem" in record else _annotation(record, where)
         media_type, path, duration, question, choices, answer, glue = fields
         if not isinstance(path, str) or not path:
@@ -48,11 +53,27 @@ def convert(options: ConvertOptions) -> Iterator[Sample]:
         return [make_sample(
             where, id=f"{source}/{index}", task=_task(media_type, choices, clue, where), source=source,
             media={"type": media_type, "path": options.media_path(path), "duration": duration},
-            question=question, options=choices,
-            answer=answer_letter(_untagged(answer), choices, where, "answer") if choices and answer is not None
-            else None, clue=clue)]
+            question=question, options=choices, answer=_answer(answer, choices, where), clue=clue)]
 
     return convert_each(records, to_samples, options)
+
+
+def _refuse_tracking(record: dict, where: Where) -> None:
+    if record.get("data_type") == "tracking" or isinstance(record.get("video_path"), list):
+        raise where.error(f"a tracking record (a list of frame files) {_TRACKING_REFUSED}", "video_path")
+    if "gt" in record and "path" in record:
+        raise where.error(f"a tracking record (got_train.json's path, object, gt) {_TRACKING_REFUSED}", "gt")
+
+
+def _answer(answer: object, choices: list[str] | None, where: Where) -> str | None:
+    """The option letter with options; without, the answer as free text (e.g. open-ended grounded QA)."""
+    if answer is None:
+        return None
+    if choices:
+        return answer_letter(_untagged(answer), choices, where, "answer")
+    if not isinstance(answer, str):
+        raise where.error(f"expected a free-text answer (the record has no options), got {answer!r}", "answer")
+    return _untagged(answer) or None
 
 
 def _annotation(record: dict, where: Where) -> tuple:

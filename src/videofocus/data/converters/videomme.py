@@ -3,8 +3,9 @@ list or JSONL of the same rows works too): `video_id, duration ("short"|"medium"
 sub_category, url, videoID, question_id, task_type, question, options ["A. …", …], answer ("C")`.
 
 Samples `videomme/QUESTION_ID` over `videoID.mp4`; option labels ("A. ") are stripped (the letters
-are implied by order), and the duration category, domain, sub-category and task type go to meta
-(results are reported per duration category). Reading parquet needs pyarrow."""
+are implied by order). The source is `videomme/DURATION` (`videomme/short`, …), the source group
+`videofocus score` reports `Acc/short`, `Acc/medium`, `Acc/long` by; the duration category, domain,
+sub-category and task type also go to meta. Reading parquet needs pyarrow."""
 
 from __future__ import annotations
 
@@ -30,8 +31,9 @@ def convert(options: ConvertOptions) -> Iterator[Sample]:
                    for index, option in enumerate(get_field(row, "options", where, list))]
         answer = row.get("answer")
         meta = {name: row[field] for field, name in META_FIELDS.items() if isinstance(row.get(field), str)}
+        group = f"{source}/{meta['duration_category']}" if meta.get("duration_category") else source
         return [make_sample(
-            where, id=f"{source}/{get_field(row, 'question_id', where, str)}", task="mcq", source=source,
+            where, id=f"{source}/{get_field(row, 'question_id', where, str)}", task="mcq", source=group,
             media={"type": "video", "path": options.media_path(f"{get_field(row, 'videoID', where, str)}"
                                                                f"{options.video_ext}")},
             question=get_field(row, "question", where, str).strip(), options=choices,

@@ -10,7 +10,8 @@ brief-evidence placement), generate (files)."""
 
 from videofocus.data.synth.evidence import (RULES, flash_hit_by_focus, flash_missed_by_uniform, interval_hit,
                                             round1_indices, round2_indices, uniform_frame_indices)
-from videofocus.data.synth.generate import SAMPLES_FILE, SCENES_FILE, SPLITS, WORLD_FILE, generate_dataset
+from videofocus.data.synth.generate import (SAMPLES_FILE, SCENES_FILE, SPLITS, WORLD_FILE, generate_dataset,
+                                            split_label_jitter)
 from videofocus.data.synth.kinds import KINDS, TASK_NAMES
 from videofocus.data.synth.render import render
 from videofocus.data.synth.settings import PRESETS, SynthSettings, make_settings
@@ -20,5 +21,5 @@ __all__ = [
     "KINDS", "PALETTE", "PRESETS", "RULES", "SAMPLES_FILE", "SCENES_FILE", "SHAPES", "SPLITS", "TASK_NAMES",
     "WORLD_FILE", "Scene", "SceneObject", "SynthSettings", "flash_hit_by_focus", "flash_missed_by_uniform",
     "generate_dataset", "interval_hit", "make_settings", "render", "round1_indices", "round2_indices",
-    "uniform_frame_indices",
+    "split_label_jitter", "uniform_frame_indices",
 ]

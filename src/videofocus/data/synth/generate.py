@@ -59,7 +59,7 @@ def generate_dataset(out_dir: str | os.PathLike, n: int, seed: int, tasks: list[
     out = Path(out_dir)
     world = world_metadata(settings, seed=seed, split=split, n=n, difficulty=difficulty, selection=selection)
     reuse_media = _claim(out, world, overwrite)
-    jitter = settings.label_jitter if split == "train" else 0.0
+    jitter = split_label_jitter(settings, split)
     samples, scenes = [], []
     for index, (kind, draft, rng) in enumerate(drafts):
         sample_id = f"synth/{split}/{seed}/{index:06d}"
@@ -76,6 +76,12 @@ def generate_dataset(out_dir: str | os.PathLike, n: int, seed: int, tasks: list[
         handle.writelines(json.dumps(record) + "\n" for record in scenes)
     write_samples(out / SAMPLES_FILE, samples)
     return out / SAMPLES_FILE
+
+
+def split_label_jitter(settings: SynthSettings, split: str) -> float:
+    """Seconds of noise on each interval end of `split`'s labels: the settings' label_jitter for
+    train, 0 for test (exact labels)."""
+    return settings.label_jitter if split == "train" else 0.0
 
 
 def world_metadata(settings: SynthSettings, *, seed: int, split: str, n: int, difficulty: str,
@@ -98,7 +104,7 @@ def world_metadata(settings: SynthSettings, *, seed: int, split: str, n: int, di
                       "videofocus": "videofocus.media.sampling.uniform_indices, then focused_indices"},
         },
         "tracking": {"frames": settings.track_frames, "rule": "linspace", "boxes": "pixels, [x0, y0, x1, y1] edges"},
-        "label_jitter": {"seconds": settings.label_jitter if split == "train" else 0.0,
+        "label_jitter": {"seconds": split_label_jitter(settings, split),
                          "how": "train split only: each interval end + uniform(-j, j), clipped to the video, "
                                 "2 decimals; scenes.jsonl keeps the exact clue"},
     }
