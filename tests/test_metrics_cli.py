@@ -10,7 +10,7 @@ from metrics_helpers import grounded_qa_sample, temporal_sample, track_sample, w
 from typer.testing import CliRunner
 
 from videofocus.cli import app, main
-from videofocus.errors import DataError
+from videofocus.errors import ConfigError, DataError
 
 runner = CliRunner()
 
@@ -100,6 +100,20 @@ def test_pixel_tracks_scored_as_normalised_are_flagged(tmp_path):
     as_pixels = score(*args)
     assert json.loads(as_pixels.stdout)["metrics"]["AO"] == 100.0 and as_pixels.stderr == ""
     assert "a predicted track coordinate is 60" in score(*args, "--track-units", "normalised").stderr
+
+
+@pytest.mark.parametrize("track, units, message", [
+    ([[0, 0, 0.05, 0.1], [0.1, 0.1, 0.3, 0.5]], "pixels", "pass --track-units normalised"),
+    ([[0, 0, 10, 10], [20, 10, 60, 50]], "normalised", "a predicted track coordinate is 60"),
+])
+def test_strict_turns_the_track_units_warning_into_an_error(tmp_path, track, units, message):
+    annotations = write_samples_jsonl(tmp_path / "ann.jsonl", [
+        track_sample("t", [[0, 0, 10, 10], [20, 10, 60, 50], [0, 0, 100, 100]], width=200, height=100)])
+    predictions = write_jsonl(tmp_path / "pred.jsonl", [{"id": "t", "track": track}])
+    result = score("--benchmark", "got10k", "--predictions", str(predictions), "--annotations", str(annotations),
+                   "--track-units", units, "--strict", "--json")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert isinstance(result.exception, ConfigError) and message in str(result.exception)
 
 
 def test_failed_predictions_count_as_wrong_but_not_missing(tmp_path):

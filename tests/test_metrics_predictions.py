@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from metrics_helpers import write_jsonl
+from metrics_helpers import box_sample, temporal_sample, write_jsonl
 
 from videofocus.errors import DataError
+from videofocus.metrics import score_predictions
 from videofocus.parsing import Prediction
 from videofocus.predictions import FailedPrediction, load_predictions, prediction_from_record, read_predictions
 
@@ -84,3 +85,27 @@ def test_strict_turns_the_warnings_into_errors(tmp_path):
 def test_a_raw_output_is_parsed_like_a_completion():
     prediction = prediction_from_record({"id": "a", "output": "<answer>12.54 to 17.83</answer>"})
     assert prediction.intervals == [(12.54, 17.83)]
+
+
+@pytest.mark.parametrize("raw_clue, parsed, miou", [
+    ("[(-5, 5)]", {"intervals": [[-5, 5]]}, 50.0),                  # start clipped to 0 in both forms
+    ("[(9, 4), (0, 10)]", {"intervals": [[9, 4], [0, 10]]}, 0.0),   # the reversed top-1 is not replaced
+    ("[(0, 10), (9, 4)]", {"intervals": [[0, 10], [9, 4]]}, 0.0),
+])
+def test_raw_and_parsed_intervals_are_normalised_alike(raw_clue, parsed, miou):
+    sample = temporal_sample("a", [[0, 10]])
+    raw = prediction_from_record({"id": "a", "output": f"<answer>{raw_clue}</answer>"})
+    as_parsed = prediction_from_record({"id": "a", **parsed})
+    assert raw.intervals == as_parsed.intervals
+    for prediction in (raw, as_parsed):
+        assert score_predictions("temporal_grounding", [sample], {"a": prediction}).metrics["mIoU"] == miou
+
+
+def test_raw_and_parsed_boxes_are_normalised_alike():
+    sample = box_sample("a", [[0, 0, 100, 100]])
+    boxes = [[50, 50, 0, 0], [0, 0, 100, 100]]
+    raw = prediction_from_record({"id": "a", "output": f"<answer>{boxes}</answer>"})
+    as_parsed = prediction_from_record({"id": "a", "boxes": boxes})
+    assert raw.boxes is None and as_parsed.boxes is None
+    for prediction in (raw, as_parsed):
+        assert score_predictions("refcoco", [sample], {"a": prediction}).metrics["Acc@0.5"] == 0.0

@@ -1,13 +1,17 @@
 """The caption judge over real HTTP against a scripted local OpenAI-compatible server."""
 
+import json
 import socket
+from types import SimpleNamespace
 
 import pytest
 from scoring_helpers import ScriptedReply, fake_chat_server, make_sample
+from train_helpers import grpo_config, one_torch_thread, write_video_samples  # noqa: F401
 
 from videofocus.errors import VideoFocusError
 from videofocus.judge import CaptionJudge, JudgeUnavailable
 from videofocus.rewards import compute_rewards
+from videofocus.train.grpo import train_grpo
 
 EVENTS = ScriptedReply(content='["A man walks in.", "He sits down.", "He reads a book."]')
 
@@ -75,12 +79,15 @@ def test_refused_request_is_not_retried():
     assert len(server.requests) == 1
 
 
-def test_a_server_that_is_down_raises_a_clear_error():
+def closed_port_url() -> str:
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+def test_a_server_that_is_down_raises_a_clear_error():
     with pytest.raises(JudgeUnavailable, match="cannot reach the server"):
-        quick_judge(f"http://127.0.0.1:{port}", retries=1).recall("ref", "pred")
+        quick_judge(closed_port_url(), retries=1).recall("ref", "pred")
 
 
 def test_a_server_that_hangs_times_out():
@@ -89,12 +96,27 @@ def test_a_server_that_hangs_times_out():
             quick_judge(server.url, timeout=0.1, retries=1).recall("ref", "pred")
 
 
-def test_judge_unavailable_is_a_user_facing_error_and_reaches_the_trainer():
+def test_judge_unavailable_is_a_user_facing_error_that_compute_rewards_raises():
     assert issubclass(JudgeUnavailable, VideoFocusError)
     with fake_chat_server(ScriptedReply(status=502, raw_body="bad gateway")) as server:
         with pytest.raises(JudgeUnavailable):
             compute_rewards(make_sample("caption"), "<think>x</think><answer>A man walks in.</answer>",
                             judge=quick_judge(server.url, retries=1))
+
+
+def test_a_grpo_step_with_the_judge_down_raises_instead_of_scoring_zero(tiny_qwen25_vl_path, tmp_path, monkeypatch):
+    monkeypatch.setattr("videofocus.judge.time", SimpleNamespace(sleep=lambda seconds: None))  # instant backoff
+    videos = write_video_samples(tmp_path / "media", 2)
+    captions = tmp_path / "media" / "captions.jsonl"
+    captions.write_text("".join(
+        json.dumps({"id": record["id"], "task": "caption", "media": record["media"],
+                    "answer": "A square moves across the frame."}) + "\n"
+        for record in map(json.loads, videos.read_text().splitlines())))
+    config = grpo_config(tiny_qwen25_vl_path, tmp_path / "out", [captions], judge_url=closed_port_url(),
+                         judge_model="judge", max_steps=1)
+    # The random tiny model writes untagged text, which is the answer the judge is asked about.
+    with pytest.raises(JudgeUnavailable, match="cannot reach the server"):
+        train_grpo(config)
 
 
 def test_caption_reward_through_the_judge():

@@ -55,16 +55,49 @@ def test_qwen_json_grounding_inside_answer():
     assert prediction.boxes == [[10.0, 20.0, 30.0, 40.0]]
 
 
-def test_reversed_intervals_are_dropped_and_negative_starts_clipped():
-    prediction = parse_completion("<clue>[(-1.5, 3), (9, 4), (-5, -2)]</clue>")
-    assert prediction.intervals == [(0.0, 3.0)]
-    assert parse_completion("<clue>[(9, 4)]</clue>").intervals is None
+def test_negative_starts_are_clipped_to_the_start_of_the_video():
+    assert parse_completion("<clue>[(-1.5, 3), (2, 4)]</clue>").intervals == [(0.0, 3.0), (2.0, 4.0)]
 
 
-def test_reversed_box_is_dropped_from_boxes_but_keeps_its_frame_in_the_track():
+@pytest.mark.parametrize("clue", ["[(9, 4), (1, 3)]", "[(1, 3), (9, 4)]", "[(-5, -2)]", "9 to 4"])
+def test_a_reversed_interval_leaves_no_intervals_rather_than_promoting_another(clue):
+    # Dropping (9, 4) would make (1, 3) the top-1 interval the metrics score; swapping would reward it.
+    assert parse_completion(f"<clue>{clue}</clue>").intervals is None
+
+
+def test_a_reversed_box_leaves_no_boxes_but_keeps_its_frame_in_the_track():
     prediction = parse_completion("<clue>[[0, 0, 1, 1], [5, 5, 2, 2], [0, 0, 2, 2]]</clue>")
-    assert prediction.boxes == [[0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 2.0, 2.0]]
+    assert prediction.boxes is None
     assert prediction.track == [[0.0, 0.0, 1.0, 1.0], [5.0, 5.0, 2.0, 2.0], [0.0, 0.0, 2.0, 2.0]]
+
+
+@pytest.mark.parametrize("clue, intervals", [
+    ("12.5 to 17.0 and 20 to 25", [(12.5, 17.0), (20.0, 25.0)]),
+    ("12.5s - 17s, 20s - 25s", [(12.5, 17.0), (20.0, 25.0)]),
+    ("from 1 to 2; from 3 to 4; from 5 to 6", [(1.0, 2.0), (3.0, 4.0), (5.0, 6.0)]),
+    ("0:12 to 0:17", [(12.0, 17.0)]),
+    ("1:02.5-1:10", [(62.5, 70.0)]),
+    ("[(0:12, 0:17), (1:00:00, 1:00:30)]", [(12.0, 17.0), (3600.0, 3630.0)]),
+])
+def test_bare_ranges_and_timestamps_are_intervals_in_seconds(clue, intervals):
+    prediction = parse_completion(f"<clue>{clue}</clue>")
+    assert (prediction.intervals, prediction.boxes, prediction.track) == (intervals, None, None)
+
+
+def test_a_timestamp_answer_is_a_temporal_clue():
+    assert parse_completion("<answer>0:12 to 0:17</answer>").intervals == [(12.0, 17.0)]
+
+
+@pytest.mark.parametrize("clue", ["12 to 17 and 20", "1 to 2 3 4", "1 2 to 3 4",
+                                  "0:01 0:02 0:03 0:04", "[0:01, 0:02, 0:03, 0:04]",
+                                  "1:5 to 1:10", "0:75 to 1:00", "1:02:03:04 to 1:02:03:05"])
+def test_a_mix_of_ranges_and_loose_numbers_or_a_malformed_time_is_unreadable(clue):
+    prediction = parse_completion(f"<clue>{clue}</clue>")
+    assert (prediction.intervals, prediction.boxes, prediction.track) == (None, None, None)
+
+
+def test_four_bare_numbers_without_ranges_are_still_a_box():
+    assert parse_completion("<clue>10 20 30 40</clue>").boxes == [[10.0, 20.0, 30.0, 40.0]]
 
 
 @pytest.mark.parametrize("clue", ["[1, nan]", "[(0, inf)]", "[(0, 1e8)]", "[(0, 1e400)]", "[(1, 2, 3)]",
@@ -100,17 +133,37 @@ def test_non_string_input_parses_to_nothing():
     assert parse_completion(None) == Prediction(raw="")  # type: ignore[arg-type]
 
 
+OPTIONS = ["a blue bus", "the red car", "a cat", "a dog"]
+
+
 @pytest.mark.parametrize("text", ["B", "(B)", "[B]", "B.", "B:", "B)", "b", "B. the red car", "(B) the red car",
                                   "The answer is B", "The answer is (B).", "Answer: B", "I pick option B",
-                                  "the red car", "The Red Car!", "Option A is wrong, so the answer is B."])
+                                  "the red car", "The Red Car!", "Option A is wrong, so the answer is B.",
+                                  "**B**", "**B.** the red car", "B, the red car", "B - the red car",
+                                  "b the red car", "answer: b", "b) the red car", "(b) the red car",
+                                  "The correct option is B.", "I choose B.", "The answer is B, because it is red.",
+                                  "The answer is B\nbecause it is red", "The answer is: the red car.",
+                                  "I choose the red car", "The answer is A. No: the answer is B the red car"])
 def test_option_spellings(text):
-    assert parse_option(text, ["a blue bus", "the red car", "a cat", "a dog"]) == "B"
+    assert parse_option(text, OPTIONS) == "B"
 
 
 @pytest.mark.parametrize("text", ["", "   ", "E", "the green van", "A or B", "option A and option B", None,
-                                  "The answer is a dog"])
+                                  "The answer is a dog", "I think a dog is sleeping", "I choose a dog",
+                                  "The answer is B because it is red", "The answer is A or B.", "A, B",
+                                  "B, the blue bus", "B - a cat"])
 def test_option_not_named_or_out_of_range_or_ambiguous(text):
     assert parse_option(text, ["a blue bus", "the red car", "a cat", "a bird"]) is None
+
+
+@pytest.mark.parametrize("text", ["The answer is A dog sleeping.", "Answer: A dog sleeping", "A dog sleeping"])
+@pytest.mark.parametrize("option_a", ["a cat", "dog sleeping"])
+def test_an_option_text_wins_over_a_letter_read_out_of_it(text, option_a):
+    assert parse_option(text, [option_a, "A dog sleeping", "a bird"]) == "B"
+
+
+def test_a_letter_after_a_cue_counts_with_its_own_option_text():
+    assert parse_option("The answer is A dog sleeping", ["dog sleeping", "a cat"]) == "A"
 
 
 def test_option_without_option_texts_accepts_any_letter():
@@ -126,7 +179,8 @@ adversarial = st.one_of(
     st.text(max_size=300),
     st.lists(st.sampled_from(["<think>", "</think>", "<answer>", "</answer>", "<clue>", "</clue>", "<glue>",
                               "</glue>", "[", "]", "(", ")", ",", " to ", "nan", "inf", "-", "1e999", "12.5",
-                              "-3", "1e7", "99999999", "B", "The answer is ", "option ", "<", ">", "/"]),
+                              "-3", "1e7", "99999999", "B", "The answer is ", "option ", "<", ">", "/", ":", "0:12",
+                              "1:02:03", " and ", "**", "b) ", "I choose ", "a "]),
              max_size=60).map("".join),
 )
 
@@ -155,8 +209,11 @@ def test_parse_never_raises_and_returns_finite_well_formed_values(text):
     "9" * 1_000_000 + " to 1",
     "<answer>" + "1 to " * 200_000 + "</answer>",
     "answer is " * 100_000,
+    "answer a " * 100_000,
+    "<clue>" + "1:" * 500_000 + "1</clue>",
+    "<clue>" + "9" * 100_000 + ":00 to 0:01</clue>",
 ], ids=["lone-brackets", "spaces-after-answer", "open-brackets", "unclosed-number-list", "stray-tags",
-        "huge-digit-run", "many-to", "answer-is-repeated"])
+        "huge-digit-run", "many-to", "answer-is-repeated", "answer-letter-repeated", "colon-run", "huge-minutes"])
 def test_a_megabyte_of_garbage_parses_to_nothing_without_backtracking_blowup(garbage):
     # Quadratic regex backtracking on any of these would take hours, not the fraction of a second it takes.
     prediction = parse_completion(garbage)

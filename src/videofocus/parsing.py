@@ -15,23 +15,37 @@ Decisions (SPEC "Output protocol"), deliberate where the released VideoChat-R1 c
 - Clue: read from the clue block; without one, from the answer when the answer is nothing but a
   clue (`12.54 to 17.83`, `[(1, 2)]`, `[x0, y0, x1, y1]`: VideoChat-R1 puts the grounding there),
   or from the `"bbox_2d": [...]` entries of Qwen2.5-VL's native JSON grounding answer.
-- Numbers: a bracketed group of 2 numbers is an interval, of 4 a box; bare numbers (no brackets)
-  count when there are exactly 2 (an interval: `s to e`) or 4 (a box). A group holding NaN/inf, a
-  magnitude above 1e7, or a count other than 2 or 4 makes the whole clue unreadable (None), and so
+- Numbers: a bracketed group of 2 numbers is an interval, of 4 a box. Bare numbers (no brackets)
+  written as ranges, `s to e` or `s - e` each (units allowed), joined by anything else (`12 to 17
+  and 20 to 25`), are intervals; bare numbers without any range count when there are exactly 2 (an
+  interval) or 4 (a box); a mix of ranges and loose numbers is unreadable. A group holding NaN/inf,
+  a magnitude above 1e7, or a count other than 2 or 4 makes the whole clue unreadable (None), and so
   do more than MAX_CLUE_NUMBERS numbers.
-- Intervals: a negative start is clipped to 0 (the model means "from the start"); an interval whose
-  end lies before its start (after clipping) is dropped, not swapped: swapping would reward a wrong
-  output.
-- Boxes: reversed boxes (x1 < x0 or y1 < y0) are dropped from `boxes`. `track` keeps every 4-number
-  group in order (one per frame), reversed ones included, so that frames stay aligned; a reversed
-  box scores IoU 0 (geometry.box_iou). The parser does not know the task: boxes and track are two
-  readings of the same groups.
+- Timestamps: `m:ss` and `h:mm:ss` (fractions allowed) are seconds, and a time is never part of a
+  box: a group holding one must be an interval. Any other colon form between digits (`1:5`, `0:75`)
+  makes the clue unreadable rather than reading as two numbers.
+- Intervals (raw and parsed predictions alike, `normalise_intervals`): a negative start is clipped
+  to 0 (the model means "from the start"); when any interval then ends before its start, the clue
+  has no readable intervals (None). Neither swapped (that would reward a wrong output) nor dropped:
+  metrics score the FIRST interval as the top-1, and dropping a reversed first one would promote an
+  interval the model ranked lower.
+- Boxes (`normalise_boxes`, the same reasoning): any reversed box (x1 < x0 or y1 < y0) leaves
+  `boxes` None. `track` keeps every 4-number group in order (one per frame), reversed ones
+  included, so that frames stay aligned; a reversed box scores IoU 0 (geometry.box_iou). The parser
+  does not know the task: boxes and track are two readings of the same groups.
+- Options (`parse_option`): an answer that is an option's text (whole, or after an answer cue such
+  as "The answer is") names that option; only an answer that opens with a bare letter form (`B`,
+  `B.`, `(B) text`) is read as that letter first. A letter after a cue ("the answer is", "I
+  choose", "the correct option is") counts only when nothing, sentence punctuation or exactly that
+  letter's option text follows it: "The answer is A dog sleeping" is not option A unless A's text
+  is "dog sleeping", and the article in "the answer is a cat" is no letter.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from videofocus.schema import OPTION_LETTERS
@@ -44,8 +58,13 @@ MAX_CLUE_NUMBERS = 16384
 _TAG = re.compile(r"<(/?)(think|answer|clue|glue)\s*>", re.IGNORECASE)
 # A number not glued to a word on its left ("bbox_2d" holds no number); nan/inf words poison a group.
 _NUMBER = r"(?<![\w.])-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
-_CLUE_TOKEN = re.compile(rf"(?P<open>[\[(])|(?P<close>[\])])|(?P<number>{_NUMBER})"
+# Any digits joined by colons, so that a malformed time is refused whole instead of read as numbers.
+_COLON_DIGITS = r"(?<![\w.])\d+(?::\d+)+(?:\.\d*)?"
+_CLOCK = re.compile(r"(\d+)(?::([0-5]\d))?:([0-5]\d(?:\.\d*)?)")
+_CLUE_TOKEN = re.compile(rf"(?P<open>[\[(])|(?P<close>[\])])|(?P<clock>{_COLON_DIGITS})|(?P<number>{_NUMBER})"
                          r"|(?P<bad>\b(?:nan|inf|infinity)\b)", re.IGNORECASE)
+# What joins the two ends of a bare range, after the first end's unit ("12.5s - 17s").
+_RANGE_JOIN = re.compile(r"(?:(?:s|secs?|seconds?)\b\s*)?(?:to|-|–|—|~)", re.IGNORECASE)
 _QWEN_BBOX = re.compile(r'"bbox_2d"\s*:\s*(\[[^\[\]]*\])')
 # What a pure-clue answer may hold besides numbers: brackets, separators, "to", "from", units.
 _CLUE_FILLER = re.compile(rf"{_NUMBER}|[\[\]()\s,;:~\-–—]+|\b(?:from|to|and)\b|(?:s|secs?|seconds?)\b",
@@ -111,46 +130,104 @@ def _read_answer_clue(answer: str) -> list[list[float]] | None:
     return _read_clue(qwen_boxes) if qwen_boxes else None
 
 
+@dataclass(frozen=True)
+class _Number:
+    """A number of a clue text, where it stands, and whether it was written as a time (m:ss)."""
+
+    value: float
+    start: int
+    end: int
+    is_time: bool
+
+
 def _read_clue(text: str) -> list[list[float]] | None:
-    """The number groups of a clue text: the innermost bracketed groups, else all bare numbers as one
-    group. None when a group holds a poisoned number (NaN, inf, too large), when there are more than
-    MAX_CLUE_NUMBERS numbers, or when nothing is found."""
-    groups: list[list[float]] = []
+    """The number groups of a clue text: the innermost bracketed groups, else the bare numbers
+    (module docstring). None when a number is poisoned (NaN, inf, too large, a malformed time), when
+    there are more than MAX_CLUE_NUMBERS numbers, when a time sits in a group that is not an
+    interval, or when nothing is found."""
+    tokens = _clue_tokens(text)
+    if tokens is None:
+        return None
+    groups, bare = _bracketed_groups(tokens)
+    if not groups and bare:
+        groups = _bare_groups(text, bare)
+    if not groups or any(len(group) != 2 and any(number.is_time for number in group) for group in groups):
+        return None
+    return [[number.value for number in group] for group in groups]
+
+
+def _clue_tokens(text: str) -> list[str | _Number] | None:
+    """The brackets ("open", "close") and numbers of a clue text in order; None when a number is
+    poisoned or there are more than MAX_CLUE_NUMBERS."""
+    tokens: list[str | _Number] = []
     count = 0
-    stack: list[list[float] | None] = []  # None marks a group that contains another group
-    bare: list[float] = []
     for match in _CLUE_TOKEN.finditer(text):
-        if match.group("open"):
+        kind = match.lastgroup
+        if kind in ("open", "close"):
+            tokens.append(kind)
+            continue
+        if kind == "bad":
+            return None
+        value = _clock_seconds(match.group()) if kind == "clock" else _finite_number(match.group())
+        count += 1
+        if value is None or count > MAX_CLUE_NUMBERS:
+            return None
+        tokens.append(_Number(value, match.start(), match.end(), is_time=kind == "clock"))
+    return tokens
+
+
+def _bracketed_groups(tokens: list[str | _Number]) -> tuple[list[list[_Number]], list[_Number]]:
+    """The innermost bracketed groups (numbers of a group that holds another group, or that is never
+    closed, belong to none), and the numbers outside every bracket."""
+    groups: list[list[_Number]] = []
+    stack: list[list[_Number] | None] = []  # None marks a group that contains another group
+    bare: list[_Number] = []
+    for token in tokens:
+        if token == "open":
             if stack:
                 stack[-1] = None
             stack.append([])
-        elif match.group("close"):
-            if stack:
-                group = stack.pop()
-                if group:
-                    groups.append(group)
-        elif match.group("bad"):
-            return None
-        else:
-            number = _finite_number(match.group("number"))
-            count += 1
-            if number is None or count > MAX_CLUE_NUMBERS:
-                return None
-            if stack:
-                if stack[-1] is not None:
-                    stack[-1].append(number)
-            else:
-                bare.append(number)
-    if not groups and bare:
-        groups = [bare]
-    return groups or None
+        elif token == "close":
+            group = stack.pop() if stack else None
+            if group:
+                groups.append(group)
+        elif not stack:
+            bare.append(token)
+        elif stack[-1] is not None:
+            stack[-1].append(token)
+    return groups, bare
+
+
+def _bare_groups(text: str, numbers: list[_Number]) -> list[list[_Number]]:
+    """Bare numbers as groups: one group of them all when no two are joined as a range (`s to e`),
+    else one interval per range when every number is in one; none for a mix of the two."""
+    joined = [_RANGE_JOIN.fullmatch(text[left.end:right.start].strip()) is not None
+              for left, right in zip(numbers, numbers[1:])]
+    if not any(joined):
+        return [numbers]
+    if len(numbers) % 2 or joined != [index % 2 == 0 for index in range(len(joined))]:
+        return []
+    return [numbers[index:index + 2] for index in range(0, len(numbers), 2)]
+
+
+def _clock_seconds(token: str) -> float | None:
+    """Seconds of an m:ss or h:mm:ss time; None for any other colon form."""
+    match = _CLOCK.fullmatch(token)
+    if match is None:
+        return None
+    first, middle, seconds = match.groups()
+    hours, minutes = (first, middle) if middle else ("0", first)
+    return _bounded(float(hours) * 3600 + float(minutes) * 60 + float(seconds))
 
 
 def _finite_number(token: str) -> float | None:
     try:
-        value = float(token)
+        return _bounded(float(token))
     except (ValueError, OverflowError):
         return None
+
+
+def _bounded(value: float) -> float | None:
     return value if math.isfinite(value) and abs(value) <= MAX_MAGNITUDE else None
 
 
@@ -159,20 +236,44 @@ def _interpret(groups: list[list[float]]) -> tuple[list[tuple[float, float]] | N
     """(intervals, boxes, track) from number groups; all None when any group is not 2 or 4 numbers."""
     if any(len(group) not in (2, 4) for group in groups):
         return None, None, None
-    intervals = [(max(0.0, group[0]), group[1]) for group in groups if len(group) == 2]
-    intervals = [(start, end) for start, end in intervals if end >= start]
     quads = [list(group) for group in groups if len(group) == 4]
-    boxes = [box for box in quads if box[2] >= box[0] and box[3] >= box[1]]
-    return intervals or None, boxes or None, quads or None
+    intervals = normalise_intervals([(group[0], group[1]) for group in groups if len(group) == 2])
+    return intervals, normalise_boxes(quads), quads or None
+
+
+def normalise_intervals(intervals: Sequence[tuple[float, float]] | None) -> list[tuple[float, float]] | None:
+    """Predicted intervals as they are scored, raw or parsed (module docstring): negative starts
+    clipped to 0; None when there are none, or when any of them then ends before it starts."""
+    clipped = [(max(0.0, start), end) for start, end in intervals or []]
+    if not clipped or any(end < start for start, end in clipped):
+        return None
+    return clipped
+
+
+def normalise_boxes(boxes: Sequence[list[float]] | None) -> list[list[float]] | None:
+    """Predicted boxes as they are scored, raw or parsed: None when there are none or any is reversed."""
+    if not boxes or any(x1 < x0 or y1 < y0 for x0, y0, x1, y1 in boxes):
+        return None
+    return list(boxes)
 
 
 # ----- multiple choice -------------------------------------------------------------------------
 
+_EMPHASIS = re.compile(r"[*`]+")  # markdown around the answer: "**B**"
 _LETTER_ONLY = re.compile(r"^[(\[]?\s*([A-Za-z])\s*[)\]]?[.:]?$")
-_LETTER_THEN_TEXT = re.compile(r"^[(\[]?([A-Z])(?:[)\]][.:]?|[.:])\s+\S")
-# "The answer is B", "Answer: (B)"; and, weaker, "option B" / "choice B". Capital letters only.
-# One optional whitespace run between fixed tokens each: "\s*:?\s*" would backtrack quadratically.
-_ANSWER_PHRASE = re.compile(r"\banswer(?:\s+is)?(?:\s*:)?\s*(?:option\s+)?[(\[]?([A-Z])(?!\w)", re.IGNORECASE)
+# "B. text", "(B) text", "B: text"; a lower-case letter only with its bracket ("b) text").
+_LETTER_THEN_TEXT = re.compile(r"^[(\[]?(?:([A-Z])(?:[)\]][.:]?|[.:])|([a-z])[)\]][.:]?)\s+\S")
+# A letter opening the answer, to be followed by its own option text ("B, the red car").
+_LEADING_LETTER = re.compile(r"^[(\[]?([A-Za-z])[)\]]?(?!\w)")
+# "The answer is", "Answer:", "The correct option is", "I choose"; each followed by a letter in
+# _ANSWER_PHRASE. One optional whitespace run between fixed tokens each: "\s*:?\s*" would backtrack
+# quadratically.
+_CUE = r"\b(?:answer(?:\s+is)?|(?:option|choice)\s+is|choose|chose|pick|select)\b(?:\s*:)?"
+_ANSWER_CUE = re.compile(_CUE, re.IGNORECASE)
+_ANSWER_PHRASE = re.compile(_CUE + r"\s*(?:option\s+)?[(\[]?([A-Za-z])(?!\w)", re.IGNORECASE)
+# What may follow a letter after a cue for it to stand as the answer: nothing, or sentence punctuation.
+_STATEMENT_END = re.compile(r"[ \t]*(?:[.,;:!?)\]\r\n]|\Z)")
+# Weaker: "option B" / "choice B", capital letters only, counted when the text names just one.
 _OPTION_PHRASE = re.compile(r"\b(?:option|choice)(?:\s*:)?\s*[(\[]?([A-Z])(?!\w)", re.IGNORECASE)
 _NOT_WORD = re.compile(r"[\W_]+")
 
@@ -180,36 +281,72 @@ _NOT_WORD = re.compile(r"[\W_]+")
 def parse_option(text: str | None, options: list[str] | None = None) -> str | None:
     """The option letter a (stripped) answer names, or None when it names none or is ambiguous.
 
-    Accepted: `B`, `b`, `(B)`, `[B]`, `B.`, `B:`, `B. text`, `(B) text`, `The answer is B`,
-    `Answer: (B)`, `option B`, and the text of an option itself (case and punctuation ignored).
-    With `options`, a letter beyond the last option is rejected. Never raises."""
+    Accepted, in this order of precedence: `B`, `b`, `(B)`, `[B]`, `B.`, `B:`, `**B**`; `B. text`,
+    `(B) text`, `b) text`; the text of an option itself, alone or after an answer cue (case and
+    punctuation ignored); `B, its text`, `B - its text`; `The answer is B`, `Answer: (B)`,
+    `answer: b`, `The correct option is B.`, `I choose B.` (module docstring: when such a letter
+    counts); `option B`. With `options`, a letter beyond the last option is rejected. Never raises."""
     if not isinstance(text, str):
         return None
-    text = text.strip()
+    text = _EMPHASIS.sub("", text).strip()
     letters = OPTION_LETTERS[: len(options)] if options else OPTION_LETTERS
-    for found in (_letter_form(text), _option_text(text, options)):
+    for read in (_letter_form, _option_text, _letter_with_its_text, _stated_letter, _named_letter):
+        found = read(text, options)
         if found is not None:
             return found if found in letters else None
     return None
 
 
-def _letter_form(text: str) -> str | None:
+def _letter_form(text: str, options: list[str] | None) -> str | None:
     for pattern in (_LETTER_ONLY, _LETTER_THEN_TEXT):
         match = pattern.match(text)
         if match:
-            return match.group(1).upper()
-    stated = [match.group(1) for match in _ANSWER_PHRASE.finditer(text) if match.group(1).isupper()]
-    if stated:
-        return stated[-1]
+            return next(letter for letter in match.groups() if letter).upper()
+    return None
+
+
+def _option_text(text: str, options: list[str] | None) -> str | None:
+    """The option whose text the answer is, whole or after its last answer cue."""
+    cue_ends = [match.end() for match in _ANSWER_CUE.finditer(text)]
+    for candidate in (text, text[cue_ends[-1]:] if cue_ends else ""):
+        normal = _normalise(candidate)
+        matches = [OPTION_LETTERS[index] for index, option in enumerate(options or [])
+                   if isinstance(option, str) and normal and _normalise(option) == normal]
+        if len(matches) == 1:
+            return matches[0]
+    return None
+
+
+def _letter_with_its_text(text: str, options: list[str] | None) -> str | None:
+    match = _LEADING_LETTER.match(text)
+    if match and _is_text_of(match.group(1), text[match.end():], options):
+        return match.group(1).upper()
+    return None
+
+
+def _stated_letter(text: str, options: list[str] | None) -> str | None:
+    """The letter of the last answer cue that stands alone (nothing or punctuation after it; for the
+    very last cue, its own option text after it too)."""
+    matches = list(_ANSWER_PHRASE.finditer(text))
+    if matches and _is_text_of(matches[-1].group(1), text[matches[-1].end():], options):
+        return matches[-1].group(1).upper()
+    standing = [match for match in matches if _STATEMENT_END.match(text, match.end())]
+    return standing[-1].group(1).upper() if standing else None
+
+
+def _named_letter(text: str, options: list[str] | None) -> str | None:
     named = {match.group(1) for match in _OPTION_PHRASE.finditer(text) if match.group(1).isupper()}
     return named.pop() if len(named) == 1 else None
 
 
-def _option_text(text: str, options: list[str] | None) -> str | None:
+def _is_text_of(letter: str, text: str, options: list[str] | None) -> bool:
+    """Whether `text` is the text of option `letter` (case and punctuation ignored)."""
+    index = OPTION_LETTERS.find(letter.upper())
+    option = options[index] if options and 0 <= index < len(options) else None
+    if not isinstance(option, str):
+        return False
     normal = _normalise(text)
-    matches = [OPTION_LETTERS[index] for index, option in enumerate(options or [])
-               if isinstance(option, str) and normal and _normalise(option) == normal]
-    return matches[0] if len(matches) == 1 else None
+    return bool(normal) and normal == _normalise(option)
 
 
 def _normalise(text: str) -> str:

@@ -9,8 +9,10 @@ format", last paragraph). Three forms of line:
 
 A line that mixes `output` with parsed keys is ambiguous and rejected, as are unknown keys (a typo such
 as `interval` would otherwise score 0 silently). Parsed values are checked for shape (pairs and boxes
-of finite numbers); their geometry is not judged here: a reversed interval is a wrong prediction,
-not a broken file.
+of finite numbers). Their geometry is not judged here, but normalised exactly as parse_completion
+normalises raw output (parsing.normalise_intervals / normalise_boxes), so both forms score alike: a
+negative start is clipped to 0, and a reversed interval or box leaves `intervals` or `boxes` null, a
+wrong prediction rather than a broken file.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from videofocus.errors import DataError
-from videofocus.parsing import Prediction, parse_completion
+from videofocus.parsing import Prediction, normalise_boxes, normalise_intervals, parse_completion
 from videofocus.schema import iter_jsonl
 
 PARSED_KEYS = ("answer", "think", "intervals", "boxes", "track")
@@ -144,10 +146,16 @@ def _groups(value: object, size: int, kind: type):
     return groups or None  # an empty list says nothing, as parse_completion has it
 
 
+def _intervals(value: object) -> list[tuple[float, float]] | None:
+    return normalise_intervals(_groups(value, 2, tuple))
+
+
+def _boxes(value: object) -> list[list[float]] | None:
+    return normalise_boxes(_groups(value, 4, list))
+
+
 _READERS: dict[str, Callable[[object], object]] = {
-    "answer": _text, "think": _text,
-    "intervals": partial(_groups, size=2, kind=tuple),
-    "boxes": partial(_groups, size=4, kind=list),
+    "answer": _text, "think": _text, "intervals": _intervals, "boxes": _boxes,
     "track": partial(_groups, size=4, kind=list),
 }
 

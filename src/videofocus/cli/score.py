@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from videofocus.cli.app import app, console, err_console
+from videofocus.errors import ConfigError
 from videofocus.metrics import BENCHMARKS, ScoreReport, score_predictions
 from videofocus.parsing import Prediction
 from videofocus.predictions import PredictionLike, load_predictions
@@ -34,8 +35,9 @@ def score(
     annotations: Annotated[Path, typer.Option(help="Annotation JSONL in the one sample format.")],
     json_output: Annotated[bool, typer.Option("--json",
                                               help="Print {benchmark, n, missing, metrics} as JSON.")] = False,
-    strict: Annotated[bool, typer.Option(help="Treat duplicate prediction ids and ids without an "
-                                         "annotation as errors instead of warnings.")] = False,
+    strict: Annotated[bool, typer.Option(help="Treat every warning as an error: duplicate prediction ids, "
+                                         "ids without an annotation, track coordinates that contradict "
+                                         "--track-units.")] = False,
     track_units: Annotated[TrackUnitsOption, typer.Option(help="Units of predicted tracking boxes: original-frame "
                                                     "pixels, or normalised 0-1 (what the tracking prompts "
                                                     "ask the model for).")] = TrackUnitsOption.pixels,
@@ -44,8 +46,11 @@ def score(
     samples = list(read_samples(annotations))
     by_id = load_predictions(predictions, known_ids={sample.id for sample in samples}, strict=strict,
                              warn=_warn)
-    if benchmark.value == "got10k":
-        _warn_on_unlikely_units(by_id.values(), track_units)
+    units_problem = _unlikely_units(by_id.values(), track_units) if benchmark.value == "got10k" else None
+    if units_problem and strict:
+        raise ConfigError(units_problem)
+    if units_problem:
+        _warn(units_problem)
     report = score_predictions(benchmark.value, samples, by_id, track_units=track_units.value,
                                annotations=annotations)
     if json_output:
@@ -60,19 +65,20 @@ def _warn(message: str) -> None:
     err_console.print(Text.assemble(("warning: ", "bold yellow"), message), soft_wrap=True)
 
 
-def _warn_on_unlikely_units(predictions: Iterable[PredictionLike], units: TrackUnitsOption) -> None:
-    """Warn when the predicted track coordinates contradict `units`: all within [0, 1] for pixels, or
-    some far above 1 for normalised (1.5 leaves room for boxes overshooting the frame)."""
+def _unlikely_units(predictions: Iterable[PredictionLike], units: TrackUnitsOption) -> str | None:
+    """What is wrong when the predicted track coordinates contradict `units`: all within [0, 1] for
+    pixels, or some far above 1 for normalised (1.5 leaves room for boxes overshooting the frame)."""
     coordinates = [value for prediction in predictions if isinstance(prediction, Prediction) and prediction.track
                    for box in prediction.track for value in box]
     if not coordinates:
-        return
+        return None
     if units is TrackUnitsOption.pixels and max(map(abs, coordinates)) <= 1.0:
-        _warn("every predicted track coordinate lies within [0, 1]; if they are normalised (as the tracking "
-              "prompts ask), pass --track-units normalised")
-    elif units is TrackUnitsOption.normalised and max(coordinates) > 1.5:
-        _warn(f"--track-units normalised, but a predicted track coordinate is {max(coordinates):g}; "
-              "pixel boxes need --track-units pixels")
+        return ("every predicted track coordinate lies within [0, 1]; if they are normalised (as the tracking "
+                "prompts ask), pass --track-units normalised")
+    if units is TrackUnitsOption.normalised and max(coordinates) > 1.5:
+        return (f"--track-units normalised, but a predicted track coordinate is {max(coordinates):g}; "
+                "pixel boxes need --track-units pixels")
+    return None
 
 
 def _table(report: ScoreReport) -> Table:
