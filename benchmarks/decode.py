@@ -9,9 +9,10 @@ with
   - videofocus: probe (demux PTS) + uniform_indices + read_frames (seek to the keyframe before
     each frame, decode forward);
   - transformers.video_utils.load_video(path, num_frames=n, backend="pyav");
-  - qwen-vl-utils' fetch_video with the reader it picks here. If that reader cannot run, its
-    work is emulated with PyAV: torchvision.io.read_video decoded and converted to RGB every
-    frame of the video before picking n (frames are not kept here, so this is a lower bound).
+  - qwen-vl-utils' fetch_video with the reader it picks here. If that reader cannot run, or
+    qwen-vl-utils is not installed (then its torchvision reader), its work is emulated with PyAV:
+    torchvision.io.read_video decoded and converted to RGB every frame of the video before
+    picking n (frames are not kept here, so this is a lower bound).
 and prints median times and ratios. videofocus's frames are checked against transformers' on the
 same indices."""
 
@@ -87,7 +88,12 @@ def decode_everything_to_rgb(path: Path, count: int) -> np.ndarray:
 
 def time_qwen(path: Path, repeats: int) -> tuple[str, dict[int, float]]:
     """Median times of qwen-vl-utils' default reader, or of its emulation if it cannot run here."""
-    from qwen_vl_utils.vision_process import get_video_reader_backend
+    try:
+        from qwen_vl_utils.vision_process import get_video_reader_backend
+    except ImportError:
+        print("qwen-vl-utils is not installed; timing the work of its torchvision reader emulated: "
+              "decode + RGB-convert every frame")
+        return emulated_qwen(path, "torchvision")
     backend = get_video_reader_backend()
     try:
         return f"qwen-vl-utils ({backend})", {
@@ -96,6 +102,10 @@ def time_qwen(path: Path, repeats: int) -> tuple[str, dict[int, float]]:
     except Exception as exc:  # noqa: BLE001 - report whatever stops it, then emulate
         print(f"qwen-vl-utils picks '{backend}' here and it fails ({type(exc).__name__}: {exc}); "
               "timing its work emulated: decode + RGB-convert every frame")
+    return emulated_qwen(path, backend)
+
+
+def emulated_qwen(path: Path, backend: str) -> tuple[str, dict[int, float]]:
     seconds = timed(decode_everything_to_rgb, path, FRAME_COUNTS[0])  # decodes all: same for any n
     return f"qwen-vl-utils ({backend}, emulated)", dict.fromkeys(FRAME_COUNTS, seconds)
 

@@ -3,14 +3,18 @@ uninterrupted run writes; different settings into the same folder are refused.""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from dataclasses import replace
+from pathlib import Path
 
+import huggingface_hub
 import pytest
 from eval_helpers import RoundScript, folder_files, grounding_script, interval_answer, synth_set
 
 from videofocus.errors import ConfigError, DataError
-from videofocus.evaluate import EvalSettings, evaluate
+from videofocus.evaluate import EvalSettings, GenerationSettings, evaluate, runner
 from videofocus.evaluate.store import PredictionStore
 from videofocus.perception import PerceptionOptions
 
@@ -113,3 +117,53 @@ def test_merge_orders_lines_by_annotation_and_keeps_the_first_of_duplicates(tmp_
     assert store.merged.read_text() == "".join(lines) and not store.shard_dir.exists()
     with pytest.raises(DataError, match="1 sample"):
         store.merge(["a", "b", "c"])
+
+
+HUB_ID = "videofocus-tests/tiny-qwen2_5_vl"
+HUB_REVISION = "4413" + "0" * 36
+
+
+def lay_out_hub_snapshot(cache: Path, repo_id: str, revision: str, files_from: Path) -> Path:
+    """What huggingface_hub leaves after a download: blobs named by content hash, the snapshot's
+    files as relative symlinks to them, and refs/main naming the snapshot's commit."""
+    repo = cache / f"models--{repo_id.replace('/', '--')}"
+    snapshot = repo / "snapshots" / revision
+    for source in sorted(path for path in files_from.rglob("*") if path.is_file()):
+        data = source.read_bytes()
+        blob = repo / "blobs" / hashlib.sha256(data).hexdigest()
+        blob.parent.mkdir(parents=True, exist_ok=True)
+        blob.write_bytes(data)
+        link = snapshot / source.relative_to(files_from)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(os.path.relpath(blob, link.parent))
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(revision)
+    return snapshot
+
+
+def test_a_hub_model_first_fetched_by_the_run_is_identified_and_the_rerun_resumes(
+        data, tiny_qwen25_vl_path, tmp_path, monkeypatch):
+    annotations, _, _ = data
+    cache = tmp_path / "hub"
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    real_build_backend = runner.build_backend
+
+    def fetch_then_build(model, *args, **kwargs):  # loading downloads the model into the cache
+        if not cache.exists():
+            lay_out_hub_snapshot(cache, HUB_ID, HUB_REVISION, tiny_qwen25_vl_path)
+        return real_build_backend(model, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "build_backend", fetch_then_build)
+    settings = EvalSettings("temporal_grounding", rounds=(1,), limit=2, batch_size=1,
+                            perception=PerceptionOptions(num_frames=4),
+                            generation=GenerationSettings(max_new_tokens=4))
+    out = tmp_path / "out"
+    first = evaluate(annotations, out, settings, model=HUB_ID, device="cpu", progress=False)
+    identity = json.loads((out / "run.json").read_text())["model"]
+    assert identity["name"] == HUB_ID and identity["revision"] == HUB_REVISION
+    config = (tiny_qwen25_vl_path / "config.json").read_bytes()
+    assert identity["config_sha256"] == hashlib.sha256(config).hexdigest() and len(identity["files_sha256"]) == 64
+
+    again = evaluate(annotations, out, settings, model=HUB_ID, device="cpu", progress=False)
+    assert (first.evaluated_now, again.evaluated_now) == (2, 0)

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
-from media_helpers import write_audio_only, write_cfr_video, write_timed_video
+from media_helpers import index_frame, write_audio_only, write_cfr_video, write_timed_video
 from PIL import Image
+from transformers import AutoProcessor
 
 from videofocus.cli import main
 from videofocus.cli.app import err_console
+from videofocus.evaluate import GenerationSettings
+from videofocus.media.video import probe, read_frames
+from videofocus.models.inputs import Prompt, encode_prompts
 
 VFR_TIMES = [2.0, 2.1, 2.15, 2.4, 3.0, 3.01, 4.5, 4.6, 5.0, 6.9]
 
@@ -101,3 +106,66 @@ def test_bad_input_exits_non_zero_with_one_line(monkeypatch, capsys, media, make
 def test_malformed_focus_is_a_usage_error(monkeypatch, capsys, cfr_video):
     code, _, err = run(monkeypatch, capsys, "frames", cfr_video, "--focus", "twelve")
     assert code == 2 and "START-END" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("make_sheet_arg, message", [
+    (lambda media: f"{media / 'sheet_folder'}/", "is a folder"),
+    (lambda media: str(media), "is a folder"),
+    (lambda media: str(media / "vfr.mp4" / "sheets" / "sheet.png"), "cannot write the contact sheet (Not a directory"),
+])
+def test_a_sheet_path_that_cannot_be_a_png_file_is_one_line(monkeypatch, capsys, media, vfr_video,
+                                                            make_sheet_arg, message):
+    monkeypatch.setattr(err_console, "width", 400)
+    sheet = make_sheet_arg(media)
+    code, _, err = run(monkeypatch, capsys, "frames", vfr_video, "-n", "2", "--sheet", sheet)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 1 and len(lines) == 1 and "Traceback" not in err
+    assert message in lines[0] and sheet in lines[0]
+    assert not (media / "sheet_folder").exists()  # no file named after the folder
+
+
+@pytest.fixture(scope="module")
+def hd_video(media):
+    """400 frames of 1280x720: enough frames that qwen-vl-utils' total pixel budget would shrink
+    them, which the pipeline does not apply."""
+    frames = np.broadcast_to(index_frame(5, 720, 1280), (400, 720, 1280, 3))
+    return write_timed_video(media / "hd.mp4", [i / 30 for i in range(400)], frames=frames)
+
+
+def _size_the_model_gets(model_path, video, **pixel_limits) -> str:
+    """WxH of the frames encode_prompts hands the model, read from its video grid."""
+    processor = AutoProcessor.from_pretrained(model_path)
+    clip = read_frames(probe(video), [0, 1])
+    batch = encode_prompts(processor, [Prompt("When?", video=clip)], **pixel_limits)
+    _, grid_h, grid_w = batch.video_grid_thw[0].tolist()
+    patch = processor.video_processor.patch_size
+    return f"{grid_w * patch}x{grid_h * patch}"
+
+
+def _printed_size(out: str) -> str:
+    return re.search(r"^400 frames; the model sees each at (\d+x\d+) ", out, re.MULTILINE)[1]
+
+
+@pytest.mark.parametrize("model, frames_args", [
+    ("tiny_qwen25_vl_path", []),
+    ("tiny_qwen3_vl_path", ["--patch-factor", "32"]),
+])
+def test_table_states_the_frame_size_the_pipeline_gives_the_model(monkeypatch, capsys, hd_video, request,
+                                                                  model, frames_args):
+    eval_defaults = GenerationSettings()
+    expected = _size_the_model_gets(request.getfixturevalue(model), hd_video,
+                                    video_min_pixels=eval_defaults.video_min_pixels,
+                                    video_max_pixels=eval_defaults.video_max_pixels)
+    code, out, _ = run(monkeypatch, capsys, "frames", hd_video, "-n", "400", *frames_args)
+    assert code == 0 and _printed_size(out) == expected
+
+
+def test_pixel_limit_options_change_the_stated_size_as_they_change_the_model_input(
+        monkeypatch, capsys, hd_video, tiny_qwen25_vl_path):
+    limits = dict(video_min_pixels=32 * 28 * 28, video_max_pixels=64 * 28 * 28)
+    expected = _size_the_model_gets(tiny_qwen25_vl_path, hd_video, **limits)
+    assert expected != _size_the_model_gets(tiny_qwen25_vl_path, hd_video)
+    code, out, _ = run(monkeypatch, capsys, "frames", hd_video, "-n", "400",
+                       "--video-min-pixels", limits["video_min_pixels"],
+                       "--video-max-pixels", limits["video_max_pixels"])
+    assert code == 0 and _printed_size(out) == expected

@@ -7,10 +7,12 @@ import re
 import numpy as np
 import pytest
 import torch
+from media_helpers import frame_index, write_timed_video
 from models_helpers import make_clip
 from PIL import Image
 
 from videofocus.errors import ConfigError, MediaError
+from videofocus.media.video import probe
 from videofocus.models import load_model
 from videofocus.models.inputs import (
     PixelLimits,
@@ -21,6 +23,7 @@ from videofocus.models.inputs import (
     second_per_grid,
     vision_token_ids,
 )
+from videofocus.perception.views import VideoSource, first_round_indices, focused_pair_indices
 
 LIMITS = dict(video_min_pixels=28 * 28, video_max_pixels=64 * 64, image_min_pixels=28 * 28,
               image_max_pixels=64 * 64)
@@ -86,6 +89,44 @@ def test_qwen25_vl_second_per_grid_is_the_mean_spacing_of_sampled_patches(qwen25
     _, processor = qwen25
     batch = encode_prompts(processor, [Prompt("When?", video=make_clip(timestamps))], **LIMITS)
     times = _pair_means(timestamps)
+    assert batch.second_per_grid_ts.tolist() == pytest.approx([(times[-1] - times[0]) / (len(times) - 1)], abs=1e-6)
+
+
+@pytest.fixture(scope="module")
+def focused_round_of_a_vfr_file(tmp_path_factory):
+    """Round 2 of the perception loop on a real variable-frame-rate file whose first frame is at
+    1.7 s: the clip it decodes, and the true time of each of its frames (seconds from the first
+    frame), known from which written frame its pixels show rather than from probing."""
+    steps = np.random.default_rng(3).uniform(0.03, 0.4, size=59)
+    written_ms = np.round(1000 * (1.7 + np.concatenate([[0.0], np.cumsum(steps)]))).astype(int)
+    path = write_timed_video(tmp_path_factory.mktemp("vfr") / "vfr.mp4", written_ms / 1000)
+    info = probe(path)
+    uniform = first_round_indices(info, 8, fps=2.0, min_frames=4, max_frames=768)
+    focused = focused_pair_indices(info, len(uniform), [(4.0, 6.5)], key_ratio=0.5, previous=uniform)
+    clip = VideoSource(info).clip(focused).clip
+    shown = [frame_index(frame) for frame in clip.frames]
+    return clip, [(written_ms[index] - written_ms[0]) / 1000 for index in shown]
+
+
+def test_a_focused_vfr_round_is_decoded_at_its_true_times(focused_round_of_a_vfr_file):
+    clip, true_times = focused_round_of_a_vfr_file
+    assert clip.timestamps.tolist() == true_times
+    spacings = np.diff(_pair_means(true_times))
+    assert spacings.max() > 2 * spacings.min()  # dense inside the clue: no single spacing fits
+
+
+def test_qwen3_vl_prints_a_focused_vfr_rounds_true_times(qwen3, focused_round_of_a_vfr_file):
+    _, processor = qwen3
+    clip, true_times = focused_round_of_a_vfr_file
+    batch = encode_prompts(processor, [Prompt("When?", video=clip)], **LIMITS)
+    assert _printed_times(processor, batch.input_ids[0]) == _expected_times(true_times)
+
+
+def test_qwen25_vl_spaces_a_focused_vfr_round_by_its_true_mean_pair_spacing(qwen25, focused_round_of_a_vfr_file):
+    _, processor = qwen25
+    clip, true_times = focused_round_of_a_vfr_file
+    batch = encode_prompts(processor, [Prompt("When?", video=clip)], **LIMITS)
+    times = _pair_means(true_times)
     assert batch.second_per_grid_ts.tolist() == pytest.approx([(times[-1] - times[0]) / (len(times) - 1)], abs=1e-6)
 
 

@@ -33,7 +33,9 @@ def eval_command(
     output: Path | None = typer.Option(None, "--output",
                                        help="Output folder (default: eval/<benchmark>-<model name>); rerun "
                                             "with the same arguments to resume."),
-    backend: str = typer.Option(_GENERATION.backend, "--backend", help="hf (transformers) or vllm."),
+    backend: str = typer.Option(_GENERATION.backend, "--backend",
+                                help="hf (transformers) or vllm (a single process: not under a multi-process "
+                                     "accelerate launch)."),
     num_frames: int | None = typer.Option(None, "--num-frames", min=1, help="Fixed frame budget (else --fps)."),
     fps: float = typer.Option(_PERCEPTION.fps, "--fps", min=0.001, help="Frames per second without --num-frames."),
     min_frames: int = typer.Option(_PERCEPTION.min_frames, "--min-frames", min=1),

@@ -11,7 +11,8 @@ import typer
 from rich.table import Table
 
 from videofocus.cli.app import app, console, err_console
-from videofocus.media.budget import frame_size
+from videofocus.media.budget import IMAGE_FACTOR, VIDEO_MAX_PIXELS, VIDEO_MIN_PIXELS
+from videofocus.media.image import smart_resize
 from videofocus.media.sampling import clue_mask, focused_indices, fps_indices, uniform_indices
 from videofocus.media.sheet import contact_sheet
 from videofocus.media.video import VideoInfo, probe, read_frames
@@ -49,9 +50,16 @@ def frames(
     key_ratio: float = typer.Option(0.5, "--key-ratio", help="Share of the frames inside --focus."),
     as_json: bool = typer.Option(False, "--json",
                                  help='Print {"duration", "fps", "width", "height", "timestamps"} as JSON.'),
-    sheet: Path | None = typer.Option(None, "--sheet",
-                                      help="Also write a contact sheet PNG of the sampled frames, each "
-                                           "labelled with its time."),
+    sheet: str | None = typer.Option(None, "--sheet",
+                                     help="Also write a contact sheet PNG of the sampled frames, each "
+                                          "labelled with its time."),
+    video_min_pixels: int = typer.Option(VIDEO_MIN_PIXELS, "--video-min-pixels", min=1,
+                                         help="Least pixels of each frame after resizing (as videofocus eval)."),
+    video_max_pixels: int = typer.Option(VIDEO_MAX_PIXELS, "--video-max-pixels", min=1,
+                                         help="Most pixels of each frame after resizing (as videofocus eval)."),
+    patch_factor: int = typer.Option(IMAGE_FACTOR, "--patch-factor", min=1,
+                                     help="Frame sides become multiples of this: patch size x spatial merge, "
+                                          "28 for Qwen2.5-VL, 32 for Qwen3-VL."),
 ) -> None:
     """Show which frames the model would see, with their true timestamps (from the video's PTS).
 
@@ -66,20 +74,23 @@ def frames(
         print(json.dumps({"duration": info.duration, "fps": info.fps, "width": info.width,
                           "height": info.height, "timestamps": info.frame_times[indices].tolist()}))
     else:
-        _print_table(info, indices, intervals)
+        model_size = smart_resize(info.height, info.width, patch_factor, video_min_pixels, video_max_pixels)
+        _print_table(info, indices, intervals, model_size)
     if sheet is not None:
         clip = read_frames(info, indices, size=_thumb_size(info))
         written = contact_sheet(clip, sheet, thumb_width=_SHEET_THUMB_WIDTH)
         (err_console if as_json else console).print(f"wrote contact sheet {written}")
 
 
-def _print_table(info: VideoInfo, indices: np.ndarray, intervals: list[tuple[float, float]]) -> None:
-    model_h, model_w = frame_size(info.height, info.width, len(indices))
+def _print_table(info: VideoInfo, indices: np.ndarray, intervals: list[tuple[float, float]],
+                 model_size: tuple[int, int]) -> None:
+    """`model_size` (height, width): each frame as the model gets it (encode_prompts' per-frame resize)."""
+    model_h, model_w = model_size
     rotated = f", rotated {info.rotation}°" if info.rotation else ""
     console.print(f"[bold]{info.path}[/]: {info.duration:.2f}s, {info.num_frames} frames at "
                   f"{info.fps:.3f} fps, {info.width}x{info.height}{rotated}", highlight=False, soft_wrap=True)
     console.print(f"{len(indices)} frames; the model sees each at {model_w}x{model_h} "
-                  "(Qwen pixel budget)", highlight=False, soft_wrap=True)
+                  "(resized as videofocus eval does)", highlight=False, soft_wrap=True)
     table = Table()
     table.add_column("#", justify="right")
     table.add_column("frame", justify="right")

@@ -79,6 +79,12 @@ def model_identity(model: str | os.PathLike | None, backend: Backend | None) -> 
     return identity
 
 
+def model_found_locally(model: str | os.PathLike) -> bool:
+    """Whether `model` is a directory or a Hub id in the local cache, so that model_identity can
+    identify it before it is loaded (an uncached Hub id gets its revision only once loaded)."""
+    return _model_directory(model)[0] is not None
+
+
 def describe_backend(backend: Backend) -> dict[str, Any]:
     """How a ready backend generates, as far as it tells: class, box convention, determinism, and
     for a transformers backend its decoding config, batch size and pixel limits."""

@@ -18,6 +18,7 @@ import random
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from rich.text import Text
 from videofocus.backends.base import Backend
 from videofocus.errors import ConfigError, DataError, MediaError
 from videofocus.evaluate import report
-from videofocus.evaluate.manifest import build_manifest, check_same_run, write_json
+from videofocus.evaluate.manifest import build_manifest, check_same_run, model_found_locally, write_json
 from videofocus.evaluate.settings import EvalSettings, GenerationSettings
 from videofocus.evaluate.store import PredictionStore
 from videofocus.metrics import ScoreReport, score_predictions
@@ -64,23 +65,31 @@ def evaluate(annotations: str | os.PathLike, output_dir: str | os.PathLike, sett
     folder `output_dir`; resumes a run already there.
 
     model: a model directory or Hub id; loaded per `settings.generation` unless `backend` is given,
-        and then only recorded (its hashes identify the weights in run.json).
+        and then only recorded (its hashes identify the weights in run.json). A Hub id not yet in
+        the local cache is loaded before the folder is prepared, so run.json records its revision.
     backend: a ready Backend (e.g. one the caller already built, or a ScriptedBackend).
     media_root: where relative media paths start (default: the annotation file's folder).
     device: where a backend built here runs (default: this process's accelerate device).
     command: the command line to record in run.json.
     Returns the result on the main process and None on the others. Raises ConfigError when the
-    folder holds a run with other settings, DataError for bad annotations or a broken folder."""
+    folder holds a run with other settings or vLLM is asked for under several processes, DataError
+    for bad annotations or a broken folder."""
     if model is None and backend is None:
         raise ConfigError("evaluate needs a model (path or Hub id) or a ready backend")
     started = time.perf_counter()
     state = _process_state(device)
     if backend is None:
+        _refuse_vllm_in_several_processes(settings.generation, state.num_processes)
         settings = _with_explicit_dtype(settings, device or _device_name(state.device))
     samples = _read_samples(annotations, settings.limit)
     # The benchmark's annotation checks, before any model time is spent.
     score_predictions(settings.benchmark, samples, {}, track_units=settings.track_units, annotations=annotations)
     media_root = Path(media_root) if media_root is not None else Path(annotations).parent
+    load = partial(build_backend, model, settings.generation, batch_size=settings.batch_size,
+                   device=device or _device_name(state.device), seed=settings.seed)
+    # Loading is what fetches an uncached Hub model; identified before that, run.json would hold no
+    # revision or hashes and the rerun, which finds the model cached, would be refused.
+    loaded = load() if backend is None and not model_found_locally(model) else None
     manifest = _json_ready(build_manifest(settings, annotations=annotations, samples=samples, media_root=media_root,
                                           model=model, backend=backend, command=command))
     folder = Path(output_dir)
@@ -93,8 +102,7 @@ def evaluate(annotations: str | os.PathLike, output_dir: str | os.PathLike, sett
     mine = [(index, sample) for index, sample in enumerate(samples)
             if index % state.num_processes == state.process_index and sample.id not in finished_before]
     if mine:
-        backend = backend or build_backend(model, settings.generation, batch_size=settings.batch_size,
-                                           device=device or _device_name(state.device), seed=settings.seed)
+        backend = backend or loaded or load()
         label = settings.benchmark + (f" (process {state.process_index + 1} of {state.num_processes})"
                                       if state.num_processes > 1 else "")
         _run_samples(mine, backend, settings, media_root, store, state.process_index,
@@ -225,6 +233,17 @@ def _process_state(device: str | None):
     cpu = (device is not None and device.startswith("cpu")) or not torch.cuda.is_available() \
         or parse_flag_from_env("ACCELERATE_USE_CPU")
     return PartialState(cpu=cpu)
+
+
+def _refuse_vllm_in_several_processes(generation: GenerationSettings, num_processes: int) -> None:
+    """ConfigError for vLLM under a multi-process launch: each process would start its own engine,
+    and nothing here pins a process to its GPU before CUDA starts, so all would share GPU 0."""
+    if generation.backend == "vllm" and num_processes > 1:
+        raise ConfigError(
+            f"--backend vllm cannot run as {num_processes} processes: each would start its own vLLM engine on "
+            "GPU 0. Run one process, and for several GPUs use vLLM's own tensor / data parallelism (a "
+            "VLLMBackend built with tensor_parallel_size or data_parallel_size, handed to evaluate), or use "
+            "--backend hf, which runs one process per GPU")
 
 
 def _with_explicit_dtype(settings: EvalSettings, device: str) -> EvalSettings:

@@ -56,8 +56,11 @@ class EvalSettings:
     perception: the iterative-perception options; its `rounds` is set to max(rounds).
     limit: evaluate only the first `limit` samples of the annotation file.
     batch_size: samples per perception call (and prompts per model call for a backend built here).
-    seed: seeds python, numpy and torch before each batch (seed + index of the batch's first
-        sample), so sampled decoding does not depend on how the samples were split or resumed.
+    seed: seeds python, numpy and torch before each batch with seed + the annotation index of the
+        batch's first sample. At batch_size 1 a sample's sampled decoding with transformers thus
+        does not depend on how the samples were split over processes or resumed; at larger batch
+        sizes it does (a batch's members, and so its seed, change with the split). vLLM ignores
+        these per-batch seeds: its engine and every request are seeded with `seed` itself.
     track_units: the units of predicted tracking boxes for scoring; the tracking prompts ask for
         normalised 0-1 boxes.
     generation: decoding settings for a backend built from a model path.

@@ -5,7 +5,11 @@ FRAME_FACTOR` pixels (two frames share one temporal patch), capped at `max_pixel
 `1.05 * min_pixels`, then `smart_resize` rounds the size to multiples of the patch factor. The
 installed qwen-vl-utils states the limits in tokens (VIDEO_MIN_TOKEN_NUM = 128, VIDEO_MAX_TOKEN_NUM
 = 768, MODEL_SEQ_LEN = 128000 with total = 0.9 * MODEL_SEQ_LEN tokens); older releases named the
-same numbers VIDEO_MIN_PIXELS, VIDEO_MAX_PIXELS and VIDEO_TOTAL_PIXELS, as here."""
+same numbers VIDEO_MIN_PIXELS, VIDEO_MAX_PIXELS and VIDEO_TOTAL_PIXELS, as here.
+
+videofocus's own pipeline does not apply the total: `models.inputs.encode_prompts` (and so
+`videofocus eval`, whose frame size `videofocus frames` prints) bounds each frame by the per-frame
+limits only, as the papers' settings state them."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from videofocus.errors import MediaError
 from videofocus.media.video import Clip
 from videofocus.schema import atomic_writer
 
@@ -21,7 +22,9 @@ _PAD = 4
 def contact_sheet(clip: Clip, path: str | os.PathLike, *, columns: int | None = None,
                   thumb_width: int = 256) -> Path:
     """Write `clip`'s frames as a grid PNG at `path` (atomically), each thumbnail labelled with its
-    time in seconds and frame index. `columns` defaults to a near-square grid."""
+    time in seconds and frame index. `columns` defaults to a near-square grid. Raises MediaError
+    when `path` names a folder or cannot be written."""
+    path = _sheet_file(path)
     count = len(clip.frames)
     if count == 0:
         raise ValueError("a contact sheet needs at least one frame")
@@ -36,9 +39,23 @@ def contact_sheet(clip: Clip, path: str | os.PathLike, *, columns: int | None = 
         thumb = _labelled(frame, (thumb_width, thumb_h), f"{time:.2f}s  #{int(index)}", font)
         row, column = divmod(k, columns)
         sheet.paste(thumb, (_PAD + column * (thumb_width + _PAD), _PAD + row * (thumb_h + _PAD)))
-    with atomic_writer(path, "wb") as handle:
-        sheet.save(handle, format="PNG")
-    return Path(path)
+    try:
+        with atomic_writer(path, "wb") as handle:
+            sheet.save(handle, format="PNG")
+    except OSError as exc:  # e.g. a parent folder that cannot be created
+        reason = f"{exc.strerror}: {exc.filename}" if exc.strerror and exc.filename else str(exc)
+        raise MediaError(f"{path}: cannot write the contact sheet ({reason})") from exc
+    return path
+
+
+def _sheet_file(path: str | os.PathLike) -> Path:
+    """`path` as the file to write; MediaError when it names a folder (Path drops a trailing "/",
+    which would otherwise write a file named after the folder)."""
+    text = os.fspath(path)
+    if text.endswith(("/", os.sep)) or Path(text).is_dir():
+        raise MediaError(f"{text}: is a folder; the contact sheet needs a file name, "
+                         f"e.g. {Path(text) / 'sheet.png'}")
+    return Path(text)
 
 
 def _labelled(frame: np.ndarray, size: tuple[int, int], label: str, font) -> Image.Image:
