@@ -40,6 +40,9 @@ def test_recipe_and_overrides_are_typed(tmp_path):
     (["datasets=[{path: a.jsonl, colour: red}]"], "unknown key 'colour'"),
     (["judge_url=http://x:8000"], "set judge_url and judge_model together"),
     (["max_steps=0"], "'max_steps': must be at least 1"),
+    (["dtype=bfloat16"], "'mixed_precision': dtype=bfloat16 needs autocast"),
+    (["dtype=float16"], "'mixed_precision': dtype=float16 needs autocast"),
+    (["tracking_frames=8"], "unknown key 'tracking_frames'"),
 ])
 def test_bad_configs_say_what_to_change(overrides, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("[", r"\[")):
@@ -56,6 +59,36 @@ def test_missing_required_keys_and_files(tmp_path):
         load_config(GRPOConfig, tmp_path / "list.yaml")
     with pytest.raises(ConfigError, match="is not key=value"):
         load_config(GRPOConfig, None, BASE + ["beta"])
+
+
+def test_weights_load_in_the_autocast_dtype_unless_dtype_is_set():
+    assert load_config(GRPOConfig, None, BASE).load_dtype == "float32"
+    assert load_config(GRPOConfig, None, BASE + ["mixed_precision=bf16"]).load_dtype == "bfloat16"
+    assert load_config(GRPOConfig, None, BASE + ["mixed_precision=bf16", "dtype=float32"]).load_dtype == "float32"
+
+
+@pytest.mark.parametrize(("overrides", "launch", "message"), [
+    ([], ("FSDP", None), "'share_visual_features': FSDP cannot run the vision encoder"),
+    (["share_visual_features=false", "use_lora=true"], ("FSDP", None), "'use_lora': LoRA is not supported with FSDP"),
+    (["use_lora=true"], ("DEEPSPEED", 3), "'use_lora': LoRA is not supported with DeepSpeed ZeRO-3"),
+])
+def test_launches_that_cannot_run_say_what_to_change(overrides, launch, message):
+    config = load_config(GRPOConfig, None, BASE + overrides)
+    distributed_type, zero_stage = launch
+    with pytest.raises(ConfigError, match=message):
+        config.validate_launch(distributed_type, zero_stage=zero_stage)
+
+
+@pytest.mark.parametrize(("overrides", "launch"), [
+    (["share_visual_features=false"], ("FSDP", None)),
+    (["freeze_vision_tower=false"], ("FSDP", None)),          # vision trained: features are not shared anyway
+    (["use_lora=true"], ("DEEPSPEED", 2)),
+    (["use_lora=true"], ("MULTI_GPU", None)),
+    ([], ("DEEPSPEED", 3)),
+])
+def test_launches_that_can_run_pass(overrides, launch):
+    distributed_type, zero_stage = launch
+    load_config(GRPOConfig, None, BASE + overrides).validate_launch(distributed_type, zero_stage=zero_stage)
 
 
 @pytest.mark.parametrize("config_class", [TrainConfig, GRPOConfig, DatasetConfig])

@@ -1,5 +1,5 @@
-"""Training data: checked before the first step, a resumable batch order, single-task batches, process
-shares, and the frames a tracking sample is shown."""
+"""Training data: checked before the first step, a resumable batch order, single-task batches (and
+requests for a task's next batch), process shares, and the frames a tracking sample is shown."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from train_helpers import write_image_samples, write_video_samples
 from videofocus.errors import ConfigError, DataError
+from videofocus.train.checkpoint import TrainerState
 from videofocus.train.config import DatasetConfig
 from videofocus.train.data import BatchOrder, BatchStream, DataPosition, load_training_samples, nearest_frames
 
@@ -81,6 +82,36 @@ def test_stream_shares_each_global_batch_between_processes_and_resumes():
     resumed.position = DataPosition(**vars(streams[0].position))
     assert resumed.next() == streams[0].next() == order.epoch(1)[0][:2]
     assert [streams[0].next() for _ in range(3)][-1] is None       # two epochs of three batches
+
+
+def test_a_request_for_a_task_defers_the_batches_it_passes_over_and_a_resume_keeps_them():
+    tasks = ["a"] * 6 + ["b"] * 6
+    order = BatchOrder(tasks, 2, seed=0, single_task_batches=True)
+    batches = order.epoch(0)
+    stream = BatchStream(order, num_epochs=1)
+    first = stream.next()
+    task = tasks[first[0]]
+    refills = [stream.next(task=task) for _ in range(2)]
+    assert refills == [batch for batch in batches[1:] if tasks[batch[0]] == task][:2]
+    passed = [batch for batch in batches[1:batches.index(refills[1])] if tasks[batch[0]] != task]
+    assert passed                                     # the seed puts other batches in between
+
+    resumed = BatchStream(order, num_epochs=1)
+    saved = TrainerState(step=1, position=stream.position, config={}).to_json()
+    resumed.position = TrainerState.from_json(saved).position
+    rest = list(iter(resumed.next, None))
+    assert rest[:len(passed)] == passed               # served first, in order
+    assert sorted(map(tuple, [first, *refills, *rest])) == sorted(map(tuple, batches))   # each batch once
+
+
+def test_a_request_for_a_task_with_no_batch_left_returns_none_and_loses_nothing():
+    tasks = ["a"] * 2 + ["b"] * 4
+    order = BatchOrder(tasks, 2, seed=0, single_task_batches=True)
+    stream = BatchStream(order, num_epochs=1)
+    served = [stream.next(task="a"), stream.next(task="a")]
+    assert served[1] is None and tasks[served[0][0]] == "a"
+    rest = list(iter(stream.next, None))
+    assert sorted(map(tuple, [served[0], *rest])) == sorted(map(tuple, order.epoch(0)))
 
 
 def test_tracking_frames_are_the_frames_nearest_to_the_track_times():

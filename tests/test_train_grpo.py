@@ -1,6 +1,7 @@
 """The GRPO recipe end to end on a tiny Qwen2.5-VL: exact resumption after a crash, gradient
 accumulation and shared visual features that do not change the result, several iterations per
-rollout, freezing, LoRA, dynamic sampling, and an output folder that from_pretrained loads."""
+rollout, freezing, LoRA, dynamic sampling (single-task steps included), a launch it cannot run refused up
+front, and an output folder that from_pretrained loads."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import torch
 from train_helpers import (digit_reward, grpo_config, load_weights, one_torch_thread,  # noqa: F401
                            write_image_samples, write_video_samples)
 from videofocus.errors import ConfigError
+from videofocus.train.data import BatchOrder, load_training_samples
 from videofocus.train.grpo import train_grpo
 from videofocus.train.logging import read_metrics
 
@@ -150,22 +152,61 @@ def test_beta_zero_loads_no_reference_and_logs_no_kl(tiny_qwen25_vl_path, data, 
     assert "kl" not in read_metrics(out / "metrics.jsonl")[0]
 
 
-def test_dynamic_sampling_keeps_groups_with_reward_spread(tiny_qwen25_vl_path, data, tmp_path):
-    def flat_for_images(sample, prediction):   # image prompts always earn the same: no spread
-        result = digit_reward(sample, prediction)
-        return result if sample.media.type == "video" else type(result)({}, 0.5, prediction)
+def test_fsdp_with_shared_visual_features_is_refused_before_the_model_loads(tiny_qwen25_vl_path, data, tmp_path,
+                                                                           monkeypatch):
+    from accelerate import Accelerator
+    from accelerate.utils import DistributedType
 
-    plain = train_grpo(_config(tiny_qwen25_vl_path, tmp_path / "plain", data, max_steps=4, single_task_batches=True,
-                               per_device_batch_size=8, gradient_accumulation_steps=1),
-                       reward_fn=flat_for_images)
-    dynamic = train_grpo(_config(tiny_qwen25_vl_path, tmp_path / "dynamic", data, max_steps=4,
-                                 single_task_batches=True, per_device_batch_size=8, gradient_accumulation_steps=1,
-                                 dynamic_sampling=True, dynamic_sampling_max_rounds=3),
-                         reward_fn=flat_for_images)
-    assert any(record["zero_spread_share"] == 1.0 for record in read_metrics(plain / "metrics.jsonl"))
+    import videofocus.models
+
+    monkeypatch.setattr(Accelerator, "distributed_type", property(lambda self: DistributedType.FSDP))
+    monkeypatch.setattr(videofocus.models, "load_model", lambda *args, **kwargs: pytest.fail("the model loaded"))
+    with pytest.raises(ConfigError, match="'share_visual_features': FSDP cannot"):
+        train_grpo(_config(tiny_qwen25_vl_path, tmp_path / "fsdp", data), reward_fn=digit_reward)
+
+
+class FlatAtFirst:
+    """digit_reward, except that the first `calls` completions all earn 0.5 (their groups carry no
+    signal); records the task of every sample it scores."""
+
+    def __init__(self, calls: int):
+        self.calls, self.tasks = calls, []
+
+    def __call__(self, sample, prediction):
+        self.tasks.append(sample.task)
+        result = digit_reward(sample, prediction)
+        return result if len(self.tasks) > self.calls else type(result)({}, 0.5, prediction)
+
+
+DYNAMIC = dict(per_device_batch_size=8, gradient_accumulation_steps=1, dynamic_sampling=True,
+               dynamic_sampling_max_rounds=3)
+ROLLOUT = 8     # completions per rollout: 2 prompts × G=4
+
+
+def test_dynamic_sampling_keeps_groups_with_reward_spread(tiny_qwen25_vl_path, data, tmp_path):
+    plain = train_grpo(_config(tiny_qwen25_vl_path, tmp_path / "plain", data, **dict(DYNAMIC, dynamic_sampling=False),
+                               max_steps=1),
+                       reward_fn=FlatAtFirst(ROLLOUT))
+    (record,) = read_metrics(plain / "metrics.jsonl")
+    assert record["zero_spread_share"] == 1.0 and "rollouts" not in record
+    dynamic = train_grpo(_config(tiny_qwen25_vl_path, tmp_path / "dynamic", data, **DYNAMIC, max_steps=2),
+                         reward_fn=FlatAtFirst(ROLLOUT))
     records = read_metrics(dynamic / "metrics.jsonl")
     assert all(record["zero_spread_share_kept"] == 0.0 for record in records)
-    assert any(record["zero_spread_share"] == 1.0 and record["rollouts"] > 1 for record in records)
+    assert records[0]["zero_spread_share"] == 1.0 and records[0]["rollouts"] > 1
+
+
+def test_dynamic_sampling_refills_a_single_task_step_from_its_task(tiny_qwen25_vl_path, data, tmp_path):
+    config = _config(tiny_qwen25_vl_path, tmp_path / "single", data, **DYNAMIC, single_task_batches=True, seed=1,
+                     max_steps=1)
+    tasks = [item.sample.task for item in load_training_samples(config.datasets)]
+    batches = BatchOrder(tasks, 2, seed=1, single_task_batches=True).epoch(0)
+    assert tasks[batches[0][0]] != tasks[batches[1][0]]     # the next global batch is of another task
+    reward = FlatAtFirst(ROLLOUT)
+    out = train_grpo(config, reward_fn=reward)
+    (record,) = read_metrics(out / "metrics.jsonl")
+    assert record["rollouts"] > 1 and record["zero_spread_share_kept"] == 0.0
+    assert set(reward.tasks) == {tasks[batches[0][0]]}
 
 
 def test_output_folder_loads_and_logs_every_metric(tiny_qwen25_vl_path, data, tmp_path):

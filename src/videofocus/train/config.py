@@ -17,6 +17,8 @@ import yaml
 from videofocus.errors import ConfigError
 from videofocus.train.loss import LOSS_TYPES
 
+HALF_DTYPES = ("bfloat16", "float16")
+
 
 @dataclass
 class DatasetConfig:
@@ -52,16 +54,18 @@ class TrainConfig:
             loads the result.
         datasets: The training data: a list of {path, media_root, task, max_samples} (DatasetConfig).
         single_task_batches: Draw every global batch from one task (as the papers' released code did);
-            otherwise batches mix tasks.
+            otherwise batches mix tasks. With GRPO's dynamic sampling, a step's refills come from further
+            batches of its own task (the batches of other tasks passed over go to the next steps).
         protocol: Prompt/answer protocol of the tasks: "videofocus", "videochat_r1" or "videochat_r1_5".
-        video_fps: Frames per second sampled from each training video.
+        video_fps: Frames per second sampled from each training video. Tracking samples are the exception
+            (this and the frame limits do not apply to them): they are shown the frames nearest to their
+            track's times, one frame per box (SPEC: 8 frames in and out).
         video_min_frames: Fewest frames per video (short videos are sampled denser).
         video_max_frames: Most frames per video (long videos are sampled sparser).
         video_min_pixels: Fewest pixels per video frame after resizing (small frames are upscaled).
         video_max_pixels: Most pixels per video frame after resizing.
         image_min_pixels: Fewest pixels per image after resizing.
         image_max_pixels: Most pixels per image after resizing.
-        tracking_frames: Frames given to tracking samples (uniform over the video), as the papers (8).
         seed: Seed of the data order, the sampling and the model's random parts (LoRA init).
         learning_rate: Peak learning rate of AdamW.
         weight_decay: AdamW weight decay.
@@ -85,12 +89,19 @@ class TrainConfig:
             in, and the adapters alone in output_dir/adapter.
         lora_r: LoRA rank.
         lora_alpha: LoRA scaling numerator (scale = alpha / r).
-        lora_dropout: Dropout on the LoRA path.
+        lora_dropout: Dropout on the LoRA path. SFT only: GRPO sets every dropout to 0 (so the rollout,
+            old-policy, reference and loss forwards compute the same function).
         lora_target_modules: Names of the language-model linear layers that get adapters.
-        dtype: Weight dtype at load: None (bfloat16 on GPU, float32 on CPU), "auto" (the checkpoint's),
-            "float32", "bfloat16" or "float16". With DeepSpeed, load float32 and let its bf16 mode keep
-            float32 master weights.
-        mixed_precision: Autocast for forward passes: "no", "bf16" or "fp16" (GPU).
+        dtype: Weight dtype at load: None (the dtype `mixed_precision` computes in: bfloat16 for bf16,
+            float16 for fp16, float32 for "no"), "auto" (the checkpoint's), "float32", "bfloat16" or
+            "float16". Trained parameters are never updated in half precision (AdamW steps smaller than a
+            bf16 weight's resolution would vanish), so a half-precision dtype needs mixed_precision bf16
+            or fp16: under DeepSpeed its bf16/fp16 mode keeps float32 master weights itself; otherwise (one
+            device, DDP, FSDP) the trained parameters are upcast to float32 after loading, the frozen ones
+            (vision tower, projector, LoRA's base weights, the reference model) stay in `dtype` to save
+            memory, and autocast computes in mixed_precision. Outside DeepSpeed the final model is saved in
+            the dtype it loaded in.
+        mixed_precision: Autocast for forward passes: "no", "bf16" or "fp16" (GPU); also the default `dtype`.
         attn_implementation: Attention kernel: None (transformers' default), "sdpa", "eager" or
             "flash_attention_2".
         logging_steps: Print and write metrics every this many steps.
@@ -111,7 +122,6 @@ class TrainConfig:
     video_max_pixels: int = 768 * 28 * 28
     image_min_pixels: int = 4 * 28 * 28
     image_max_pixels: int = 768 * 28 * 28
-    tracking_frames: int = 8
     seed: int = 0
     learning_rate: float = 1e-6
     weight_decay: float = 0.0
@@ -148,7 +158,7 @@ class TrainConfig:
         _require(bool(self.output_dir), "output_dir", "set it to the folder the run writes to")
         _require(bool(self.datasets), "datasets", "list at least one {path: ..., media_root: ...}")
         for name in ("per_device_batch_size", "gradient_accumulation_steps", "num_train_epochs", "logging_steps",
-                     "video_min_frames", "tracking_frames", "lora_r"):
+                     "video_min_frames", "lora_r"):
             _require(getattr(self, name) >= 1, name, "must be at least 1")
         _require(self.video_max_frames >= self.video_min_frames, "video_max_frames", "must be >= video_min_frames")
         _require(self.max_steps is None or self.max_steps >= 1, "max_steps", "must be at least 1 (or null)")
@@ -157,6 +167,23 @@ class TrainConfig:
         _require(0 <= self.warmup_ratio < 1, "warmup_ratio", "must be in [0, 1)")
         _require(self.use_lora is False or (self.freeze_vision_tower and self.freeze_projector), "use_lora",
                  "LoRA trains adapters only: set freeze_vision_tower=true and freeze_projector=true, or use_lora=false")
+        _require(self.load_dtype not in HALF_DTYPES or self.mixed_precision != "no", "mixed_precision",
+                 f"dtype={self.load_dtype} needs autocast (the trained parameters are kept in float32): set "
+                 "mixed_precision=bf16, or dtype=float32")
+
+    def validate_launch(self, distributed_type: str, *, zero_stage: int | None = None) -> None:
+        """Checks that depend on how accelerate launched the run: `distributed_type` is its
+        DistributedType ("NO", "MULTI_GPU", "FSDP", "DEEPSPEED", ...), `zero_stage` DeepSpeed's."""
+        sharded = distributed_type == "FSDP" or (distributed_type == "DEEPSPEED" and zero_stage == 3)
+        _require(not (self.use_lora and sharded), "use_lora",
+                 f"LoRA is not supported with {_launch_name(distributed_type, zero_stage)} (the final save merges the "
+                 "adapters into still-sharded weights): launch with DDP or DeepSpeed ZeRO-2 "
+                 "(configs/accelerate_ddp.yaml, configs/accelerate_zero2.yaml), or set use_lora=false")
+
+    @property
+    def load_dtype(self) -> str:
+        """The dtype the weights load in: `dtype`, or by default the one mixed_precision computes in."""
+        return self.dtype or {"no": "float32", "bf16": "bfloat16", "fp16": "float16"}[self.mixed_precision]
 
     @property
     def vision_frozen(self) -> bool:
@@ -275,6 +302,13 @@ class GRPOConfig(TrainConfig):
                      f"must be a multiple of num_iterations = {self.num_iterations} (one generation batch is "
                      f"used for num_iterations steps)")
 
+    def validate_launch(self, distributed_type: str, *, zero_stage: int | None = None) -> None:
+        super().validate_launch(distributed_type, zero_stage=zero_stage)
+        _require(not (self.share_visual_features and self.vision_frozen and distributed_type == "FSDP"),
+                 "share_visual_features", "FSDP cannot run the vision encoder on its own (its root-level "
+                 "parameters stay sharded outside a full forward): set share_visual_features=false, or launch "
+                 "with DDP or DeepSpeed")
+
     @property
     def upper_epsilon(self) -> float:
         return self.epsilon if self.epsilon_high is None else self.epsilon_high
@@ -341,6 +375,10 @@ def config_from_dict(config_class: type[ConfigT], values: dict[str, Any], *, sou
 def config_to_dict(config: TrainConfig) -> dict[str, Any]:
     """Plain values (for YAML/JSON): the inverse of `config_from_dict`."""
     return dataclasses.asdict(config)
+
+
+def _launch_name(distributed_type: str, zero_stage: int | None) -> str:
+    return f"DeepSpeed ZeRO-{zero_stage}" if distributed_type == "DEEPSPEED" else distributed_type
 
 
 def _require(ok: bool, key: str, advice: str) -> None:

@@ -96,10 +96,15 @@ def _check_sample(sample: Sample, source: str, dataset: DatasetConfig, index: in
 
 @dataclass
 class DataPosition:
-    """Where the batch order stands: the next global batch is batch `batch` of epoch `epoch`."""
+    """Where the batch order stands: the next global batch is batch `batch` of epoch `epoch`, unless
+    `deferred` holds (epoch, batch) places passed over by a request for another task; those come first."""
 
     epoch: int = 0
     batch: int = 0
+    deferred: tuple[tuple[int, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        self.deferred = tuple((int(epoch), int(batch)) for epoch, batch in self.deferred)   # JSON gives lists
 
 
 class BatchOrder:
@@ -118,7 +123,7 @@ class BatchOrder:
             detail = f" per task {counts}" if single_task_batches else ""
             raise ConfigError(f"the datasets hold {len(self.tasks)} samples{detail}, fewer than one global batch of "
                               f"{global_batch}; add data or lower per_device_batch_size / gradient_accumulation_steps")
-        self._cached: tuple[int, list[list[int]]] | None = None
+        self._cached: dict[int, list[list[int]]] = {}
 
     @property
     def batches_per_epoch(self) -> int:
@@ -127,9 +132,15 @@ class BatchOrder:
         return sum(self.tasks.count(task) // self.global_batch for task in set(self.tasks))
 
     def epoch(self, epoch: int) -> list[list[int]]:
-        if self._cached is None or self._cached[0] != epoch:
-            self._cached = (epoch, self._build(epoch))
-        return self._cached[1]
+        if epoch not in self._cached:
+            # Keep the epoch before too: batches deferred at an epoch's end are served in the next one.
+            self._cached = {epoch - 1: self._cached[epoch - 1]} if epoch - 1 in self._cached else {}
+            self._cached[epoch] = self._build(epoch)
+        return self._cached[epoch]
+
+    def task(self, epoch: int, batch: int) -> str:
+        """The task of the batch's first sample (the task of the whole batch with single_task_batches)."""
+        return self.tasks[self.epoch(epoch)[batch][0]]
 
     def _build(self, epoch: int) -> list[list[int]]:
         rng = np.random.default_rng([self.seed, epoch])
@@ -156,15 +167,35 @@ class BatchStream:
         self.process_index, self.share = process_index, order.global_batch // num_processes
         self.position = DataPosition()
 
-    def next(self) -> list[int] | None:
-        """Sample indices for this process from the next global batch; None once the epochs are done."""
-        if self.position.batch >= self.order.batches_per_epoch:
-            self.position = DataPosition(epoch=self.position.epoch + 1, batch=0)
-        if self.num_epochs is not None and self.position.epoch >= self.num_epochs:
+    def next(self, *, task: str | None = None) -> list[int] | None:
+        """Sample indices for this process from the next global batch; None once the epochs are done.
+        With `task`, from the next batch of that task: the batches passed over on the way are deferred,
+        and later calls serve them, in order, before any other."""
+        deferred = self.position.deferred
+        wanted = [place for place in deferred if task is None or self.order.task(*place) == task]
+        if wanted:
+            self.position = replace(self.position, deferred=tuple(place for place in deferred if place != wanted[0]))
+            return self._share(*wanted[0])
+        passed = []
+        while (place := self._advance()) is not None and task is not None and self.order.task(*place) != task:
+            passed.append(place)
+        self.position = replace(self.position, deferred=deferred + tuple(passed))
+        return None if place is None else self._share(*place)
+
+    def _advance(self) -> tuple[int, int] | None:
+        """Step past the next batch of the order: its (epoch, batch), or None once the epochs are done."""
+        epoch, batch = self.position.epoch, self.position.batch
+        if batch >= self.order.batches_per_epoch:
+            epoch, batch = epoch + 1, 0
+        self.position = replace(self.position, epoch=epoch, batch=batch)
+        if self.num_epochs is not None and epoch >= self.num_epochs:
             return None
-        batch = self.order.epoch(self.position.epoch)[self.position.batch]
-        self.position = DataPosition(epoch=self.position.epoch, batch=self.position.batch + 1)
-        return batch[self.process_index * self.share:(self.process_index + 1) * self.share]
+        self.position = replace(self.position, batch=batch + 1)
+        return epoch, batch
+
+    def _share(self, epoch: int, batch: int) -> list[int]:
+        indices = self.order.epoch(epoch)[batch]
+        return indices[self.process_index * self.share:(self.process_index + 1) * self.share]
 
 
 def build_prompt(item: TrainSample, config: TrainConfig) -> Prompt:

@@ -120,13 +120,16 @@ class Policy:
     def rollout(self, groups_needed: int) -> Rollout | None:
         """Sample and score this process's groups for one generation batch. With dynamic sampling,
         groups whose rewards are all equal are replaced by groups of further prompts (all processes
-        run the same number of extra rounds, so their data stays in step)."""
+        run the same number of extra rounds, so their data stays in step), with single_task_batches
+        from batches of the step's task."""
         max_rounds = 1 + (self.config.dynamic_sampling_max_rounds if self.config.dynamic_sampling else 0)
-        kept, dropped, first_round_flat, rounds = [], [], None, 0
+        kept, dropped, first_round_flat, rounds, task = [], [], None, 0, None
         while rounds < max_rounds:
-            indices = self.run.stream.next()   # the same on every process: all stop together
+            indices = self.run.stream.next(task=task)   # the same on every process: all stop together
             if indices is None:
                 break
+            if self.config.single_task_batches:
+                task = self.run.samples[indices[0]].sample.task
             rounds += 1
             groups = self.sample_groups([make_example(self.run.samples[i], self.run.processor, self.config,
                                                       self.run.accelerator.device) for i in indices])
@@ -134,7 +137,7 @@ class Policy:
             first_round_flat = first_round_flat if first_round_flat is not None else flat.tolist()
             kept += [group for group, is_flat in zip(groups, flat) if not is_flat]
             dropped += [group for group, is_flat in zip(groups, flat) if is_flat]
-            if not self.config.dynamic_sampling or not self._anyone_short(len(kept), groups_needed):
+            if not self.config.dynamic_sampling or self.on_every_process(len(kept) >= groups_needed):
                 break
         if rounds == 0:
             return None
@@ -172,9 +175,10 @@ class Policy:
             groups.append(Group(example=example, completions=[completions[i] for i in members], rewards=rewards))
         return groups
 
-    def _anyone_short(self, kept: int, needed: int) -> bool:
-        shortfall = torch.tensor([max(needed - kept, 0)], device=self.run.accelerator.device)
-        return bool(self.run.accelerator.reduce(shortfall, reduction="sum").item() > 0)
+    def on_every_process(self, holds: bool) -> bool:
+        """Whether `holds` is true on every process (all processes must call this together)."""
+        failures = torch.tensor([0 if holds else 1], device=self.run.accelerator.device)
+        return self.run.accelerator.reduce(failures, reduction="sum").item() == 0
 
     def _rollout_metrics(self, groups: list[Group], first_round_flat: list[bool]) -> dict[str, float]:
         rewards = [reward for group in groups for reward in group.rewards]

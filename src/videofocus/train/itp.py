@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import torch
@@ -128,14 +128,21 @@ class Trajectory:
 
 
 def sample_trajectories(backend: RolloutBackend, items: Sequence[TrainSample], options: PerceptionOptions,
-                        reward_fn: RewardFn) -> list[list[Trajectory]]:
+                        reward_fn: RewardFn, *,
+                        on_every_process: Callable[[bool], bool] = bool) -> list[list[Trajectory]]:
     """Run `options.rounds` rounds of perception G times per item (G = the backend's
-    num_generations) and score every round; returns, per item, its G trajectories."""
+    num_generations) and score every round; returns, per item, its G trajectories.
+
+    `on_every_process` maps this process's "every round of every trajectory was sampled" to whether
+    that holds on all processes, so that they all raise together instead of the others waiting for
+    the failed one at their next collective."""
     group_size = backend.config.num_generations
     samples = [_with_resolved_media(item) for item in items for _ in range(group_size)]
     results = perceive_batch(samples, backend, options)
-    if len(backend.calls) != options.rounds or any(len(call) != len(samples) for call in backend.calls):
-        raise RuntimeError("the perception loop skipped rounds; training needs every round of every trajectory")
+    complete = len(backend.calls) == options.rounds and all(len(call) == len(samples) for call in backend.calls)
+    if not on_every_process(complete):
+        raise RuntimeError("the perception loop skipped rounds (on this or another process); training needs every "
+                           "round of every trajectory")
     trajectories = []
     for index, (sample, result) in enumerate(zip(samples, results)):
         completions = [call[index] for call in backend.calls]
@@ -192,7 +199,8 @@ class IterativePolicy(Policy):
             backend = RolloutBackend(model, self.run.processor, self.config, self.tokens, self.box_convention,
                                      share_features=self.share_features, device=self.run.accelerator.device)
             trajectories = sample_trajectories(backend, [example.item for example in examples],
-                                               perception_options(self.config), self.reward_fn)
+                                               perception_options(self.config), self.reward_fn,
+                                               on_every_process=self.on_every_process)
         groups: list[Group] = []
         for example, group in zip(examples, trajectories):
             groups += self._round_groups(example, group, first_index=len(groups))

@@ -1,6 +1,7 @@
 """Per-step metrics: one JSON object a line in output_dir/metrics.jsonl, TensorBoard scalars, and a rich
 progress bar. Only the main process writes. On resume the records after the checkpoint's step are
-dropped first, so the file reads as one uninterrupted run."""
+dropped first, so the file reads as one uninterrupted run; so is a last line that a kill left
+half-written (a record is written with its newline last, so such a line has none)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from videofocus.errors import DataError
 from videofocus.schema import atomic_writer
 
 METRICS_FILE = "metrics.jsonl"
@@ -72,19 +74,41 @@ class MetricsLogger:
 
 
 def truncate_metrics(path: Path, *, after_step: int) -> None:
-    """Drop the records of steps after `after_step` (a resumed run rewrites them)."""
+    """Drop the records of steps after `after_step` (a resumed run rewrites them) and a half-written
+    last line, and end the file with a newline, so that appending starts a line of its own."""
     if not path.is_file():
         return
-    lines = path.read_text(encoding="utf-8").splitlines()
-    kept = [line for line in lines if line.strip() and json.loads(line)["step"] <= after_step]
-    if len(kept) != len(lines):
+    text = path.read_text(encoding="utf-8")
+    kept = "".join(line + "\n" for line, record in _parse(path, text) if record["step"] <= after_step)
+    if kept != text:
         with atomic_writer(path) as handle:
-            handle.writelines(line + "\n" for line in kept)
+            handle.write(kept)
 
 
 def read_metrics(path: str | Path) -> list[dict]:
-    """The records of a metrics.jsonl file."""
-    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    """The records of a metrics.jsonl file (without a last line that a kill left half-written)."""
+    path = Path(path)
+    return [record for _, record in _parse(path, path.read_text(encoding="utf-8"))]
+
+
+def _parse(path: Path, text: str) -> list[tuple[str, dict]]:
+    """(line, record) for each record of a metrics file's `text`. DataError (file, line) for a line
+    that is not a record, unless it is the unterminated last one: the line a killed run was writing."""
+    lines = text.splitlines()
+    parsed = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            if number == len(lines) and not text.endswith("\n"):
+                break
+            raise DataError("not a JSON metrics record", path=str(path), line=number) from None
+        if not isinstance(record, dict) or type(record.get("step")) is not int:
+            raise DataError("a metrics record needs an integer step", path=str(path), line=number, field="step")
+        parsed.append((line, record))
+    return parsed
 
 
 def _plain(value: float | None) -> float | None:

@@ -36,7 +36,10 @@ def zero_spread_groups(rewards: torch.Tensor, group_size: int) -> torch.Tensor:
 
 
 def k3_kl(logps: torch.Tensor, ref_logps: torch.Tensor) -> torch.Tensor:
-    """Per-token KL(π_θ‖π_ref) estimate k3 = exp(ref − logp) − (ref − logp) − 1 (≥ 0, unbiased)."""
+    """Per-token KL(π_θ‖π_ref) estimate k3 = exp(ref − logp) − (ref − logp) − 1 (≥ 0, unbiased).
+
+    The plain k3 term of SPEC, as TRL with `use_bias_correction_kl=False`; TRL 1.16's default (True)
+    multiplies it by the importance ratio, which changes the KL gradient whenever beta != 0."""
     delta = ref_logps - logps
     return torch.exp(delta) - delta - 1
 
@@ -55,6 +58,7 @@ def clipped_objective(logps: torch.Tensor, old_logps: torch.Tensor, advantages: 
                       beta: float = 0.0, ref_logps: torch.Tensor | None = None,
                       num_sequences: float, num_tokens: float, max_completion_length: int) -> LossTerms:
     """The GRPO loss of one micro-batch: −min(ρA, clip(ρ, 1−ε_low, 1+ε_high)A) + β·KL per token, aggregated.
+    KL is the plain `k3_kl` (TRL parity holds with its `use_bias_correction_kl=False`).
 
     `num_sequences` and `num_tokens` are this process's share of the whole optimisation step
     (all gradient-accumulation micro-batches): completions on this process, and the step's completion

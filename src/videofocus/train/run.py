@@ -17,7 +17,7 @@ from videofocus.train.checkpoint import TrainerState, latest_checkpoint, load_ch
 from videofocus.train.config import TrainConfig, config_to_dict
 from videofocus.train.data import BatchOrder, BatchStream, TrainSample, load_training_samples
 from videofocus.train.logging import MetricsLogger
-from videofocus.train.modeling import load_policy, save_pretrained
+from videofocus.train.modeling import load_policy, save_pretrained, upcast_trained
 
 
 @dataclass
@@ -36,6 +36,7 @@ class TrainingRun:
     total_steps: int
     step: int = 0
     logger: MetricsLogger | None = None
+    save_dtype: torch.dtype | None = None   # the dtype the trained parameters loaded in, when upcast
 
     @classmethod
     def start(cls, config: TrainConfig, *, samples_per_process: int, steps_per_batch: int = 1,
@@ -58,6 +59,7 @@ class TrainingRun:
         accelerator = Accelerator(gradient_accumulation_steps=config.gradient_accumulation_steps,
                                   mixed_precision=config.mixed_precision, step_scheduler_with_optimizer=False,
                                   kwargs_handlers=handlers)
+        config.validate_launch(accelerator.distributed_type.value, zero_stage=_zero_stage(accelerator))
         _configure_deepspeed(accelerator, config)
         set_seed(config.seed)
         samples = load_training_samples(config.datasets)
@@ -68,6 +70,8 @@ class TrainingRun:
                              process_index=accelerator.process_index, num_processes=accelerator.num_processes)
 
         model, processor = load_policy(config, accelerator.device)
+        # DeepSpeed's bf16/fp16 modes keep float32 master weights of their own.
+        save_dtype = None if accelerator.distributed_type == "DEEPSPEED" else upcast_trained(model)
         if disable_dropout:
             for module in model.modules():
                 if isinstance(module, torch.nn.Dropout):
@@ -78,7 +82,7 @@ class TrainingRun:
         scheduler = _scheduler(config, optimizer, total_steps)
         model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
         return cls(config=config, accelerator=accelerator, model=model, processor=processor, optimizer=optimizer,
-                   scheduler=scheduler, samples=samples, stream=stream, total_steps=total_steps)
+                   scheduler=scheduler, samples=samples, stream=stream, total_steps=total_steps, save_dtype=save_dtype)
 
     def begin(self, *, resume: bool) -> TrainingRun:
         """With `resume`, restore the latest checkpoint: weights, optimizer, schedule, every process's
@@ -112,9 +116,8 @@ class TrainingRun:
         """The policy as a plain module in eval mode (so `generate` keeps its KV cache even with
         gradient checkpointing on) for `generate` and the vision encoder; under DeepSpeed ZeRO-3 its
         parameters are gathered once for the whole rollout instead of per layer and token."""
-        plugin = getattr(self.accelerator.state, "deepspeed_plugin", None)
         gathered = nullcontext()
-        if plugin is not None and plugin.zero_stage == 3:
+        if _zero_stage(self.accelerator) == 3:
             import deepspeed
 
             gathered = deepspeed.zero.GatheredParameters(list(self.model.parameters()))
@@ -167,9 +170,15 @@ class TrainingRun:
             self.checkpoint()
         state_dict = self.accelerator.get_state_dict(self.model)
         if self.accelerator.is_main_process:
-            save_pretrained(self.unwrapped, self.processor, output_dir, state_dict=state_dict)
+            save_pretrained(self.unwrapped, self.processor, output_dir, state_dict=state_dict, dtype=self.save_dtype)
         self.accelerator.wait_for_everyone()
         return output_dir
+
+
+def _zero_stage(accelerator) -> int | None:
+    """DeepSpeed's ZeRO stage, None when the run is not under DeepSpeed."""
+    plugin = getattr(accelerator.state, "deepspeed_plugin", None)
+    return None if plugin is None else plugin.zero_stage
 
 
 def _configure_deepspeed(accelerator, config: TrainConfig) -> None:
