@@ -33,10 +33,11 @@ class RoundScript(ScriptedBackend):
     """Answers a prompt's n-th appearance with `script[prompt text][n-1]` (the last entry repeats):
     without carry_history a sample's prompt text is the same every round, so n is the round.
     `kill_after` raises KeyboardInterrupt on the call that would answer more than that many prompts,
-    as if the process were killed mid-run."""
+    as if the process were killed mid-run. Its answers depend on the call count, not only on the
+    input, so it is not deterministic: the loop must ask it again even when a round's frames repeat."""
 
     def __init__(self, script: Mapping[str, Sequence[str]], *, kill_after: int | None = None):
-        super().__init__(self._answer)
+        super().__init__(self._answer, deterministic=False)
         self.script, self.kill_after = dict(script), kill_after
         self.asked: Counter[str] = Counter()
 

@@ -131,6 +131,30 @@ def test_focused_always_gives_the_budget_sorted_and_unique(steps, count, ratio, 
     assert n_in == min(max(target, len(indices) - int((~inside).sum())), int(inside.sum()))
 
 
+def _clue_at(where: str, at: float, fraction: float, duration: float) -> tuple[float, float]:
+    """A clue `fraction` of the video long at its start, at its end, or starting `at` (a fraction)."""
+    duration *= 1 - 1e-9  # a point clue must start before the end to catch a frame
+    length = fraction * duration
+    if where == "start":
+        return 0.0, length
+    if where == "end":
+        return duration - length, duration
+    return at * duration, min(duration, at * duration + length)
+
+
+@settings(max_examples=60, deadline=None)
+@given(num_frames=st.integers(2, 600), fps=st.sampled_from([2.0, 10.0, 30.0]), count=st.integers(1, 300),
+       ratio=st.floats(0.0, 1.0), clues=st.lists(st.tuples(st.sampled_from(["start", "end", "inside"]),
+                                                           st.floats(0.0, 1.0), st.floats(0.0, 0.3)),
+                                                 min_size=1, max_size=3))
+def test_focused_keeps_the_budget_for_short_edge_and_several_clues(num_frames, fps, count, ratio, clues):
+    info = info_from_times(np.arange(num_frames) / fps, duration=num_frames / fps)
+    intervals = [_clue_at(where, at, fraction, info.duration) for where, at, fraction in clues]
+    indices = focused_indices(info, count, intervals, key_ratio=ratio, keep=np.arange(0, num_frames, 3))
+    assert len(indices) == min(count, num_frames)
+    assert indices.size == 1 or _sorted_unique_in_range(indices, info)
+
+
 def test_budget_constants_and_frame_size_follow_qwen_vl_utils():
     vp = pytest.importorskip("qwen_vl_utils.vision_process")
     factor = 14 * vp.SPATIAL_MERGE_SIZE

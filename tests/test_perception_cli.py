@@ -9,6 +9,8 @@ from perception_helpers import one_torch_thread, write_image, write_noise_video 
 from PIL import Image
 from typer.testing import CliRunner
 
+from videofocus.backends import ScriptedBackend
+from videofocus.backends import hf
 from videofocus.cli import app
 from videofocus.errors import ConfigError, VideoFocusError
 from videofocus.media.video import probe
@@ -68,3 +70,28 @@ def test_an_unknown_task_is_a_config_error(tiny_qwen25_vl_path, video):
     result = invoke("--model", str(tiny_qwen25_vl_path), "--video", str(video), "--question", "q",
                     "--task", "juggling")
     assert isinstance(result.exception, ConfigError) and "juggling" in str(result.exception)
+
+
+def test_options_may_follow_one_flag_as_users_type_them(tmp_path, monkeypatch):
+    backend = ScriptedBackend(["<answer>D</answer>"])
+    monkeypatch.setattr(hf.HFBackend, "from_pretrained", classmethod(lambda cls, *args, **kwargs: backend))
+    image = write_image(tmp_path / "photo.png", width=160, height=120)
+    result = CliRunner().invoke(app, ["infer", "--model", "unused", "--image", str(image), "--question", "Which?",
+                                      "--options", "A. red", "B. blue", "--option", "(C) green", "D. grey",
+                                      "--rounds", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    prompt = backend.prompts[0].text
+    assert all(f"{letter}. {text}" in prompt for letter, text in zip("ABCD", ["red", "blue", "green", "grey"]))
+    assert json.loads(result.stdout)["rounds"][0]["option"] == "D"  # a fourth option exists
+
+
+def test_a_stray_word_outside_the_options_is_still_an_error(tmp_path):
+    result = CliRunner().invoke(app, ["infer", "--model", "unused", "--image", "photo.png", "--question", "a", "dog",
+                                      "--options", "A. red"])
+    assert result.exit_code != 0 and "unexpected extra argument" in result.output
+
+
+def test_help_shows_examples():
+    result = CliRunner().invoke(app, ["infer", "--help"])
+    assert result.exit_code == 0
+    assert "Examples:" in result.output and '--options "A. red" "B. blue"' in result.output

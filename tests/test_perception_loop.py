@@ -93,6 +93,8 @@ def test_frames_are_decoded_once_per_video(ramp_video, monkeypatch):
 @pytest.mark.parametrize("reply, reason", [
     ("<think>hmm</think><answer>A</answer>", "no readable time interval"),
     (completion(interval=(50.0, 60.0)), "outside the video"),
+    (completion(interval=(5.0, 5.0)), "'s interval has zero length; uniform"),
+    ("<clue>[(5.0, 5.0), (50.0, 60.0)]</clue><answer>B</answer>", "has zero length or lies outside the video"),
     ("<clue>[(nan, 3)]</clue><answer>B</answer>", "no readable time interval"),
 ])
 def test_a_bad_clue_falls_back_to_uniform_sampling(ramp_video, reply, reason):
@@ -170,7 +172,8 @@ def test_boxes_in_normalised_coordinates_are_mapped_to_pixels(photo):
 
 
 @pytest.mark.parametrize("reply, reason", [("<answer>a car</answer>", "no readable box"),
-                                           (completion(box=[2000, 900, 2500, 1200]), "outside the image")])
+                                           (completion(box=[2000, 900, 2500, 1200]), "outside the image"),
+                                           (completion(box=[100, 50, 100, 300]), "'s box has zero area; full")])
 def test_a_bad_box_falls_back_to_the_full_image(photo, reply, reason):
     backend = ScriptedBackend([reply] * 2, deterministic=False)
     result = perceive(image_sample(photo), backend, PerceptionOptions(rounds=2))

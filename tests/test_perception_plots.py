@@ -12,6 +12,7 @@ from videofocus.backends import ScriptedBackend
 from videofocus.media.image import load_image
 from videofocus.perception import PerceptionOptions, perceive
 from videofocus.plots import (
+    TimelineRow,
     box_layers,
     boxes_figure,
     plot_boxes,
@@ -23,6 +24,10 @@ from videofocus.plots import (
 
 def by_label(artists, label):
     return [artist for artist in artists if artist.get_label() == label]
+
+
+def legend_texts(axes) -> list[str]:
+    return [text.get_text() for text in axes.get_legend().get_texts()]
 
 
 def x_spans(collection) -> list[tuple[float, float]]:
@@ -48,6 +53,15 @@ def test_timeline_draws_each_rounds_interval_frames_and_focus(video_result):
     np.testing.assert_allclose([segment[0][0] for segment in ticks.get_segments()],
                                video_result.rounds[1].view.timestamps)
     assert [label.get_text() for label in axes.get_yticklabels()] == ["ground truth", "round 1", "round 2"]
+    assert legend_texts(axes) == ["predicted interval", "focus (frames dense here)", "frame looked at",
+                                  "ground truth"]
+
+
+def test_timeline_legend_names_only_the_marks_drawn(video_result):
+    first_round = timeline_rows(video_result)[:1]  # uniform: no focus band
+    assert legend_texts(timeline_figure(first_round, 20.0).axes[0]) == ["predicted interval", "frame looked at"]
+    no_clue = [TimelineRow(label="round 1", frames=first_round[0].frames)]
+    assert legend_texts(timeline_figure(no_clue, 20.0).axes[0]) == ["frame looked at"]
 
 
 def test_boxes_figure_draws_each_rounds_boxes_and_crops(tmp_path):
@@ -64,7 +78,8 @@ def test_boxes_figure_draws_each_rounds_boxes_and_crops(tmp_path):
     assert [corners(patch) for patch in by_label(axes.patches, "round 2")] == [[150, 120, 380, 280]]
     assert [corners(patch) for patch in by_label(axes.patches, "round 2 crop")] == [[100, 100, 400, 300]]
     assert [corners(patch) for patch in by_label(axes.patches, "ground truth")] == [[140, 110, 390, 290]]
-    assert [text.get_text() for text in axes.get_legend().get_texts()] == ["round 1", "round 2", "ground truth"]
+    assert legend_texts(axes) == ["round 1", "round 2", "ground truth", "crop shown to the model"]
+    assert legend_texts(boxes_figure(load_image(image), box_layers(result)[:1]).axes[0]) == ["round 1"]
 
 
 def test_plots_are_written_as_images(video_result, tmp_path):

@@ -14,8 +14,10 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch, Rectangle  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from videofocus.perception.result import PerceptionResult  # noqa: E402
@@ -23,6 +25,7 @@ from videofocus.schema import atomic_writer  # noqa: E402
 
 _COLOURS = plt.get_cmap("tab10").colors
 _TRUTH_COLOUR = "black"
+_LEGEND_COLOUR = "dimgrey"  # legend marks stand for every round's colour
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ def timeline_figure(rows: Sequence[TimelineRow], duration: float, *,
                     ground_truth: Sequence[tuple[float, float]] = (), title: str | None = None) -> Figure:
     """Each row on the time axis [0, duration], first row on top: the frames looked at as ticks,
     the focus as a light band, the predicted intervals as bars; the ground truth as a black row
-    above them all."""
+    above them all. A legend beside the axes names the kinds of mark."""
     lines = len(rows) + bool(ground_truth)
     figure, axes = plt.subplots(figsize=(9, 0.6 * lines + 1.2))
     labels = []
@@ -86,6 +89,7 @@ def timeline_figure(rows: Sequence[TimelineRow], duration: float, *,
     axes.set_xlim(-margin, max(duration, 1e-6) + margin)
     axes.set_ylim(-0.7, lines - 0.3)
     axes.set_xlabel("time (s)")
+    _legend(axes, _timeline_legend(rows, bool(ground_truth)), loc="upper left", bbox_to_anchor=(1.01, 1.0))
     if title:
         axes.set_title(title)
     return figure
@@ -99,7 +103,8 @@ def plot_boxes(image: Image.Image, layers: Sequence[BoxLayer], path: str | os.Pa
 
 def boxes_figure(image: Image.Image, layers: Sequence[BoxLayer], *,
                  ground_truth: Sequence[Sequence[float]] = (), title: str | None = None) -> Figure:
-    """Each layer's boxes (solid) and crops (dashed) on the image; the ground truth in black."""
+    """Each layer's boxes (solid) and crops (dashed) on the image; the ground truth in black; a legend
+    names the layers and the crops."""
     figure, axes = plt.subplots(figsize=(8, 8 * image.height / max(image.width, 1)))
     axes.imshow(image)
     for number, layer in enumerate(layers):
@@ -111,8 +116,9 @@ def boxes_figure(image: Image.Image, layers: Sequence[BoxLayer], *,
     for box in ground_truth:
         _rectangle(axes, box, _TRUTH_COLOUR, linewidth=2, label="ground truth")
     handles = {patch.get_label(): patch for patch in axes.patches if not patch.get_label().endswith("crop")}
-    if handles:
-        axes.legend(handles.values(), handles.keys(), loc="upper right", fontsize="small")
+    if any(layer.crops for layer in layers):
+        handles["crop shown to the model"] = Line2D([], [], color=_LEGEND_COLOUR, linestyle="--", linewidth=1)
+    _legend(axes, list(zip(handles.values(), handles.keys())), loc="upper right")
     axes.set_axis_off()
     if title:
         axes.set_title(title)
@@ -127,6 +133,23 @@ def save_figure(figure: Figure, path: str | os.PathLike) -> Path:
         figure.savefig(handle, format=path.suffix.lstrip(".").lower() or "png", dpi=120)
     plt.close(figure)
     return path
+
+
+def _timeline_legend(rows: Sequence[TimelineRow], ground_truth: bool) -> list[tuple[Artist, str]]:
+    """Legend entries for the kinds of mark a timeline holds (the rows' colours tell the rounds apart)."""
+    kinds = [(any(row.intervals for row in rows), Patch(facecolor=_LEGEND_COLOUR, alpha=0.9), "predicted interval"),
+             (any(row.focus for row in rows), Patch(facecolor=_LEGEND_COLOUR, alpha=0.15),
+              "focus (frames dense here)"),
+             (any(len(row.frames) for row in rows),
+              Line2D([], [], color="grey", marker="|", linestyle="none", markersize=10), "frame looked at"),
+             (ground_truth, Patch(facecolor=_TRUTH_COLOUR), "ground truth")]
+    return [(handle, label) for present, handle, label in kinds if present]
+
+
+def _legend(axes, entries: list[tuple[Artist, str]], **where) -> None:
+    if entries:
+        handles, labels = zip(*entries)
+        axes.legend(handles, labels, fontsize="small", **where)
 
 
 def _bars(axes, intervals, y: float, colour, *, height: float, label: str, alpha: float = 1.0) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 from pydantic import ValidationError
 from rich.table import Table
+from typer.core import TyperCommand
 
 from videofocus.cli.app import app, console
 from videofocus.errors import ConfigError
@@ -18,16 +19,58 @@ from videofocus.tasks import get_task
 
 # "A. text", "(B) text", "C) text" → the option text; the letters follow from the order.
 _OPTION_LABEL = re.compile(r"^\s*\(?[A-Z]\s*[.)]\s+")
+_OPTIONS_FLAGS = ("--options", "--option")
+
+# Shown after the options; click keeps "\b" paragraphs as written.
+_EXAMPLES = """\b
+Examples:
+  videofocus infer --model Qwen/Qwen2.5-VL-7B-Instruct --video clip.mp4 \\
+      --question "the person opens the door" --plot rounds.png
+  videofocus infer --model Qwen/Qwen2.5-VL-7B-Instruct --video clip.mp4 \\
+      --question "What colour is the car?" \\
+      --options "A. red" "B. blue" "C. green"
+  videofocus infer --model Qwen/Qwen2.5-VL-7B-Instruct --image photo.jpg \\
+      --question "the red car" --rounds 2"""
 
 
-@app.command()
+class _InferCommand(TyperCommand):
+    """Lets `--options` take several values, as users type them (`--options "A. red" "B. blue"`):
+    click options take one value each, so each value after the first gets its own `--options`."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _one_flag_per_option(args))
+
+
+def _one_flag_per_option(args: list[str]) -> list[str]:
+    """`args` with `--options` put before every bare word that follows an `--options` value. The
+    command takes no positional arguments, so such a word can only be one more option; a word that
+    starts with "-" ends the run (give such an option with its own `--options`)."""
+    spread: list[str] = []
+    expects_value = in_options = False
+    for position, arg in enumerate(args):
+        if arg == "--":
+            return spread + args[position:]
+        if expects_value:
+            expects_value, in_options = False, True
+        elif arg in _OPTIONS_FLAGS:
+            expects_value = True
+        elif in_options and not arg.startswith("-"):
+            spread.append(_OPTIONS_FLAGS[0])
+        else:
+            in_options = arg.startswith(tuple(flag + "=" for flag in _OPTIONS_FLAGS))
+        spread.append(arg)
+    return spread
+
+
+@app.command(cls=_InferCommand, epilog=_EXAMPLES)
 def infer(
     model: str = typer.Option(..., "--model", help="Model directory or Hub id, e.g. Qwen/Qwen2.5-VL-7B-Instruct."),
     video: Path | None = typer.Option(None, "--video", help="The video to ask about."),
     image: Path | None = typer.Option(None, "--image", help="The image to ask about (instead of --video)."),
     question: str = typer.Option(..., "--question", help="The question, or the event to ground."),
     options: list[str] | None = typer.Option(
-        None, "--options", "--option", help='An answer option; repeat it: --options "A. red" --options "B. blue".'),
+        None, *_OPTIONS_FLAGS, help='The answer options, in order: --options "A. red" "B. blue" (or repeat '
+                                    '--options); the letters are optional.'),
     task: str | None = typer.Option(
         None, "--task", help="Task whose prompt to use (default: grounded_qa / temporal_grounding for a "
                              "video with / without options, mcq / spatial_grounding for an image)."),

@@ -3,8 +3,9 @@
 Round 1 shows the whole video (uniform frames) or the full image; the model answers with think,
 clue and answer. Round k+1 keeps the frame budget and re-samples densely inside round k's
 interval(s) and sparsely elsewhere, or shows the full image plus crops of round k's boxes. A clue
-that cannot be read, or that lies outside the video or image, makes the next round fall back to the
-uniform / full view; the round records why. The final answer is the last round's.
+that cannot be read, that lies outside the video or image, or that has no length (area) there
+makes the next round fall back to the uniform / full view; the round records why. The final answer
+is the last round's.
 
 `perceive_batch` runs several samples round by round, so each round is one backend call over all
 samples still running (samples that stop early drop out).
@@ -169,8 +170,9 @@ class _Run:
             duration = self.source.info.duration
             inside = clip_intervals(last.intervals, duration)
             if not inside:
-                return _Plan(indices=self.uniform, fallback=f"round {number}'s interval lies outside the video "
-                                                            f"(0-{duration:.2f} s); uniform sampling")
+                return _Plan(indices=self.uniform, fallback=f"round {number}'s "
+                                                            f"{_lost_intervals(last.intervals, duration)}; "
+                                                            "uniform sampling")
             try:
                 indices = focused_pair_indices(self.source.info, len(self.uniform), inside, self.options.key_ratio,
                                                previous=np.asarray(last.view.frame_indices))
@@ -182,14 +184,36 @@ class _Run:
             return _Plan(fallback=f"round {number} gave no readable box; full image only")
         inside = self.source.clip_boxes(last.boxes)[: self.options.max_crops]
         if not inside:
-            width, height = self.source.size
-            return _Plan(fallback=f"round {number}'s box lies outside the image ({width}x{height}); "
+            return _Plan(fallback=f"round {number}'s {_lost_boxes(last.boxes, *self.source.size)}; "
                                   "full image only")
         return _Plan(boxes=inside, focus=tuple(tuple(box) for box in inside))
 
     def result(self) -> PerceptionResult:
         return PerceptionResult(id=self.sample.id, task=self.task.name, media_type=self.media_type,
                                 rounds=list(self.rounds), stop_reason=self.stop_reason)
+
+
+def _lost_intervals(intervals: Sequence[tuple[float, float]], duration: float) -> str:
+    """Why cutting `intervals` to the video left nothing."""
+    flat = [0.0 <= start == end <= duration for start, end in intervals]
+    return _lost("interval", "length", flat, f"the video (0-{duration:.2f} s)")
+
+
+def _lost_boxes(boxes: Sequence[Sequence[float]], width: int, height: int) -> str:
+    """Why cutting `boxes` to the image left nothing."""
+    flat = [(x0 == x1 or y0 == y1) and x0 <= width and y0 <= height and x1 >= 0 and y1 >= 0
+            for x0, y0, x1, y1 in boxes]
+    return _lost("box", "area", flat, f"the image ({width}x{height})")
+
+
+def _lost(kind: str, size: str, flat: list[bool], where: str) -> str:
+    """`flat[i]`: whether part i of the clue touches the media but has no `size`; the others lie
+    outside `where`."""
+    if all(flat):
+        return f"{kind} has zero {size}"
+    if any(flat):
+        return f"{kind} has zero {size} or lies outside {where}"
+    return f"{kind} lies outside {where}"
 
 
 def _converged(previous: RoundResult, current: RoundResult, min_iou: float) -> bool:
