@@ -95,3 +95,19 @@ def test_a_ready_transformers_backend_is_described_in_run_json(tiny_qwen25_vl_pa
     assert run["model"]["model_type"] == "qwen2_5_vl" and len(run["model"]["config_sha256"]) == 64
     completion_tokens = read_jsonl(tmp_path / "out" / "predictions.jsonl")[0]["rounds"][0]["cost"]["completion_tokens"]
     assert 1 <= completion_tokens <= 6
+
+
+def test_video_total_pixels_option_reaches_the_recorded_settings(monkeypatch):
+    ran = {}
+
+    def evaluate_nothing(annotations, folder, settings, **options):
+        ran["settings"] = settings  # returns None, as a process other than the main one does
+
+    monkeypatch.setattr("videofocus.cli.eval.evaluate", evaluate_nothing)
+    base = ["eval", "--model", "m", "--benchmark", "mcq", "--annotations", "a.jsonl"]
+    for extra, total in (([], None), (["--video-total-pixels", "500000"], 500_000)):
+        result = runner.invoke(app, [*base, *extra])
+        assert result.exit_code == 0, result.output
+        assert ran.pop("settings").to_dict()["generation"]["video_total_pixels"] == total
+    refused = runner.invoke(app, [*base, "--video-total-pixels", "0"])
+    assert refused.exit_code == 2 and "--video-total-pixels" in refused.output

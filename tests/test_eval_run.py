@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 import sys
+import types
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -190,6 +192,9 @@ def test_settings_validation():
         EvalSettings("charades")
     with pytest.raises(ConfigError, match="batch_size"):
         EvalSettings("mcq", batch_size=0)
+    for bad in (0, -5):
+        with pytest.raises(ConfigError, match="video_total_pixels must be at least 1"):
+            GenerationSettings(video_total_pixels=bad)
 
 
 def test_an_annotation_file_the_benchmark_cannot_score_fails_before_any_model_call(grounding_set, tmp_path):
@@ -249,3 +254,14 @@ def test_vllm_backend_missing_is_a_config_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "videofocus.backends.vllm", None)  # makes the import fail
     with pytest.raises(ConfigError, match="--backend vllm is not available"):
         build_backend("some/model", GenerationSettings(backend="vllm"), batch_size=1, device=None)
+
+
+def test_the_total_pixel_budget_reaches_both_backends(monkeypatch, tiny_qwen25_vl_path):
+    generation = GenerationSettings(video_total_pixels=500_000)
+    hf_backend = build_backend(tiny_qwen25_vl_path, generation, batch_size=1, device="cpu")
+    assert hf_backend.pixel_limits["video_total_pixels"] == 500_000
+    built = {}
+    monkeypatch.setitem(sys.modules, "videofocus.backends.vllm",
+                        types.SimpleNamespace(VLLMBackend=lambda model, **options: built.update(options)))
+    build_backend("some/model", replace(generation, backend="vllm"), batch_size=1, device=None)
+    assert built["video_limits"].total_pixels == 500_000 and built["image_limits"].total_pixels is None

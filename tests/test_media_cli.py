@@ -126,24 +126,24 @@ def test_a_sheet_path_that_cannot_be_a_png_file_is_one_line(monkeypatch, capsys,
 
 @pytest.fixture(scope="module")
 def hd_video(media):
-    """400 frames of 1280x720: enough frames that qwen-vl-utils' total pixel budget would shrink
-    them, which the pipeline does not apply."""
+    """400 frames of 1280x720: enough frames that qwen-vl-utils' default total pixel budget would
+    shrink them, which the pipeline applies only when given one (--video-total-pixels)."""
     frames = np.broadcast_to(index_frame(5, 720, 1280), (400, 720, 1280, 3))
     return write_timed_video(media / "hd.mp4", [i / 30 for i in range(400)], frames=frames)
 
 
-def _size_the_model_gets(model_path, video, **pixel_limits) -> str:
-    """WxH of the frames encode_prompts hands the model, read from its video grid."""
+def _size_the_model_gets(model_path, video, num_frames=2, **pixel_limits) -> str:
+    """WxH of the frames of a `num_frames` clip encode_prompts hands the model, read from its video grid."""
     processor = AutoProcessor.from_pretrained(model_path)
-    clip = read_frames(probe(video), [0, 1])
+    clip = read_frames(probe(video), list(range(num_frames)))
     batch = encode_prompts(processor, [Prompt("When?", video=clip)], **pixel_limits)
     _, grid_h, grid_w = batch.video_grid_thw[0].tolist()
     patch = processor.video_processor.patch_size
     return f"{grid_w * patch}x{grid_h * patch}"
 
 
-def _printed_size(out: str) -> str:
-    return re.search(r"^400 frames; the model sees each at (\d+x\d+) ", out, re.MULTILINE)[1]
+def _printed_size(out: str, num_frames: int = 400) -> str:
+    return re.search(rf"^{num_frames} frames; the model sees each at (\d+x\d+) ", out, re.MULTILINE)[1]
 
 
 @pytest.mark.parametrize("model, frames_args", [
@@ -169,3 +169,18 @@ def test_pixel_limit_options_change_the_stated_size_as_they_change_the_model_inp
                        "--video-min-pixels", limits["video_min_pixels"],
                        "--video-max-pixels", limits["video_max_pixels"])
     assert code == 0 and _printed_size(out) == expected
+
+
+@pytest.mark.parametrize("model, frames_args", [
+    ("tiny_qwen25_vl_path", []),
+    ("tiny_qwen3_vl_path", ["--patch-factor", "32"]),
+])
+def test_a_total_pixel_budget_changes_the_stated_size_as_it_changes_the_model_input(
+        monkeypatch, capsys, hd_video, request, model, frames_args):
+    # 7 frames are padded to 8 before they share the total, which then binds (1280x720 frames).
+    path, total = request.getfixturevalue(model), 1_000_000
+    expected = _size_the_model_gets(path, hd_video, num_frames=7, video_total_pixels=total)
+    assert expected != _size_the_model_gets(path, hd_video, num_frames=7)
+    code, out, _ = run(monkeypatch, capsys, "frames", hd_video, "-n", "7", "--video-total-pixels", total,
+                       *frames_args)
+    assert code == 0 and _printed_size(out, 7) == expected

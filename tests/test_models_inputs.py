@@ -12,6 +12,7 @@ from models_helpers import make_clip
 from PIL import Image
 
 from videofocus.errors import ConfigError, MediaError
+from videofocus.media.budget import PixelBudget, frame_size
 from videofocus.media.video import probe
 from videofocus.models import load_model
 from videofocus.models.inputs import (
@@ -33,6 +34,7 @@ FOCUSED = [0.0, 4.0, 8.0, 8.5, 9.0, 9.5, 12.0, 16.0]  # dense inside a clue at 8
 IRREGULAR = [3.37, 3.41, 5.02, 5.9, 7.777, 8.123]
 ODD = [1.0, 2.0, 3.0]
 ARCHS = ["tiny_qwen25_vl_path", "tiny_qwen3_vl_path"]
+PATCH_FACTOR = {"tiny_qwen25_vl_path": 28, "tiny_qwen3_vl_path": 32}
 
 
 @pytest.fixture(scope="module")
@@ -224,6 +226,28 @@ def test_frames_and_images_are_resized_within_the_pixel_limits(fixture, request)
     assert abs(image_w / image_h - 3) < 0.3  # aspect ratio kept up to the patch rounding
 
 
+def _frame_sizes(processor, batch) -> list[tuple[int, int]]:
+    patch = processor.video_processor.patch_size
+    return [(h * patch, w * patch) for _, h, w in batch.video_grid_thw.tolist()]
+
+
+@pytest.mark.parametrize("fixture", ARCHS)
+def test_a_total_pixel_budget_shrinks_the_frames_of_a_long_clip_only(fixture, request):
+    _, processor = load_model(request.getfixturevalue(fixture))
+    limits = dict(video_min_pixels=32 * 32, video_max_pixels=160 * 160)
+    budget = PixelBudget(limits["video_min_pixels"], limits["video_max_pixels"], total_pixels=124_000,
+                         factor=PATCH_FACTOR[fixture])
+    # 15 frames are padded to 16, which share the total: 15 would give another size (checked below).
+    long, short = (make_clip([i / 2 for i in range(count)], height=180, width=320) for count in (15, 3))
+    batch = encode_prompts(processor, [Prompt("When?", video=long), Prompt("When?", video=short)],
+                           video_total_pixels=budget.total_pixels, **limits)
+    long_size, short_size = _frame_sizes(processor, batch)
+    unbudgeted = _frame_sizes(processor, encode_prompts(processor, [Prompt("When?", video=short)], **limits))[0]
+    assert long_size == frame_size(180, 320, 16, budget) != frame_size(180, 320, 15, budget)
+    assert long_size != unbudgeted  # the total binds
+    assert short_size == frame_size(180, 320, 4, budget) == unbudgeted  # it does not
+
+
 @pytest.mark.parametrize("fixture", ARCHS)
 def test_batched_generation_matches_one_by_one_and_logits_are_finite(fixture, request):
     model, processor = load_model(request.getfixturevalue(fixture))
@@ -308,5 +332,7 @@ def test_bad_inputs_are_refused_clearly(qwen25):
         encode_prompts(processor, [Prompt("x", images=[Image.new("RGB", (1, 400))])], **LIMITS)
     with pytest.raises(ConfigError, match="at least one prompt"):
         encode_prompts(processor, [], **LIMITS)
+    with pytest.raises(ConfigError, match="video_total_pixels must be at least 1"):
+        encode_prompts(processor, [Prompt("x", video=make_clip(UNIFORM[:4]))], video_total_pixels=0, **LIMITS)
     with pytest.raises(ConfigError, match="unsupported processor"):
         encode_prompts(processor.tokenizer, [Prompt("x")])

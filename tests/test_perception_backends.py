@@ -56,17 +56,20 @@ def clip_and_image(tmp_path_factory):
 
 @pytest.mark.usefixtures("one_torch_thread")
 @pytest.mark.parametrize("arch_fixture", ["tiny_qwen25_vl_path", "tiny_qwen3_vl_path"])
-def test_vllm_requests_carry_what_encode_prompts_gives_transformers(arch_fixture, request, clip_and_image):
+@pytest.mark.parametrize("video_total_pixels", [None, 60_000])  # 60 000 shrinks the 8 padded frames
+def test_vllm_requests_carry_what_encode_prompts_gives_transformers(arch_fixture, video_total_pixels, request,
+                                                                     clip_and_image):
     from videofocus.backends.vllm import RequestBuilder
 
     clip, image = clip_and_image
     _, processor = load_model(request.getfixturevalue(arch_fixture), device="cpu")
     model_type = "qwen3_vl" if "qwen3" in arch_fixture else "qwen2_5_vl"
-    builder = RequestBuilder(processor, model_type, PixelLimits(LIMITS["video_min_pixels"], LIMITS["video_max_pixels"]),
+    video_limits = PixelLimits(LIMITS["video_min_pixels"], LIMITS["video_max_pixels"], video_total_pixels)
+    builder = RequestBuilder(processor, model_type, video_limits,
                              PixelLimits(LIMITS["image_min_pixels"], LIMITS["image_max_pixels"]))
     prompt = Prompt(text="Where?", video=clip, images=[image])
     vllm_prompt, image_sizes = builder.build(prompt)
-    hf = encode_prompts(processor, [prompt], **LIMITS)
+    hf = encode_prompts(processor, [prompt], video_total_pixels=video_total_pixels, **LIMITS)
     patch = processor.video_processor.patch_size
     video = vllm_prompt["multi_modal_data"]["video"]
     frames = video[0][0] if model_type == "qwen3_vl" else video

@@ -95,3 +95,17 @@ def test_help_shows_examples():
     result = CliRunner().invoke(app, ["infer", "--help"])
     assert result.exit_code == 0
     assert "Examples:" in result.output and '--options "A. red" "B. blue"' in result.output
+
+
+@pytest.mark.parametrize("budget_args, total", [([], None), (["--total-pixels", "90000"], 90000)])
+def test_total_pixels_reaches_the_backend(monkeypatch, video, budget_args, total):
+    options = {}
+
+    def from_pretrained(cls, model, **kwargs):
+        options.update(kwargs)
+        return ScriptedBackend(["<answer>A</answer>"])
+
+    monkeypatch.setattr(hf.HFBackend, "from_pretrained", classmethod(from_pretrained))
+    result = invoke("--model", "unused", "--video", str(video), "--question", "q", "--rounds", "1", *budget_args)
+    assert result.exit_code == 0, result.output
+    assert options["video_total_pixels"] == total

@@ -40,6 +40,7 @@ def test_recipe_and_overrides_are_typed(tmp_path):
     (["datasets=[{path: a.jsonl, colour: red}]"], "unknown key 'colour'"),
     (["judge_url=http://x:8000"], "set judge_url and judge_model together"),
     (["max_steps=0"], "'max_steps': must be at least 1"),
+    (["video_total_pixels=0"], "'video_total_pixels': must be at least 1"),
     (["dtype=bfloat16"], "'mixed_precision': dtype=bfloat16 needs autocast"),
     (["dtype=float16"], "'mixed_precision': dtype=float16 needs autocast"),
     (["tracking_frames=8"], "unknown key 'tracking_frames'"),

@@ -37,6 +37,7 @@ class HFBackend:
     batch_size: prompts per `generate` call of the model.
     video_min_pixels / video_max_pixels / image_min_pixels / image_max_pixels: per-frame /
         per-image pixel limits for `encode_prompts` (None: its defaults, the papers' settings).
+    video_total_pixels: `encode_prompts`' pixel budget for all the frames of a clip (None: none).
     cache_vision_features / feature_cache_bytes: reuse vision-encoder outputs across calls.
     use_drafts: under greedy decoding, decode prompts that come with a draft by verifying it.
         Transformers verifies one prompt at a time, which can cost more than batched decoding
@@ -48,6 +49,7 @@ class HFBackend:
     def __init__(self, model: Any, processor: Any, *, max_new_tokens: int = 1024, do_sample: bool = False,
                  temperature: float = 1.0, top_p: float = 1.0, batch_size: int = 4,
                  video_min_pixels: int | None = None, video_max_pixels: int | None = None,
+                 video_total_pixels: int | None = None,
                  image_min_pixels: int | None = None, image_max_pixels: int | None = None,
                  cache_vision_features: bool = True, feature_cache_bytes: int = 1 << 30,
                  use_drafts: bool | None = None, box_convention: BoxConvention | None = None):
@@ -57,7 +59,8 @@ class HFBackend:
         self.batch_size = batch_size
         self.box_convention = box_convention or box_convention_for(model.config.model_type)
         limits = {"video_min_pixels": video_min_pixels, "video_max_pixels": video_max_pixels,
-                  "image_min_pixels": image_min_pixels, "image_max_pixels": image_max_pixels}
+                  "video_total_pixels": video_total_pixels, "image_min_pixels": image_min_pixels,
+                  "image_max_pixels": image_max_pixels}
         self.pixel_limits = {name: value for name, value in limits.items() if value is not None}
         self.features = VisionFeatureCache(model, feature_cache_bytes) if cache_vision_features else None
         self.use_drafts, self.deterministic = use_drafts, not do_sample

@@ -58,9 +58,9 @@ def _import_vllm():
 class VLLMBackend:
     """A vLLM engine behind the `Backend` protocol.
 
-    Decoding is greedy unless `temperature` > 0. Pixel limits are per frame / per image, as in
-    `HFBackend`. `engine_options` go to `vllm.LLM` (e.g. tensor_parallel_size, max_model_len,
-    gpu_memory_utilization, dtype)."""
+    Decoding is greedy unless `temperature` > 0. Pixel limits are per frame / per image, with
+    `video_limits.total_pixels` an optional budget per clip, as in `HFBackend`. `engine_options` go
+    to `vllm.LLM` (e.g. tensor_parallel_size, max_model_len, gpu_memory_utilization, dtype)."""
 
     def __init__(self, model: str | os.PathLike, *, max_new_tokens: int = 1024, temperature: float = 0.0,
                  top_p: float = 1.0, seed: int = 0, max_images: int = 4,

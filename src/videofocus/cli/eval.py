@@ -64,6 +64,9 @@ def eval_command(
                                          help="Least pixels of each frame after resizing."),
     video_max_pixels: int = typer.Option(_GENERATION.video_max_pixels, "--video-max-pixels", min=1,
                                          help="Most pixels of each frame after resizing."),
+    video_total_pixels: int | None = typer.Option(_GENERATION.video_total_pixels, "--video-total-pixels", min=1,
+                                                  help="Pixel budget for all the frames of a clip together "
+                                                       "(qwen-vl-utils' total_pixels); default: none."),
     image_min_pixels: int = typer.Option(_GENERATION.image_min_pixels, "--image-min-pixels", min=1),
     image_max_pixels: int = typer.Option(_GENERATION.image_max_pixels, "--image-max-pixels", min=1),
     track_units: TrackUnitsOption = typer.Option(TrackUnitsOption.normalised, "--track-units",
@@ -78,6 +81,7 @@ def eval_command(
     generation = GenerationSettings(backend=backend, dtype=dtype, max_new_tokens=max_new_tokens, do_sample=do_sample,
                                     temperature=temperature, top_p=top_p,
                                     video_min_pixels=video_min_pixels, video_max_pixels=video_max_pixels,
+                                    video_total_pixels=video_total_pixels,
                                     image_min_pixels=image_min_pixels, image_max_pixels=image_max_pixels)
     settings = EvalSettings(benchmark=benchmark.value, rounds=parse_rounds(rounds), perception=perception,
                             limit=limit, batch_size=batch_size, seed=seed, track_units=track_units.value,

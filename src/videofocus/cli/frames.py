@@ -11,7 +11,8 @@ import typer
 from rich.table import Table
 
 from videofocus.cli.app import app, console, err_console
-from videofocus.media.budget import IMAGE_FACTOR, VIDEO_MAX_PIXELS, VIDEO_MIN_PIXELS
+from videofocus.media.budget import (FRAME_FACTOR, IMAGE_FACTOR, VIDEO_MAX_PIXELS, VIDEO_MIN_PIXELS, PixelBudget,
+                                     frame_size)
 from videofocus.media.image import smart_resize
 from videofocus.media.sampling import clue_mask, focused_indices, fps_indices, uniform_indices
 from videofocus.media.sheet import contact_sheet
@@ -57,6 +58,9 @@ def frames(
                                          help="Least pixels of each frame after resizing (as videofocus eval)."),
     video_max_pixels: int = typer.Option(VIDEO_MAX_PIXELS, "--video-max-pixels", min=1,
                                          help="Most pixels of each frame after resizing (as videofocus eval)."),
+    video_total_pixels: int | None = typer.Option(None, "--video-total-pixels", min=1,
+                                                  help="Pixel budget for all the frames together (as videofocus "
+                                                       "eval): more frames, smaller ones."),
     patch_factor: int = typer.Option(IMAGE_FACTOR, "--patch-factor", min=1,
                                      help="Frame sides become multiples of this: patch size x spatial merge, "
                                           "28 for Qwen2.5-VL, 32 for Qwen3-VL."),
@@ -74,7 +78,8 @@ def frames(
         print(json.dumps({"duration": info.duration, "fps": info.fps, "width": info.width,
                           "height": info.height, "timestamps": info.frame_times[indices].tolist()}))
     else:
-        model_size = smart_resize(info.height, info.width, patch_factor, video_min_pixels, video_max_pixels)
+        model_size = _model_frame_size(info, len(indices), min_pixels=video_min_pixels, max_pixels=video_max_pixels,
+                                       total_pixels=video_total_pixels, factor=patch_factor)
         _print_table(info, indices, intervals, model_size)
     if sheet is not None:
         clip = read_frames(info, indices, size=_thumb_size(info))
@@ -82,9 +87,19 @@ def frames(
         (err_console if as_json else console).print(f"wrote contact sheet {written}")
 
 
+def _model_frame_size(info: VideoInfo, num_frames: int, *, min_pixels: int, max_pixels: int,
+                      total_pixels: int | None, factor: int) -> tuple[int, int]:
+    """(height, width) of each of `num_frames` frames as encode_prompts resizes them: by the per-frame
+    limits, or under `total_pixels` by the budget rule for the count padded to whole pairs."""
+    if total_pixels is None:
+        return smart_resize(info.height, info.width, factor, min_pixels, max_pixels)
+    budget = PixelBudget(min_pixels, max_pixels, total_pixels, factor)
+    return frame_size(info.height, info.width, num_frames + -num_frames % FRAME_FACTOR, budget)
+
+
 def _print_table(info: VideoInfo, indices: np.ndarray, intervals: list[tuple[float, float]],
                  model_size: tuple[int, int]) -> None:
-    """`model_size` (height, width): each frame as the model gets it (encode_prompts' per-frame resize)."""
+    """`model_size` (height, width): each frame as the model gets it (encode_prompts' resize)."""
     model_h, model_w = model_size
     rotated = f", rotated {info.rotation}°" if info.rotation else ""
     console.print(f"[bold]{info.path}[/]: {info.duration:.2f}s, {info.num_frames} frames at "

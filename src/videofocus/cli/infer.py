@@ -88,6 +88,9 @@ def infer(
                                           help="Fewest pixels per frame / image (default 128·28·28 / 4·28·28)."),
     max_pixels: int | None = typer.Option(None, "--max-pixels", min=1,
                                           help="Most pixels per frame / image (default 768·28·28)."),
+    total_pixels: int | None = typer.Option(None, "--total-pixels", min=1,
+                                            help="Pixel budget for all the video's frames together "
+                                                 "(qwen-vl-utils' total_pixels; default: none)."),
     device: str | None = typer.Option(None, "--device", help="cpu, cuda, cuda:1 … (default: cuda when present)."),
     dtype: str | None = typer.Option(None, "--dtype", help="float32, bfloat16 … (default: bf16 on GPU)."),
     json_output: bool = typer.Option(False, "--json", help="Print the full result as JSON instead of a table."),
@@ -102,7 +105,8 @@ def infer(
                                    early_stop=early_stop, protocol=protocol)
     backend = HFBackend.from_pretrained(model, dtype=dtype, device=device, max_new_tokens=max_new_tokens,
                                         video_min_pixels=min_pixels, image_min_pixels=min_pixels,
-                                        video_max_pixels=max_pixels, image_max_pixels=max_pixels)
+                                        video_max_pixels=max_pixels, image_max_pixels=max_pixels,
+                                        video_total_pixels=total_pixels)
     result = perceive(sample, backend, perception)
     if json_output:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))

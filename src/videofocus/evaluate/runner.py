@@ -134,7 +134,8 @@ def build_backend(model: str | os.PathLike | None, generation: GenerationSetting
         return VLLMBackend(
             model, max_new_tokens=generation.max_new_tokens, top_p=generation.top_p, seed=seed,
             temperature=generation.temperature if generation.do_sample else 0.0,  # vLLM: 0 means greedy
-            video_limits=PixelLimits(generation.video_min_pixels, generation.video_max_pixels),
+            video_limits=PixelLimits(generation.video_min_pixels, generation.video_max_pixels,
+                                     generation.video_total_pixels),
             image_limits=PixelLimits(generation.image_min_pixels, generation.image_max_pixels),
             **({"dtype": generation.dtype} if generation.dtype else {}))
     from videofocus.backends.hf import HFBackend
@@ -144,6 +145,7 @@ def build_backend(model: str | os.PathLike | None, generation: GenerationSetting
         max_new_tokens=generation.max_new_tokens, do_sample=generation.do_sample,
         temperature=generation.temperature, top_p=generation.top_p,
         video_min_pixels=generation.video_min_pixels, video_max_pixels=generation.video_max_pixels,
+        video_total_pixels=generation.video_total_pixels,
         image_min_pixels=generation.image_min_pixels, image_max_pixels=generation.image_max_pixels)
 
 

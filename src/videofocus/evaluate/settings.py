@@ -22,7 +22,9 @@ class GenerationSettings:
     backend: "hf" (transformers) or "vllm". dtype: None takes load_model's default (bf16 on GPU,
     fp32 on CPU). max_new_tokens / do_sample / temperature / top_p: decoding (greedy by default).
     video_min_pixels / video_max_pixels / image_min_pixels / image_max_pixels: per-frame / per-image
-    pixel limits (the papers': video 128·28·28 to 768·28·28, image 4·28·28 to 768·28·28)."""
+    pixel limits (the papers': video 128·28·28 to 768·28·28, image 4·28·28 to 768·28·28).
+    video_total_pixels: a pixel budget for all the frames of a clip together, qwen-vl-utils'
+    total_pixels (`media.budget`): long clips get smaller frames. None (the papers'): no budget."""
 
     backend: BackendName = "hf"
     dtype: str | None = None
@@ -32,6 +34,7 @@ class GenerationSettings:
     top_p: float = 1.0
     video_min_pixels: int = VIDEO_MIN_PIXELS
     video_max_pixels: int = VIDEO_MAX_PIXELS
+    video_total_pixels: int | None = None
     image_min_pixels: int = IMAGE_MIN_PIXELS
     image_max_pixels: int = IMAGE_MAX_PIXELS
 
@@ -43,6 +46,9 @@ class GenerationSettings:
         if not 1 <= self.video_min_pixels <= self.video_max_pixels or \
                 not 1 <= self.image_min_pixels <= self.image_max_pixels:
             raise ConfigError("pixel limits: need 1 <= min_pixels <= max_pixels for video and for images")
+        if self.video_total_pixels is not None and self.video_total_pixels < 1:
+            raise ConfigError(f"video_total_pixels must be at least 1 (or None: no total budget), "
+                              f"got {self.video_total_pixels}")
 
 
 @dataclass(frozen=True)

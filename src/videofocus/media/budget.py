@@ -7,9 +7,13 @@ installed qwen-vl-utils states the limits in tokens (VIDEO_MIN_TOKEN_NUM = 128, 
 = 768, MODEL_SEQ_LEN = 128000 with total = 0.9 * MODEL_SEQ_LEN tokens); older releases named the
 same numbers VIDEO_MIN_PIXELS, VIDEO_MAX_PIXELS and VIDEO_TOTAL_PIXELS, as here.
 
-videofocus's own pipeline does not apply the total: `models.inputs.encode_prompts` (and so
-`videofocus eval`, whose frame size `videofocus frames` prints) bounds each frame by the per-frame
-limits only, as the papers' settings state them."""
+videofocus's pipeline applies the total only when asked: `models.inputs.encode_prompts(...,
+video_total_pixels=)` (and so `videofocus eval --video-total-pixels`, `videofocus infer
+--total-pixels`, the trainer's `video_total_pixels`) sizes each clip's frames by `frame_size`, the
+frame count taken after an odd count is padded to whole pairs. By default it bounds each frame by the
+per-frame limits only, as the papers' settings state them; `videofocus frames` prints the size
+either way. The constants below are qwen-vl-utils' Qwen2.5-VL defaults (factor 28); the pipeline
+passes the model's own factor and its own limits."""
 
 from __future__ import annotations
 

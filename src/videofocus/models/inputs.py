@@ -1,9 +1,10 @@
 """Turn prompts with a sampled clip or images into model inputs, carrying the clip's TRUE times.
 
 `encode_prompts` renders each `Prompt` with the checkpoint's chat template, resizes frames and images
-itself (per-frame pixel limits, the way qwen-vl-utils does before calling the processor with
-`do_resize=False`), and runs the processor once for the batch, left padded for generation, with
-`mm_token_type_ids` (without it the model silently falls back to 1-D positions).
+itself (per-frame pixel limits, and optionally qwen-vl-utils' total pixel budget per clip, the way
+qwen-vl-utils does before calling the processor with `do_resize=False`), and runs the processor once
+for the batch, left padded for generation, with `mm_token_type_ids` (without it the model silently
+falls back to 1-D positions).
 
 How the time of each frame reaches the model
 --------------------------------------------
@@ -31,7 +32,9 @@ Both processors see pre-decoded frames with `do_sample_frames=False` and a video
 Frame count: the vision encoders merge frames in pairs (temporal patch 2). An odd count gets its last
 frame repeated, with its timestamp repeated, before anything else, so the frames, the Qwen3-VL
 timestamps and second_per_grid_ts all describe the same padded clip. The processors would pad the
-frames the same way; doing it here keeps the times consistent by construction.
+frames the same way; doing it here keeps the times consistent by construction. A total pixel budget
+(`video_total_pixels`) is shared by the padded count of frames, as in qwen-vl-utils, whose frame
+counts are always even.
 
 Qwen3-VL formatting fix: the checkpoints' chat template writes a video as
 `<|vision_start|><|video_pad|><|vision_end|>` and the original Qwen3-VL processor replaced that
@@ -65,6 +68,7 @@ from transformers import BatchFeature, Qwen2_5_VLProcessor, Qwen3VLProcessor
 from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize
 
 from videofocus.errors import ConfigError, MediaError
+from videofocus.media.budget import PixelBudget, frame_size
 
 if TYPE_CHECKING:
     from videofocus.media.video import Clip
@@ -93,27 +97,37 @@ class Prompt:
 
 @dataclass(frozen=True)
 class PixelLimits:
-    """Bounds on the pixels of one resized frame or image."""
+    """Bounds on the pixels of one resized frame or image. Video only: `total_pixels`, a budget for
+    all the frames of a clip together that lowers the per-frame maximum of long clips
+    (`media.budget.frame_size`); None: no such budget."""
 
     min_pixels: int
     max_pixels: int
+    total_pixels: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.total_pixels is not None and self.total_pixels < 1:
+            raise ConfigError(f"video_total_pixels must be at least 1 (or None: no total budget), "
+                              f"got {self.total_pixels}")
 
 
 def encode_prompts(processor: QwenProcessor, prompts: list[Prompt], *,
                    video_min_pixels: int = VIDEO_MIN_PIXELS, video_max_pixels: int = VIDEO_MAX_PIXELS,
-                   image_min_pixels: int = IMAGE_MIN_PIXELS,
+                   video_total_pixels: int | None = None, image_min_pixels: int = IMAGE_MIN_PIXELS,
                    image_max_pixels: int = IMAGE_MAX_PIXELS) -> BatchFeature:
     """Encode a batch of prompts for `model.generate(**batch)` or `model(**batch)`.
 
     Returns input_ids and attention_mask (left padded), mm_token_type_ids, and where present
     pixel_values / image_grid_thw, pixel_values_videos / video_grid_thw, and (Qwen2.5-VL)
-    second_per_grid_ts. Pixel limits apply to each frame and each image separately.
+    second_per_grid_ts. Pixel limits apply to each frame and each image separately;
+    `video_total_pixels`, when set, also bounds all the frames of each clip together, qwen-vl-utils'
+    rule (`media.budget.frame_size`, the frame count taken after the odd-count padding).
     See the module docstring for how the clips' true timestamps are encoded.
     """
     if not prompts:
         raise ConfigError("encode_prompts needs at least one prompt")
     _check_processor(processor)
-    video_limits = PixelLimits(video_min_pixels, video_max_pixels)
+    video_limits = PixelLimits(video_min_pixels, video_max_pixels, video_total_pixels)
     image_limits = PixelLimits(image_min_pixels, image_max_pixels)
     patch = processor.video_processor.temporal_patch_size
     clips = [_even_clip(prompt.video, patch) for prompt in prompts if prompt.video is not None]
@@ -177,12 +191,28 @@ def resized_size(processor: QwenProcessor, height: int, width: int, limits: Pixe
     """(height, width) a frame or image is resized to before the model sees it: aspect ratio kept,
     both sides multiples of patch * merge, area within `limits`. Model-space boxes are in these pixels."""
     vision = processor.video_processor if video else processor.image_processor
-    factor = vision.patch_size * vision.merge_size
     try:
-        return smart_resize(height, width, factor=factor, min_pixels=limits.min_pixels,
+        return smart_resize(height, width, factor=_patch_factor(vision), min_pixels=limits.min_pixels,
                             max_pixels=limits.max_pixels)
     except ValueError as exc:  # aspect ratio beyond 200
         raise MediaError(f"cannot resize a {width}x{height} {'frame' if video else 'image'}: {exc}") from exc
+
+
+def _clip_frame_size(processor: QwenProcessor, num_frames: int, height: int, width: int,
+                     limits: PixelLimits) -> tuple[int, int]:
+    """(height, width) each of a clip's `num_frames` frames (counted after the padding to whole
+    temporal patches) of `height` x `width` is resized to: `resized_size`'s per-frame rule, or with
+    `limits.total_pixels` qwen-vl-utils' budget rule."""
+    if limits.total_pixels is None:
+        return resized_size(processor, height, width, limits, video=True)
+    budget = PixelBudget(limits.min_pixels, limits.max_pixels, limits.total_pixels,
+                         _patch_factor(processor.video_processor))
+    return frame_size(height, width, num_frames, budget)
+
+
+def _patch_factor(vision) -> int:
+    """Resized sides are multiples of this: patch size x spatial merge (28 Qwen2.5-VL, 32 Qwen3-VL)."""
+    return vision.patch_size * vision.merge_size
 
 
 def _check_processor(processor: object) -> None:
@@ -211,7 +241,7 @@ def _video_metadata(timestamps: np.ndarray) -> dict:
 
 
 def _resize_frames(processor: QwenProcessor, frames: np.ndarray, limits: PixelLimits) -> torch.Tensor:
-    height, width = resized_size(processor, frames.shape[1], frames.shape[2], limits, video=True)
+    height, width = _clip_frame_size(processor, *frames.shape[:3], limits)
     video = torch.from_numpy(frames).permute(0, 3, 1, 2).contiguous()  # TCHW uint8
     if (height, width) == tuple(video.shape[-2:]):
         return video

@@ -64,6 +64,9 @@ class TrainConfig:
         video_max_frames: Most frames per video (long videos are sampled sparser).
         video_min_pixels: Fewest pixels per video frame after resizing (small frames are upscaled).
         video_max_pixels: Most pixels per video frame after resizing.
+        video_total_pixels: Pixel budget for all the frames of a video together (qwen-vl-utils'
+            total_pixels, `videofocus.media.budget`): a video with many frames gets smaller ones.
+            None: no budget, only the per-frame limits.
         image_min_pixels: Fewest pixels per image after resizing.
         image_max_pixels: Most pixels per image after resizing.
         seed: Seed of the data order, the sampling and the model's random parts (LoRA init).
@@ -120,6 +123,7 @@ class TrainConfig:
     video_max_frames: int = 768
     video_min_pixels: int = 128 * 28 * 28
     video_max_pixels: int = 768 * 28 * 28
+    video_total_pixels: int | None = None
     image_min_pixels: int = 4 * 28 * 28
     image_max_pixels: int = 768 * 28 * 28
     seed: int = 0
@@ -162,6 +166,8 @@ class TrainConfig:
             _require(getattr(self, name) >= 1, name, "must be at least 1")
         _require(self.video_max_frames >= self.video_min_frames, "video_max_frames", "must be >= video_min_frames")
         _require(self.max_steps is None or self.max_steps >= 1, "max_steps", "must be at least 1 (or null)")
+        _require(self.video_total_pixels is None or self.video_total_pixels >= 1, "video_total_pixels",
+                 "must be at least 1 (or null: no total budget)")
         _require(self.save_steps >= 0, "save_steps", "must be >= 0 (0: save only at the end)")
         _require(self.learning_rate > 0, "learning_rate", "must be > 0")
         _require(0 <= self.warmup_ratio < 1, "warmup_ratio", "must be in [0, 1)")

@@ -231,8 +231,8 @@ def make_example(item: TrainSample, processor, config: TrainConfig, device) -> E
     except VideoFocusError as exc:
         raise type(exc)(f"{item.source}: {exc}") from exc
     encoded = encode_prompts(processor, [prompt], video_min_pixels=config.video_min_pixels,
-                             video_max_pixels=config.video_max_pixels, image_min_pixels=config.image_min_pixels,
-                             image_max_pixels=config.image_max_pixels)
+                             video_max_pixels=config.video_max_pixels, video_total_pixels=config.video_total_pixels,
+                             image_min_pixels=config.image_min_pixels, image_max_pixels=config.image_max_pixels)
     inputs = PromptInputs.from_encoded(encoded).to(device)
     return Example(item=item, inputs=inputs, image_sizes=_image_sizes(prompt, inputs, processor))
 

@@ -93,8 +93,9 @@ class RolloutBackend:
         if key not in self._encoded:
             config = self.config
             encoded = encode_prompts(self.processor, [prompt], video_min_pixels=config.video_min_pixels,
-                                     video_max_pixels=config.video_max_pixels, image_min_pixels=config.image_min_pixels,
-                                     image_max_pixels=config.image_max_pixels)
+                                     video_max_pixels=config.video_max_pixels,
+                                     video_total_pixels=config.video_total_pixels,
+                                     image_min_pixels=config.image_min_pixels, image_max_pixels=config.image_max_pixels)
             inputs = PromptInputs.from_encoded(encoded).to(self.device)
             if self.share_features:
                 encode_visual(self.model, [inputs])
