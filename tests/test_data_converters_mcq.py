@@ -34,13 +34,13 @@ def test_mvbench_folder_of_task_files(tmp_path):
          "media": {"type": "video", "path": "ssv2_video/166583.webm"},
          "question": "What is the action performed by the person in the video?",
          "options": ["Not sure", "Scattering something down", "Piling something up"], "answer": "C",
-         "source": "mvbench", "meta": {"task": "action_antonym"}},
+         "source": "mvbench/action_antonym", "meta": {"task": "action_antonym"}},
         {"id": "mvbench/action_sequence/0", "task": "mcq",
          "media": {"type": "video", "path": "star/Charades_v1_480/ZS9XR.mp4"},
          "question": "What happened after the person took the food?",
          "options": ["Ate the medicine.", "Tidied up the blanket.", "Put down the cup/glass/bottle.",
                      "Took the box."],
-         "answer": "A", "clue": {"intervals": [[13.8, 19.5]]}, "source": "mvbench",
+         "answer": "A", "clue": {"intervals": [[13.8, 19.5]]}, "source": "mvbench/action_sequence",
          "meta": {"task": "action_sequence", "bound_start": 13.8, "bound_end": 19.5}},
     ]
 

@@ -7,7 +7,8 @@ under MVBench's `video/` root, as in the official evaluation (`star/Charades_v1_
 media root at run time is `video/`. Episodic reasoning ships frame folders (3 fps): with
 --media-root (MVBench's `video/`) and --write-videos DIR they are encoded to `DIR/<name>.mp4` and
 referenced by absolute path (existing files are kept, so an interrupted run resumes); without,
-those records are refused.
+those records are refused. The source is `mvbench/TASK`, so `videofocus score` reports each task's
+accuracy (`Acc/action_sequence`, …) beside the overall one, as MVBench's tables do.
 
 Segments differ from the official evaluation. The tasks with `start`/`end` (action_sequence,
 action_prediction, object_interaction, action_localization, episodic_reasoning) are evaluated
@@ -71,7 +72,7 @@ def convert(options: ConvertOptions) -> Iterator[Sample]:
                                     else (options.media_path(folder + video), None))
             candidates = [str(text).strip() for text in get_field(record, "candidates", where, list)]
             return [make_sample(
-                where, id=f"{source}/{task}/{index}", task="mcq", source=source,
+                where, id=f"{source}/{task}/{index}", task="mcq", source=f"{source}/{task}",
                 media={"type": "video", "path": media_path, "duration": duration},
                 question=get_field(record, "question", where, str).strip(), options=candidates,
                 answer=answer_letter(get_field(record, "answer", where), candidates, where, "answer"),
