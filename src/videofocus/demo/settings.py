@@ -63,7 +63,7 @@ class DemoSettings:
     frame_pixels: int = 56 * 56
     arch: str = "qwen2_5_vl"
     model_size: TinySize = field(default_factory=lambda: DEMO_MODEL)
-    sft_steps: int = 500
+    sft_steps: int = 250
     sft_batch_size: int = 32
     sft_learning_rate: float = 2e-3
     grpo_steps: int = 20
