@@ -309,9 +309,9 @@ def _option_text(text: str, options: list[str] | None) -> str | None:
     """The option whose text the answer is, whole or after its last answer cue."""
     cue_ends = [match.end() for match in _ANSWER_CUE.finditer(text)]
     for candidate in (text, text[cue_ends[-1]:] if cue_ends else ""):
-        normal = _normalise(candidate)
+        normal = normalise_text(candidate)
         matches = [OPTION_LETTERS[index] for index, option in enumerate(options or [])
-                   if isinstance(option, str) and normal and _normalise(option) == normal]
+                   if isinstance(option, str) and normal and normalise_text(option) == normal]
         if len(matches) == 1:
             return matches[0]
     return None
@@ -345,9 +345,10 @@ def _is_text_of(letter: str, text: str, options: list[str] | None) -> bool:
     option = options[index] if options and 0 <= index < len(options) else None
     if not isinstance(option, str):
         return False
-    normal = _normalise(text)
-    return bool(normal) and normal == _normalise(option)
+    normal = normalise_text(text)
+    return bool(normal) and normal == normalise_text(option)
 
 
-def _normalise(text: str) -> str:
+def normalise_text(text: str) -> str:
+    """Lower case, punctuation and underscores as single spaces: how answers and option texts compare."""
     return _NOT_WORD.sub(" ", text).strip().lower()

@@ -14,14 +14,13 @@ says so), the ground truth being divided by media.width/height.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from videofocus.errors import ConfigError
 from videofocus.geometry import matched_box_iou, temporal_iou, track_iou
 from videofocus.judge import CaptionJudge
-from videofocus.parsing import Prediction, parse_completion, parse_option
+from videofocus.parsing import Prediction, normalise_text, parse_completion, parse_option
 from videofocus.schema import Sample
 from videofocus.tasks import TaskSpec, get_task
 from videofocus.tasks.tracking import normalised_track
@@ -35,7 +34,6 @@ WEIGHT_PRESETS: dict[str, dict[str, float]] = {"videochat_r1": VIDEOCHAT_R1_WEIG
                                                "videochat_r1_5": VIDEOCHAT_R1_5_WEIGHTS}
 
 Weights = Mapping[str, float] | str | None
-_NOT_WORD = re.compile(r"[\W_]+")
 
 
 @dataclass(frozen=True)
@@ -89,7 +87,7 @@ def accuracy_reward(prediction: Prediction, context: RewardContext) -> float:
     sample = context.sample
     if sample.options:
         return float(parse_option(prediction.answer, sample.options) == sample.answer)
-    return float(prediction.answer is not None and _normalise(prediction.answer) == _normalise(sample.answer or ""))
+    return float(prediction.answer is not None and normalise_text(prediction.answer) == normalise_text(sample.answer or ""))
 
 
 def caption_recall_reward(prediction: Prediction, context: RewardContext) -> float:
@@ -99,9 +97,6 @@ def caption_recall_reward(prediction: Prediction, context: RewardContext) -> flo
                           "(pass judge=CaptionJudge(url, model))")
     return context.judge.recall(context.sample.answer or "", prediction.answer or "")
 
-
-def _normalise(text: str) -> str:
-    return _NOT_WORD.sub(" ", text).strip().lower()
 
 
 def _has_clue(kind: str) -> Callable[[Sample], bool]:
