@@ -71,12 +71,13 @@ def convert(options: ConvertOptions) -> Iterator[Sample]:
             media_path, duration = (_encoded_frames(folder, video, options, where) if is_frames
                                     else (options.media_path(folder + video), None))
             candidates = [str(text).strip() for text in get_field(record, "candidates", where, list)]
+            bound = _bound(record, where)
             return [make_sample(
                 where, id=f"{source}/{task}/{index}", task="mcq", source=f"{source}/{task}",
                 media={"type": "video", "path": media_path, "duration": duration},
                 question=get_field(record, "question", where, str).strip(), options=candidates,
                 answer=answer_letter(get_field(record, "answer", where), candidates, where, "answer"),
-                clue=_segment(record, duration, where), meta={"task": task, **_bound(record, where)})]
+                clue=_segment(bound, duration, where), meta={"task": task, **bound})]
 
         records = ((where, (index, record)) for index, (where, record) in enumerate(iter_json_records(task_file)))
         yield from convert_each(records, to_samples, options)
@@ -99,8 +100,8 @@ def _bound(record: dict, where: Where) -> dict[str, float]:
             "bound_end": to_float(record["end"], where, "end")}
 
 
-def _segment(record: dict, duration: float | None, where: Where) -> dict | None:
-    bound = _bound(record, where)
+def _segment(bound: dict[str, float], duration: float | None, where: Where) -> dict | None:
+    """The bound as the sample's clue, clipped to the video; None for tasks without one."""
     if not bound:
         return None
     return {"intervals": clip_intervals([[bound["bound_start"], bound["bound_end"]]], duration, where, "end")}
