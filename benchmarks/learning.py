@@ -11,7 +11,7 @@
    the same frame budget, for each model of 1. Target: >= +10 accuracy points.
 
 Per level, in OUT/<level>/: data (training mix of temporal grounding and brief evidence; held-out
-samples of each), a ~0.7 M-parameter Qwen2.5-VL built from scratch (the demo's), the warm-up, both
+samples of each), a ~0.7 M-parameter model built from scratch (the demo's: Qwen3-VL), the warm-up, both
 continuations, and one evaluation folder per model and question kind. Every stage is the demo's
 (`videofocus.demo.stages`) and resumes: rerunning the same command finishes an interrupted run.
 
@@ -33,6 +33,7 @@ from videofocus.data.synth import PRESETS as DIFFICULTIES
 from videofocus.demo import DEMO_MODEL, stages
 from videofocus.demo.pipeline import quiet_libraries, torch_threads
 from videofocus.metrics import best_temporal_iou
+from videofocus.models.tiny import ARCHS
 from videofocus.schema import Sample, atomic_writer, read_samples
 
 SELECTIONS = ("temporal_grounding", "brief_evidence")
@@ -45,6 +46,7 @@ class Budget:
     """Sizes and schedules (the command-line flags)."""
 
     levels: tuple[str, ...]
+    arch: str
     seed: int
     train_samples: int
     test_samples: int
@@ -69,6 +71,8 @@ def parse_budget(argv: list[str]) -> tuple[Path, Budget]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="output folder (rerun to resume)")
     parser.add_argument("--levels", default="easy,medium,hard", help="synth difficulty presets, comma-separated")
+    parser.add_argument("--arch", choices=ARCHS, default="qwen3_vl",
+                        help="model architecture (qwen2_5_vl: use --frame-pixels 3136 for 4 tokens a frame pair)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--train-samples", type=int, default=2000, help="training samples per level")
     parser.add_argument("--test-samples", type=int, default=100, help="held-out samples per kind and level")
@@ -86,7 +90,7 @@ def parse_budget(argv: list[str]) -> tuple[Path, Budget]:
     parser.add_argument("--itp-frames", type=int, default=8, help="frame budget of every perception round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--eval-batch", type=int, default=16)
-    parser.add_argument("--frame-pixels", type=int, default=56 * 56)
+    parser.add_argument("--frame-pixels", type=int, default=64 * 64, help="pixels of every frame as the model sees it")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     args = parser.parse_args(argv)
     levels = tuple(level.strip() for level in args.levels.split(",") if level.strip())
@@ -105,7 +109,7 @@ def run_level(out: Path, level: str, budget: Budget) -> dict:
     test = stages.make_split(out / "data" / "test", split="test", n=budget.test_samples * len(SELECTIONS),
                              seed=budget.seed, selections=SELECTIONS, difficulty=level)
     stages.split_by_selection(test, SELECTIONS)
-    stages.build_model(out / "model", arch="qwen2_5_vl", seed=budget.seed, size=DEMO_MODEL)
+    stages.build_model(out / "model", arch=budget.arch, seed=budget.seed, size=DEMO_MODEL)
     trained = {name: out / folder for name, folder in FOLDERS.items()}
     _train(stages.run_sft, out / "model", trained["warm-up"], train, budget, steps=budget.warmup_steps,
            learning_rate=budget.warmup_lr, per_device_batch_size=budget.warmup_batch, warmup_ratio=0.05)

@@ -24,7 +24,7 @@ def demo(
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the data, the model and the training."),
     tiny: bool = typer.Option(False, "--tiny", hidden=True, help="Seconds-long run for tests."),
 ) -> None:
-    """Synthetic videos → a tiny Qwen2.5-VL built from scratch → SFT → GRPO → iterative perception →
+    """Synthetic videos → a tiny Qwen3-VL built from scratch → SFT → GRPO → iterative perception →
     metrics, plots and a report."""
     from videofocus.demo import demo_settings, run_demo
 

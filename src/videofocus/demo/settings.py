@@ -1,8 +1,12 @@
 """What the end-to-end demo runs: one frozen dataclass with every size and schedule, and three presets.
 
-"full" is what `videofocus demo` runs (SPEC "Measured here": a ~0.7 M-parameter Qwen2.5-VL built from
-scratch, 16 frames at 2 fps, 56×56), "quick" a smaller one for a first look, "tiny" the seconds-long
-run the tests use."""
+"full" is what `videofocus demo` runs (a ~0.7 M-parameter Qwen3-VL built from scratch, 16 frames at
+2 fps seen at 64×64), "quick" a smaller one for a first look, "tiny" the seconds-long run the tests use.
+
+Qwen3-VL, not Qwen2.5-VL: a model this small learns to read the video through Qwen3-VL's text
+timestamps (`<1.0 seconds>` before each frame pair), while a from-scratch Qwen2.5-VL of the same size,
+whose only clock is the rotary time position, stays video-blind at every budget measured
+(benchmarks/RESULTS.md, "Learning")."""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from videofocus.demo.stages import selection_benchmark
 from videofocus.errors import ConfigError
 from videofocus.models.tiny import ARCHS, TinySize
 
-# SPEC "Measured here": text 128 hidden × 2 layers, vision 64 × 2; ~0.68 M parameters.
+# Text 128 hidden × 2 layers, vision 64 × 2; ~0.7 M parameters.
 DEMO_MODEL = TinySize(text_hidden=128, text_layers=2, text_heads=4, text_kv_heads=2, text_intermediate=256,
                       vision_hidden=64, vision_depth=2, vision_heads=2, vision_intermediate=128)
 
@@ -33,8 +37,9 @@ class DemoSettings:
       tasks: question selections (synth tasks or kinds) for training and evaluation.
       train_samples: training samples (a mix of `tasks` in turn).
       test_samples_per_task: held-out samples per selection (the test split: exact labels).
-      frame_pixels: pixels of every video frame and image as the model sees it (56×56: 4 tokens a
-        frame pair); used as both the minimum and the maximum of the processor's resizing.
+      frame_pixels: pixels of every video frame and image as the model sees it (64×64 for Qwen3-VL's
+        32-pixel merged patches: 4 tokens a frame pair); both the minimum and the maximum of the
+        processor's resizing.
     Model
       arch: "qwen2_5_vl" or "qwen3_vl". model_size: its dimensions (`TinySize`).
     SFT warm-up (teaches the output format and the tasks)
@@ -60,8 +65,8 @@ class DemoSettings:
     tasks: tuple[str, ...] = DEMO_TASKS
     train_samples: int = 1600
     test_samples_per_task: int = 50
-    frame_pixels: int = 56 * 56
-    arch: str = "qwen2_5_vl"
+    frame_pixels: int = 64 * 64
+    arch: str = "qwen3_vl"
     model_size: TinySize = field(default_factory=lambda: DEMO_MODEL)
     sft_steps: int = 250
     sft_batch_size: int = 32

@@ -115,12 +115,13 @@ def parameter_count(model_dir: str | os.PathLike) -> int:
 def training_values(*, model: str | os.PathLike, output_dir: str | os.PathLike, train_file: str | os.PathLike,
                     seed: int, frame_pixels: int, steps: int, learning_rate: float) -> dict[str, Any]:
     """Trainer settings shared by the demo's SFT and GRPO runs: a model trained from scratch (vision
-    included), fixed small frames, float32, a checkpoint every fifth of the run."""
+    included), fixed small frames kept in memory after their first epoch, float32, a checkpoint every
+    fifth of the run."""
     return dict(
         model=str(model), output_dir=str(output_dir), datasets=[{"path": str(train_file)}], seed=seed,
         video_min_pixels=frame_pixels, video_max_pixels=frame_pixels, image_min_pixels=frame_pixels,
-        image_max_pixels=frame_pixels, freeze_vision_tower=False, freeze_projector=False, dtype="float32",
-        max_steps=steps, learning_rate=learning_rate, save_steps=max(1, steps // 5), save_total_limit=1,
+        image_max_pixels=frame_pixels, cache_examples=True, freeze_vision_tower=False, freeze_projector=False,
+        dtype="float32", max_steps=steps, learning_rate=learning_rate, save_steps=max(1, steps // 5), save_total_limit=1,
         tensorboard=False,
     )
 

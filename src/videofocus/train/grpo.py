@@ -22,7 +22,7 @@ from videofocus.rewards import RewardResult, compute_rewards
 from videofocus.schema import Sample
 from videofocus.train.batch import Completion, ModelBatch, collate
 from videofocus.train.config import GRPOConfig
-from videofocus.train.data import Example, make_example
+from videofocus.train.data import Example
 from videofocus.train.loss import clipped_objective, group_advantages, zero_spread_groups
 from videofocus.train.modeling import load_reference, reference_context, vision_trainable
 from videofocus.train.policy import completion_logprobs, encode_visual
@@ -131,8 +131,7 @@ class Policy:
             if self.config.single_task_batches:
                 task = self.run.samples[indices[0]].sample.task
             rounds += 1
-            groups = self.sample_groups([make_example(self.run.samples[i], self.run.processor, self.config,
-                                                      self.run.accelerator.device) for i in indices])
+            groups = self.sample_groups([self.run.example(i) for i in indices])
             flat = zero_spread_groups(torch.cat([group.totals for group in groups]), self.config.num_generations)
             first_round_flat = first_round_flat if first_round_flat is not None else flat.tolist()
             kept += [group for group, is_flat in zip(groups, flat) if not is_flat]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -15,7 +15,7 @@ import yaml
 from videofocus.errors import ConfigError
 from videofocus.train.checkpoint import TrainerState, latest_checkpoint, load_checkpoint, save_checkpoint
 from videofocus.train.config import TrainConfig, config_to_dict
-from videofocus.train.data import BatchOrder, BatchStream, TrainSample, load_training_samples
+from videofocus.train.data import BatchOrder, BatchStream, Example, TrainSample, load_training_samples, make_example
 from videofocus.train.logging import MetricsLogger
 from videofocus.train.modeling import load_policy, save_pretrained, upcast_trained
 
@@ -37,6 +37,7 @@ class TrainingRun:
     step: int = 0
     logger: MetricsLogger | None = None
     save_dtype: torch.dtype | None = None   # the dtype the trained parameters loaded in, when upcast
+    cached_examples: dict[int, Example] = field(default_factory=dict)   # on the CPU, with config.cache_examples
 
     @classmethod
     def start(cls, config: TrainConfig, *, samples_per_process: int, steps_per_batch: int = 1,
@@ -128,6 +129,17 @@ class TrainingRun:
                 yield model
         finally:
             model.train()
+
+    def example(self, index: int) -> Example:
+        """Sample `index` decoded and encoded on the accelerator's device (from memory when
+        config.cache_examples has kept it)."""
+        device = self.accelerator.device
+        if not self.config.cache_examples:
+            return make_example(self.samples[index], self.processor, self.config, device)
+        if index not in self.cached_examples:
+            self.cached_examples[index] = make_example(self.samples[index], self.processor, self.config, "cpu")
+        cached = self.cached_examples[index]
+        return replace(cached, inputs=replace(cached.inputs, features=None).to(device))
 
     def backward(self, loss: torch.Tensor) -> float | None:
         """Backward of one micro-batch's share of the step loss; on the last micro-batch of the step,

@@ -12,7 +12,7 @@ import torch
 from videofocus.backends.base import BoxConvention, box_convention_for
 from videofocus.train.batch import collate
 from videofocus.train.config import SFTConfig
-from videofocus.train.data import Example, make_example
+from videofocus.train.data import Example
 from videofocus.train.policy import completion_logprobs
 from videofocus.train.run import TrainingRun
 from videofocus.train.targets import sft_target
@@ -31,7 +31,7 @@ def train_sft(config: SFTConfig, *, resume: bool = False) -> Path:
             indices = run.stream.next()
             if indices is None:
                 break
-            examples = [make_example(run.samples[i], run.processor, config, run.accelerator.device) for i in indices]
+            examples = [run.example(i) for i in indices]
             run.end_step(supervised_step(run, examples, [target_ids(e, run.processor.tokenizer, config.protocol,
                                                                     convention) for e in examples]))
         return run.finish()
