@@ -10,10 +10,11 @@ from videofocus.models import load_model
 from videofocus.models.tiny import build_tiny_model
 
 
-def test_the_demo_model_is_the_spec_size(tmp_path):
-    """SPEC "Measured here": ~0.7 M parameters, text 128 hidden × 2 layers, vision 64 × 2."""
-    model, _ = load_model(build_tiny_model(tmp_path / "m", size=DEMO_MODEL), device="cpu")
-    assert 0.6e6 < sum(parameter.numel() for parameter in model.parameters()) < 0.8e6
+def test_the_demo_model_is_a_qwen3_vl_of_under_a_million_parameters(tmp_path):
+    """~0.8 M parameters: text 128 hidden × 2 layers, vision 64 × 2."""
+    model, _ = load_model(build_tiny_model(tmp_path / "m", arch=PRESETS["full"].arch, size=DEMO_MODEL), device="cpu")
+    assert model.config.model_type == "qwen3_vl"
+    assert 0.6e6 < sum(parameter.numel() for parameter in model.parameters()) < 0.9e6
     assert model.config.text_config.hidden_size == 128 and model.config.text_config.num_hidden_layers == 2
     assert model.config.vision_config.hidden_size == 64 and model.config.vision_config.depth == 2
 
@@ -39,6 +40,7 @@ def test_overrides_replace_fields_of_the_preset():
     (lambda: demo_settings(grpo_steps=0), "grpo_steps must be at least 1, got 0"),
     (lambda: demo_settings(difficulty="brutal"), "difficulty must be one of easy, medium, hard"),
     (lambda: demo_settings(train_samples=10), "train_samples (10) must hold at least one batch"),
+    (lambda: demo_settings(sft_micro_batch=5), "sft_micro_batch (5) must divide sft_batch_size (32)"),
     (lambda: demo_settings(tasks=("caption",)), "selection 'caption' (task caption) has no rule-based benchmark"),
     (lambda: DemoSettings(tasks=("temporal_grounding", "tg_wobbly")), "unknown selection 'tg_wobbly'"),
 ])

@@ -44,7 +44,8 @@ class DemoSettings:
       arch: "qwen2_5_vl" or "qwen3_vl". model_size: its dimensions (`TinySize`).
     SFT warm-up (teaches the output format and the tasks)
       sft_steps, sft_batch_size, sft_learning_rate: steps of `sft_batch_size` samples, peak AdamW
-        learning rate of a linear decay.
+        learning rate of a linear decay. sft_micro_batch: samples per forward pass (a divisor of
+        sft_batch_size; the trainer groups samples of similar length, so smaller micro-batches pad less).
     GRPO (from the SFT model)
       grpo_steps: optimisation steps; each samples `num_generations` completions for
         `grpo_prompts_per_step` prompts. grpo_learning_rate, grpo_beta (KL coefficient; 0 loads no
@@ -71,6 +72,7 @@ class DemoSettings:
     sft_steps: int = 250
     sft_batch_size: int = 32
     sft_learning_rate: float = 2e-3
+    sft_micro_batch: int = 8
     grpo_steps: int = 20
     grpo_prompts_per_step: int = 4
     num_generations: int = 8
@@ -113,10 +115,12 @@ def _problems(s: DemoSettings) -> list[str]:
         except ConfigError as error:
             problems.append(str(error))
     for name in ("train_samples", "test_samples_per_task", "sft_steps", "sft_batch_size", "grpo_steps",
-                 "grpo_prompts_per_step", "max_completion_length", "rounds", "eval_frames", "eval_batch_size",
+                 "sft_micro_batch", "grpo_prompts_per_step", "max_completion_length", "rounds", "eval_frames", "eval_batch_size",
                  "max_new_tokens", "threads", "frame_pixels"):
         if getattr(s, name) < 1:
             problems.append(f"{name} must be at least 1, got {getattr(s, name)}")
+    if s.sft_batch_size % max(s.sft_micro_batch, 1):
+        problems.append(f"sft_micro_batch ({s.sft_micro_batch}) must divide sft_batch_size ({s.sft_batch_size})")
     if s.num_generations < 2:
         problems.append(f"num_generations must be at least 2 (GRPO compares completions), got {s.num_generations}")
     if s.train_samples < max(s.sft_batch_size, s.grpo_prompts_per_step):
@@ -134,7 +138,7 @@ PRESETS: dict[str, DemoSettings] = {
     "quick": DemoSettings(train_samples=600, test_samples_per_task=20, sft_steps=150, grpo_steps=6),
     # Seconds: checks that every stage runs and writes what the next one reads, not that anything learns.
     "tiny": DemoSettings(train_samples=8, test_samples_per_task=1, model_size=TinySize(), sft_steps=2,
-                         sft_batch_size=4, grpo_steps=1, grpo_prompts_per_step=2, num_generations=2,
+                         sft_batch_size=4, sft_micro_batch=2, grpo_steps=1, grpo_prompts_per_step=2, num_generations=2,
                          max_completion_length=16, eval_batch_size=4, max_new_tokens=16, timeline_examples=2),
 }
 

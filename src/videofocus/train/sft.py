@@ -45,9 +45,13 @@ def target_ids(example: Example, tokenizer, protocol: str, convention: BoxConven
 
 
 def supervised_step(run: TrainingRun, examples: list[Example], targets: list[torch.Tensor]) -> dict[str, float]:
-    """One optimisation step over `per_device_batch_size` micro-batches; the loss is the mean over all
-    target tokens of the step, on all processes."""
+    """One optimisation step over micro-batches of `per_device_batch_size` examples; the loss is the mean
+    over all target tokens of the step, on all processes. Micro-batches are cut from the examples in
+    order of length, so short ones are not padded to the longest (the loss is a sum over tokens: the
+    grouping does not change it)."""
     accelerator, size = run.accelerator, run.config.per_device_batch_size
+    by_length = sorted(range(len(examples)), key=lambda i: len(examples[i].inputs.input_ids) + len(targets[i]))
+    examples, targets = [examples[i] for i in by_length], [targets[i] for i in by_length]
     local_tokens = torch.tensor(float(sum(len(ids) for ids in targets)), device=accelerator.device)
     tokens = accelerator.reduce(local_tokens, reduction="sum").item() / accelerator.num_processes
     pad = run.processor.tokenizer.pad_token_id
