@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from synth_helpers import decode_video, load_dataset
 from videofocus.cli import main
 from videofocus.cli.app import app
-from videofocus.data.synth import KINDS, PRESETS, TASK_NAMES, generate_dataset, make_settings
+from videofocus.data.synth import KINDS, PALETTE, PRESETS, TASK_NAMES, generate_dataset, make_settings
 from videofocus.errors import ConfigError
 from videofocus.schema import read_samples
 
@@ -84,6 +84,21 @@ def test_label_jitter_only_in_train_and_bounded(tmp_path):
             assert max(moved) == 0
         else:
             assert 0 < max(moved) <= jitter + 0.005 and sum(m > 0 for m in moved) > len(moved) / 2
+
+
+def test_fixed_option_order_lists_colours_in_palette_order_and_changes_nothing_else(tmp_path):
+    """The easy preset fixes the order (a letter always names the same colour); shuffling changes only
+    the options' order and so the letters."""
+    runs = {}
+    for fixed in (True, False):
+        runs[fixed] = list(read_samples(generate_dataset(tmp_path / str(fixed), 24, seed=2, tasks=["brief_evidence"],
+                                                         fixed_option_order=fixed)))
+    assert make_settings("easy").fixed_option_order and not make_settings("hard").fixed_option_order
+    for fixed, shuffled in zip(runs[True], runs[False], strict=True):
+        assert fixed.options == sorted(fixed.options, key=list(PALETTE).index)
+        assert sorted(fixed.options) == sorted(shuffled.options) and fixed.clue == shuffled.clue
+        assert fixed.options[ord(fixed.answer) - ord("A")] == shuffled.options[ord(shuffled.answer) - ord("A")]
+    assert any(sample.options != sorted(sample.options, key=list(PALETTE).index) for sample in runs[False])
 
 
 def test_world_json_records_settings_and_the_frame_budget(tmp_path):

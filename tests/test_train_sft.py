@@ -1,5 +1,5 @@
-"""SFT's step: micro-batches are cut in order of length (less padding), and however a step's samples
-are split into micro-batches, the update is the same."""
+"""SFT's step: micro-batches are cut in order of length (less padding), however a step's samples are
+split into micro-batches the update is the same, and the loss weighs tokens or samples alike."""
 
 from __future__ import annotations
 
@@ -7,8 +7,14 @@ import pytest
 import torch
 
 import videofocus.train.sft as sft_module
-from train_helpers import load_weights, one_torch_thread, sft_config, write_video_samples  # noqa: F401
-from videofocus.train.sft import train_sft
+from train_helpers import load_weights, one_torch_thread, sft_config, write_image_samples, write_video_samples  # noqa: F401
+from videofocus.backends.base import box_convention_for
+from videofocus.models import load_model
+from videofocus.train.batch import collate
+from videofocus.train.data import load_training_samples, make_example
+from videofocus.train.logging import read_metrics
+from videofocus.train.policy import completion_logprobs
+from videofocus.train.sft import target_ids, train_sft
 
 
 @pytest.fixture(scope="module")
@@ -36,3 +42,34 @@ def test_micro_batches_hold_examples_of_similar_length_and_give_the_same_update(
         assert len(widths) == 4 // size and lengths == sorted(lengths) and len(set(lengths)) > 1
     for size in (2, 1):
         assert max((outputs[4][name] - outputs[size][name]).abs().max().item() for name in outputs[4]) < 1e-5
+
+
+@torch.no_grad()
+def _target_losses(model_path, config) -> list[tuple[float, int]]:
+    """(summed cross-entropy, token count) of every sample's target under the untrained model."""
+    model, processor = load_model(model_path, device="cpu")
+    convention = box_convention_for(model.config.model_type)
+    losses = []
+    for item in load_training_samples(config.datasets):
+        example = make_example(item, processor, config, "cpu")
+        target = target_ids(example, processor.tokenizer, config.protocol, convention)
+        logps, _ = completion_logprobs(model, collate([example.inputs], [target],
+                                                      pad_token_id=processor.tokenizer.pad_token_id))
+        losses.append((-logps.sum().item(), len(target)))
+    return losses
+
+
+def test_loss_weighting_averages_over_tokens_or_over_samples(tiny_qwen25_vl_path, videos, tmp_path):
+    images = write_image_samples(tmp_path / "images", 2)   # box answers: targets of another length
+    logged = {}
+    for weighting in ("token", "sample"):
+        config = sft_config(tiny_qwen25_vl_path, tmp_path / weighting, [videos, images], per_device_batch_size=3,
+                            gradient_accumulation_steps=2, max_steps=1, loss_weighting=weighting)
+        logged[weighting] = read_metrics(train_sft(config) / "metrics.jsonl")[0]["loss"]
+    losses = _target_losses(tiny_qwen25_vl_path, config)
+    assert len({count for _, count in losses}) > 1
+    token_mean = sum(total for total, _ in losses) / sum(count for _, count in losses)
+    sample_mean = sum(total / count for total, count in losses) / len(losses)
+    assert logged["token"] == pytest.approx(token_mean, rel=1e-5)
+    assert logged["sample"] == pytest.approx(sample_mean, rel=1e-5)
+    assert abs(token_mean - sample_mean) > 1e-3

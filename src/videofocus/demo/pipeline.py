@@ -166,7 +166,8 @@ def train_sft_stage(layout: DemoLayout, settings: DemoSettings) -> str:
                                     train_file=stages.samples_file(layout.train_data), seed=settings.seed,
                                     frame_pixels=settings.frame_pixels, steps=settings.sft_steps,
                                     learning_rate=settings.sft_learning_rate)
-    values.update(per_device_batch_size=settings.sft_micro_batch,
+    # Every sample weighs the same: by tokens, the ~230-token tracking answers would take most of the step.
+    values.update(per_device_batch_size=settings.sft_micro_batch, loss_weighting="sample",
                   gradient_accumulation_steps=settings.sft_batch_size // settings.sft_micro_batch)
     return f"model in {stages.run_sft(values)}"
 

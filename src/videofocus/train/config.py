@@ -332,10 +332,17 @@ class GRPOConfig(TrainConfig):
 @dataclass
 class SFTConfig(TrainConfig):
     """Supervised fine-tuning on the same data: the target is the sample's think/clue/answer written in
-    its task's output format; the loss is the token-mean cross-entropy over target tokens of the step.
-    No extra knobs beyond TrainConfig's (its learning rate default is SFT's usual 1e-5)."""
+    its task's output format; the loss is the cross-entropy of the target tokens. Its learning rate
+    default is SFT's usual 1e-5.
+
+    loss_weighting: "token": the mean over all target tokens of the step (a long target weighs more,
+        as in TRL's SFT); "sample": each sample's mean over its own tokens, averaged over the step's
+        samples (every sample weighs the same: in a step that mixes ~230-token tracking answers with
+        ~25-token grounding answers, "token" spends most of the gradient on tracking).
+    """
 
     learning_rate: float = 1e-5
+    loss_weighting: Literal["token", "sample"] = "token"
 
 
 ConfigT = TypeVar("ConfigT", bound=TrainConfig)

@@ -46,14 +46,18 @@ def target_ids(example: Example, tokenizer, protocol: str, convention: BoxConven
 
 def supervised_step(run: TrainingRun, examples: list[Example], targets: list[torch.Tensor]) -> dict[str, float]:
     """One optimisation step over micro-batches of `per_device_batch_size` examples; the loss is the mean
-    over all target tokens of the step, on all processes. Micro-batches are cut from the examples in
+    over all target tokens of the step, on all processes, or with loss_weighting "sample" the mean
+    over its samples of each sample's token mean. Micro-batches are cut from the examples in
     order of length, so short ones are not padded to the longest (the loss is a sum over tokens: the
     grouping does not change it)."""
     accelerator, size = run.accelerator, run.config.per_device_batch_size
     by_length = sorted(range(len(examples)), key=lambda i: len(examples[i].inputs.input_ids) + len(targets[i]))
     examples, targets = [examples[i] for i in by_length], [targets[i] for i in by_length]
+    per_sample = run.config.loss_weighting == "sample"
     local_tokens = torch.tensor(float(sum(len(ids) for ids in targets)), device=accelerator.device)
     tokens = accelerator.reduce(local_tokens, reduction="sum").item() / accelerator.num_processes
+    # Each process holds the same number of samples; DDP averages the processes' gradients.
+    denominator = len(examples) if per_sample else tokens
     pad = run.processor.tokenizer.pad_token_id
     loss_sum, grad_norm = torch.zeros((), device=accelerator.device), None
     for start in range(0, len(examples), size):
@@ -61,7 +65,10 @@ def supervised_step(run: TrainingRun, examples: list[Example], targets: list[tor
                         pad_token_id=pad)
         with accelerator.accumulate(run.model):
             logps, _ = completion_logprobs(run.model, batch)
-            loss = -(logps * batch.completion_mask).sum() / tokens
+            token_losses = -logps * batch.completion_mask
+            if per_sample:
+                token_losses = token_losses / batch.completion_mask.sum(dim=1, keepdim=True)
+            loss = token_losses.sum() / denominator
             norm = run.backward(loss)
             grad_norm = grad_norm if norm is None else norm
         loss_sum += loss.detach()

@@ -25,11 +25,13 @@ def gqa_attribute(rng: np.random.Generator, settings: SynthSettings) -> Draft:
     like = (target.colour, target.shape)
     if rng.random() < 0.5:
         builder.add_distractors(like=like, allowed=lambda colour, shape: shape != target.shape)
-        options, letter = choices(rng, target.colour, list(PALETTE), COLOUR_OPTIONS)
+        options, letter = choices(rng, target.colour, list(PALETTE), COLOUR_OPTIONS,
+                                  in_pool_order=settings.fixed_option_order)
         question = f"What colour is the {target.shape}?"
     else:
         builder.add_distractors(like=like, allowed=lambda colour, shape: colour != target.colour)
-        options, letter = choices(rng, target.shape, list(SHAPES), len(SHAPES))
+        options, letter = choices(rng, target.shape, list(SHAPES), len(SHAPES),
+                                  in_pool_order=settings.fixed_option_order)
         question = f"What shape is the {target.colour} object?"
     scene = builder.build()
     return Draft("grounded_qa", scene, question, options=options, answer=letter,
@@ -58,7 +60,8 @@ def brief_evidence(rng: np.random.Generator, settings: SynthSettings) -> Draft:
                          recolours=[(*flash_span, flash_colour)])
     builder.add_distractors(like=(base, "square"))
     scene = builder.build()
-    options, letter = choices(rng, flash_colour, [colour for colour in PALETTE if colour != base], COLOUR_OPTIONS)
+    options, letter = choices(rng, flash_colour, [colour for colour in PALETTE if colour != base], COLOUR_OPTIONS,
+                              in_pool_order=settings.fixed_option_order)
     return Draft("grounded_qa", scene, f"The big {base} square briefly changes colour. What colour does it turn?",
                  options=options, answer=letter, clue={"intervals": [builder.seconds(anchor_span)]},
                  facts={"target": scene.objects.index(anchor), "flash": builder.seconds(flash_span)},
@@ -89,7 +92,8 @@ def mcq_recolour(rng: np.random.Generator, settings: SynthSettings) -> Draft:
     target = builder.add((colour, shape), [span], recolours=[(change, span[1], new_colour)])
     builder.add_distractors(like=(colour, shape), allowed=lambda c, s: (c, s) != (new_colour, shape))
     scene = builder.build()
-    options, letter = choices(rng, new_colour, [other for other in PALETTE if other != colour], COLOUR_OPTIONS)
+    options, letter = choices(rng, new_colour, [other for other in PALETTE if other != colour], COLOUR_OPTIONS,
+                              in_pool_order=settings.fixed_option_order)
     return Draft("mcq", scene, f"What colour does the {target.description} turn into?", options=options,
                  answer=letter, facts={"target": scene.objects.index(target), "change_frame": change})
 

@@ -140,12 +140,14 @@ def _apart(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
     return a[2] + 1 <= b[0] or b[2] + 1 <= a[0] or a[3] + 1 <= b[1] or b[3] + 1 <= a[1]
 
 
-def choices(rng: np.random.Generator, correct: str, pool: Sequence[str], count: int) -> tuple[list[str], str]:
-    """Up to `count` options in random order: `correct` and others from `pool`; returns
+def choices(rng: np.random.Generator, correct: str, pool: Sequence[str], count: int, *,
+            in_pool_order: bool = False) -> tuple[list[str], str]:
+    """Up to `count` options: `correct` and others from `pool`, in random order or, with
+    `in_pool_order`, in the order of `pool` (the same random numbers are drawn either way); returns
     (options, the correct option's letter)."""
     others = [item for item in pool if item != correct]
     picked = [others[i] for i in rng.choice(len(others), size=min(count - 1, len(others)), replace=False)]
     options = [correct, *picked]
     order = rng.permutation(len(options))
-    options = [options[i] for i in order]
+    options = sorted(options, key=list(pool).index) if in_pool_order else [options[i] for i in order]
     return options, OPTION_LETTERS[options.index(correct)]

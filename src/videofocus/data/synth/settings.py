@@ -38,6 +38,9 @@ class SynthSettings:
         disappears"); the rest ask for a single appearance.
       waypoints: a tracked object moves along a polyline through this many random points.
       label_jitter: (s) uniform noise added to each interval boundary of TRAIN split labels only.
+      fixed_option_order: colour and shape options are listed in one fixed order (the palette's,
+        the shapes') instead of shuffled, so a letter always names the same colour or shape: a model
+        then needs no option lookup to answer, only to see the colour.
     Brief evidence (grounded QA whose answer is visible only briefly inside a long anchor event)
       brief_share: share of grounded-QA samples that are brief-evidence questions.
       anchor_duration, flash_duration: (s) ranges of the anchor event and of the colour flash.
@@ -69,6 +72,7 @@ class SynthSettings:
     relational_share: float = 0.0
     waypoints: int = 2
     label_jitter: float = 0.0
+    fixed_option_order: bool = False
     brief_share: float = 0.5
     anchor_duration: tuple[float, float] = (3.0, 4.0)
     flash_duration: tuple[float, float] = (0.5, 1.0)
@@ -130,8 +134,9 @@ def _problems(s: SynthSettings) -> list[str]:
 
 
 PRESETS: dict[str, SynthSettings] = {
-    # One shape on noisy grey, 16 frames at 2 fps, 56x56 (the SPEC's measured tiny-model setting).
-    "easy": SynthSettings(),
+    # One shape on noisy grey, 16 frames at 2 fps, 56x56 (the SPEC's measured tiny-model setting);
+    # options in a fixed order.
+    "easy": SynthSettings(fixed_option_order=True),
     # Distractors that look alike, ordinal and relational queries, 32 frames, noisy train labels.
     "medium": SynthSettings(duration=16.0, distractors=(1, 2), similar_distractors=True,
                             ordinal_share=0.25, relational_share=0.25, waypoints=3, label_jitter=0.5),
