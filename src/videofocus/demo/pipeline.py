@@ -265,7 +265,9 @@ def _table_note(settings: DemoSettings) -> str:
     return (f"Values in % on the held-out samples ({settings.test_samples_per_task} per task). r1 is a single round "
             f"on {settings.eval_frames} uniform frames; r2 and r{settings.rounds} re-sample the same budget densely "
             "inside the previous round's interval (images: the full image plus a crop of the previous box). "
-            "The brief-evidence answer is visible only inside a short flash that uniform frames never show.")
+            "The brief-evidence answer is visible only inside a short flash that uniform frames never show. "
+            "A model this small, trained for minutes, is far from converged: benchmarks/RESULTS.md gives what "
+            "a video-blind answer scores and what longer training (benchmarks/learning.py) reaches.")
 
 
 def _file_notes(layout: DemoLayout, settings: DemoSettings) -> list[str]:

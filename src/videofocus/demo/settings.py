@@ -69,7 +69,7 @@ class DemoSettings:
     frame_pixels: int = 64 * 64
     arch: str = "qwen3_vl"
     model_size: TinySize = field(default_factory=lambda: DEMO_MODEL)
-    sft_steps: int = 250
+    sft_steps: int = 500
     sft_batch_size: int = 32
     sft_learning_rate: float = 2e-3
     sft_micro_batch: int = 8
