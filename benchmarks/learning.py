@@ -61,6 +61,7 @@ class Budget:
     sft_lr: float
     max_completion_length: int
     itp_frames: int
+    loop_views: bool
     rounds: int
     eval_batch: int
     frame_pixels: int
@@ -88,6 +89,9 @@ def parse_budget(argv: list[str]) -> tuple[Path, Budget]:
     parser.add_argument("--sft-lr", type=float, default=3e-4, help="continued-SFT learning rate (linear decay)")
     parser.add_argument("--max-completion-length", type=int, default=64)
     parser.add_argument("--itp-frames", type=int, default=8, help="frame budget of every perception round")
+    parser.add_argument("--loop-views", action="store_true",
+                        help="SFT (warm-up and continued) also trains on the loop's views at --itp-frames "
+                             "(SFTConfig.loop_view_frames)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--eval-batch", type=int, default=16)
     parser.add_argument("--frame-pixels", type=int, default=64 * 64, help="pixels of every frame as the model sees it")
@@ -111,14 +115,15 @@ def run_level(out: Path, level: str, budget: Budget) -> dict:
     stages.split_by_selection(test, SELECTIONS)
     stages.build_model(out / "model", arch=budget.arch, seed=budget.seed, size=DEMO_MODEL)
     trained = {name: out / folder for name, folder in FOLDERS.items()}
+    views = {"loop_view_frames": budget.itp_frames if budget.loop_views else None}
     _train(stages.run_sft, out / "model", trained["warm-up"], train, budget, steps=budget.warmup_steps,
-           learning_rate=budget.warmup_lr, per_device_batch_size=budget.warmup_batch, warmup_ratio=0.05)
+           learning_rate=budget.warmup_lr, per_device_batch_size=budget.warmup_batch, warmup_ratio=0.05, **views)
     _train(stages.run_grpo, trained["warm-up"], trained["GRPO"], train, budget, steps=budget.steps,
            learning_rate=budget.grpo_lr, per_device_batch_size=budget.prompts_per_step * budget.generations,
            num_generations=budget.generations, max_completion_length=budget.max_completion_length,
            beta=budget.grpo_beta)
     _train(stages.run_sft, trained["warm-up"], trained["SFT"], train, budget, steps=budget.steps,
-           learning_rate=budget.sft_lr, per_device_batch_size=budget.prompts_per_step)
+           learning_rate=budget.sft_lr, per_device_batch_size=budget.prompts_per_step, **views)
     results = {"grounding_mIoU": {}, "brief_accuracy": {}, "brief_clue_mIoU": {},
                "blind": blind_baselines(train, out / "data" / "test")}
     for name, model_dir in trained.items():

@@ -3,15 +3,20 @@ split into micro-batches the update is the same, and the loss weighs tokens or s
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
+import videofocus.train.run as run_module
 import videofocus.train.sft as sft_module
 from train_helpers import load_weights, one_torch_thread, sft_config, write_image_samples, write_video_samples  # noqa: F401
 from videofocus.backends.base import box_convention_for
+from videofocus.errors import ConfigError
+from videofocus.media.sampling import clue_mask
+from videofocus.media.video import probe
 from videofocus.models import load_model
 from videofocus.train.batch import collate
-from videofocus.train.data import load_training_samples, make_example
+from videofocus.train.data import LoopView, build_prompt, load_training_samples, make_example, with_loop_views
 from videofocus.train.logging import read_metrics
 from videofocus.train.policy import completion_logprobs
 from videofocus.train.sft import target_ids, train_sft
@@ -73,3 +78,45 @@ def test_loss_weighting_averages_over_tokens_or_over_samples(tiny_qwen25_vl_path
     assert logged["token"] == pytest.approx(token_mean, rel=1e-5)
     assert logged["sample"] == pytest.approx(sample_mean, rel=1e-5)
     assert abs(token_mean - sample_mean) > 1e-3
+
+
+def test_loop_views_add_round_one_and_a_focused_round_two_per_grounded_video(videos, tmp_path):
+    images = write_image_samples(tmp_path / "images", 2)
+    config = sft_config("unused", tmp_path / "out", [videos, images], loop_view_frames=4)
+    plain = load_training_samples(config.datasets)
+    items = with_loop_views(plain, 4)
+    video_items = [item for item in plain if item.sample.media.type == "video"]
+    assert len(items) == len(plain) + 2 * len(video_items)
+    for item in video_items:
+        views = [other for other in items if other.sample.id == item.sample.id]
+        assert [view.view for view in views] == [None, LoopView(4, False), LoopView(4, True)]
+        info = probe(item.media_path)
+        shown = {view.view: build_prompt(view, config).video.timestamps for view in views}
+        assert len(shown[None]) == min(info.num_frames, config.video_max_frames)   # 2 fps videos: every frame, capped
+        assert np.allclose(shown[LoopView(4, False)], info.frame_times[np.round(np.linspace(0, info.num_frames - 1, 4)).astype(int)])
+        on_screen = clue_mask(info, item.sample.clue.intervals)   # frames shown during the clue
+        inside = {view: int(on_screen[np.searchsorted(info.frame_times, times)].sum()) for view, times in shown.items()}
+        assert len(shown[LoopView(4, True)]) == 4 and inside[LoopView(4, True)] >= min(2, inside[None])
+        if info.num_frames > 4:
+            assert inside[LoopView(4, True)] >= inside[LoopView(4, False)]
+
+
+def test_sft_with_loop_views_trains_on_every_view(tiny_qwen25_vl_path, videos, tmp_path, monkeypatch):
+    shown = []
+    original = run_module.make_example
+
+    def recording(item, *args, **kwargs):
+        shown.append((item.sample.id, item.view))
+        return original(item, *args, **kwargs)
+
+    monkeypatch.setattr(run_module, "make_example", recording)
+    train_sft(sft_config(tiny_qwen25_vl_path, tmp_path / "views", [videos], per_device_batch_size=4, max_steps=3,
+                         loop_view_frames=4))   # 4 videos x 3 views: one epoch
+    ids = {sample_id for sample_id, _ in shown}
+    assert len(ids) == 4 and sorted(shown, key=str) == sorted(
+        [(sample_id, view) for sample_id in ids for view in (None, LoopView(4, False), LoopView(4, True))], key=str)
+
+
+def test_loop_views_need_a_whole_temporal_pair(tmp_path, videos):
+    with pytest.raises(ConfigError, match="loop_view_frames"):
+        sft_config("unused", tmp_path / "out", [videos], loop_view_frames=1)

@@ -339,10 +339,22 @@ class SFTConfig(TrainConfig):
         as in TRL's SFT); "sample": each sample's mean over its own tokens, averaged over the step's
         samples (every sample weighs the same: in a step that mixes ~230-token tracking answers with
         ~25-token grounding answers, "token" spends most of the gradient on tracking).
+    loop_view_frames: Also train every video sample that has clue intervals on the two views iterative
+        perception shows it at a budget of this many frames a round: round 1 (uniform frames) and round
+        2 (re-sampled around the labelled clue, as the loop does after a correct round 1), each a
+        training item of its own next to the `video_fps` view. None: the `video_fps` view only. A
+        model that will answer through the loop then has seen its views (a small model trained at one
+        frame spacing does not carry over to another).
     """
 
     learning_rate: float = 1e-5
     loss_weighting: Literal["token", "sample"] = "token"
+    loop_view_frames: int | None = None
+
+    def validate(self) -> None:
+        super().validate()
+        _require(self.loop_view_frames is None or self.loop_view_frames >= 2, "loop_view_frames",
+                 f"a loop view needs at least 2 frames (one temporal pair), got {self.loop_view_frames}")
 
 
 ConfigT = TypeVar("ConfigT", bound=TrainConfig)

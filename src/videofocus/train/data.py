@@ -15,10 +15,12 @@ import numpy as np
 from videofocus.backends.base import BoxConvention
 from videofocus.errors import ConfigError, VideoFocusError
 from videofocus.media.image import load_image
-from videofocus.media.sampling import fps_indices
-from videofocus.media.video import probe, read_frames
+from videofocus.media.sampling import fps_indices, uniform_indices
+from videofocus.media.video import VideoInfo, probe, read_frames
 from videofocus.models.inputs import Prompt, encode_prompts
 from videofocus.parsing import Prediction
+from videofocus.perception.options import PerceptionOptions
+from videofocus.perception.views import clip_intervals, focused_pair_indices
 from videofocus.schema import Sample, iter_jsonl, parse_sample
 from videofocus.tasks import get_task
 from videofocus.train.batch import PromptInputs
@@ -26,12 +28,23 @@ from videofocus.train.config import DatasetConfig, TrainConfig
 
 
 @dataclass(frozen=True)
+class LoopView:
+    """A view of a video that iterative perception shows: round 1 (`frames` uniform frames) or, with
+    `focused`, round 2 at the same budget, re-sampled around the sample's labelled clue."""
+
+    frames: int
+    focused: bool
+
+
+@dataclass(frozen=True)
 class TrainSample:
-    """A validated sample, where its media file is, and where the sample came from (file:line)."""
+    """A validated sample, where its media file is, and where the sample came from (file:line).
+    `view`: the frames it is shown; None: the `video_fps` view (or the track's frames)."""
 
     sample: Sample
     media_path: Path
     source: str
+    view: LoopView | None = None
 
 
 @dataclass
@@ -82,6 +95,17 @@ def load_training_samples(datasets: Sequence[DatasetConfig]) -> list[TrainSample
             samples.append(TrainSample(sample=sample, media_path=media_path, source=source))
             count += 1
     return samples
+
+
+def with_loop_views(samples: Sequence[TrainSample], frames: int) -> list[TrainSample]:
+    """`samples` with, after each video sample that has clue intervals, two more items: its round-1
+    and round-2 loop views at a budget of `frames` (SFTConfig.loop_view_frames)."""
+    expanded = []
+    for item in samples:
+        expanded.append(item)
+        if item.sample.media.type == "video" and item.sample.clue is not None and item.sample.clue.intervals:
+            expanded += [replace(item, view=LoopView(frames, focused)) for focused in (False, True)]
+    return expanded
 
 
 def _check_sample(sample: Sample, source: str, dataset: DatasetConfig, index: int) -> None:
@@ -206,12 +230,24 @@ def build_prompt(item: TrainSample, config: TrainConfig) -> Prompt:
     if sample.media.type == "image":
         return Prompt(text=text, images=[load_image(item.media_path)])
     info = probe(item.media_path)
-    if sample.clue is not None and sample.clue.track:
+    if item.view is not None:
+        indices = loop_view_indices(info, sample, item.view)
+    elif sample.clue is not None and sample.clue.track:
         indices = nearest_frames(info.frame_times, [point.t for point in sample.clue.track])
     else:
         indices = fps_indices(info, fps=config.video_fps, min_frames=config.video_min_frames,
                               max_frames=config.video_max_frames)
     return Prompt(text=text, video=read_frames(info, indices))
+
+
+def loop_view_indices(info: VideoInfo, sample: Sample, view: LoopView) -> np.ndarray:
+    """The frames of `view`: uniform, or focused on the clue as the loop re-samples round 2 after a
+    round 1 whose clue was right (its default key ratio, round 1's pairs reused)."""
+    uniform = uniform_indices(info, view.frames)
+    if not view.focused:
+        return uniform
+    return focused_pair_indices(info, view.frames, clip_intervals(sample.clue.intervals, info.duration),
+                                PerceptionOptions().key_ratio, previous=uniform)
 
 
 def nearest_frames(frame_times: np.ndarray, times: Sequence[float]) -> np.ndarray:
