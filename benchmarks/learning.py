@@ -11,7 +11,7 @@
    the same frame budget, for each model of 1. Target: >= +10 accuracy points.
 
 Per level, in OUT/<level>/: data (training mix of temporal grounding and brief evidence; held-out
-samples of each), a ~0.7 M-parameter model built from scratch (the demo's: Qwen3-VL), the warm-up, both
+samples of each), a 0.81 M-parameter Qwen3-VL built from scratch (the demo's), the warm-up, both
 continuations, and one evaluation folder per model and question kind. Every stage is the demo's
 (`videofocus.demo.stages`) and resumes: rerunning the same command finishes an interrupted run.
 

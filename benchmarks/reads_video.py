@@ -1,7 +1,7 @@
 """Does a tiny model trained from scratch read the video? One architecture against the other.
 
 Per architecture, in OUT/<arch>/: temporal-grounding-only synthetic data on the easy level (one shape on
-noisy grey, 8 s at 2 fps), a ~0.7 M-parameter model built from scratch (the demo's size), SFT with the
+noisy grey, 8 s at 2 fps), a model of the demo's size built from scratch (0.68 M or 0.81 M parameters), SFT with the
 project's trainer, then on the held-out samples:
 - mIoU (%) of its greedy answers, one round at the training frame rate (the evaluation pipeline);
 - the video gain: the mean per-token loss of the reference answers when every sample is shown another
