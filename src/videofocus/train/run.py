@@ -143,7 +143,7 @@ class TrainingRun:
         if index not in self.cached_examples:
             self.cached_examples[index] = make_example(self.samples[index], self.processor, self.config, "cpu")
         cached = self.cached_examples[index]
-        return replace(cached, inputs=replace(cached.inputs, features=None).to(device))
+        return replace(cached, inputs=cached.inputs.to(device))   # a copy: the cache keeps no encoder features
 
     def backward(self, loss: torch.Tensor) -> float | None:
         """Backward of one micro-batch's share of the step loss; on the last micro-batch of the step,
