@@ -32,9 +32,8 @@ from pathlib import Path
 from videofocus.data.synth import PRESETS as DIFFICULTIES
 from videofocus.demo import DEMO_MODEL, stages
 from videofocus.demo.pipeline import quiet_libraries, torch_threads
-from videofocus.metrics import best_temporal_iou
 from videofocus.models.tiny import ARCHS
-from videofocus.schema import Sample, atomic_writer, read_samples
+from videofocus.schema import atomic_writer, read_samples
 
 SELECTIONS = ("temporal_grounding", "brief_evidence")
 MODELS = ("warm-up", "GRPO", "SFT")   # SFT = the warm-up continued with supervised steps
@@ -145,20 +144,12 @@ def blind_baselines(train_file: Path, test_folder: Path) -> dict[str, float]:
     frequent training answer of the brief-evidence questions."""
     train = list(read_samples(train_file))
     grounding = [sample for sample in train if stages.in_selection(sample, "temporal_grounding")]
-    longest = max(sample.media.duration or 0.0 for sample in grounding)
-    grid = [step / 2 for step in range(int(longest * 2) + 1)]
-    best = max(((start, end) for start in grid for end in grid if end > start),
-               key=lambda interval: _mean_iou(interval, grounding))
+    held_out_grounding = list(read_samples(stages.selection_file(test_folder, "temporal_grounding")))
     answers = Counter(sample.answer for sample in train if stages.in_selection(sample, "brief_evidence"))
     held_out = list(read_samples(stages.selection_file(test_folder, "brief_evidence")))
     majority = answers.most_common(1)[0][0]
-    return {"grounding_mIoU": 100 * _mean_iou(best, list(read_samples(stages.selection_file(test_folder,
-                                                                                             "temporal_grounding")))),
+    return {"grounding_mIoU": stages.constant_interval_miou(grounding, held_out_grounding),
             "brief_accuracy": 100 * sum(sample.answer == majority for sample in held_out) / len(held_out)}
-
-
-def _mean_iou(interval: tuple[float, float], samples: list[Sample]) -> float:
-    return sum(best_temporal_iou(interval, sample.clue.intervals) for sample in samples) / len(samples)
 
 
 def _train(run, model: Path, output_dir: Path, train_file: Path, budget: Budget, *, steps: int, learning_rate: float,

@@ -26,7 +26,6 @@ import torch
 from videofocus.backends.base import box_convention_for
 from videofocus.demo import DEMO_MODEL, stages
 from videofocus.demo.pipeline import quiet_libraries, torch_threads
-from videofocus.metrics import best_temporal_iou
 from videofocus.models import load_model
 from videofocus.models.tiny import ARCHS
 from videofocus.schema import atomic_writer, read_samples
@@ -76,7 +75,7 @@ def run_arch(out: Path, arch: str, args: argparse.Namespace) -> dict[str, float]
     metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))["rounds"]["1"]["metrics"]
     own, swapped = answer_losses(out / "sft", test, {**values, "model": str(out / "sft")})
     return {"mIoU": metrics["mIoU"], "loss": own, "loss_other_video": swapped, "video_gain": swapped - own,
-            "blind_mIoU": best_constant_miou(train, test)}
+            "blind_mIoU": stages.constant_interval_miou(list(read_samples(train)), list(read_samples(test)))}
 
 
 @torch.no_grad()
@@ -102,19 +101,6 @@ def _mean_loss(model, prompts, targets, pad: int, batch: int) -> float:
         total -= (logps * model_batch.completion_mask).sum().item()
         tokens += int(model_batch.completion_mask.sum())
     return total / tokens
-
-
-def best_constant_miou(train_file: Path, test_file: Path) -> float:
-    """mIoU (%) on the test samples of the constant interval (half-second grid) best on the training set."""
-    train, test = list(read_samples(train_file)), list(read_samples(test_file))
-    longest = max(sample.media.duration or 0.0 for sample in train)
-    grid = [step / 2 for step in range(int(longest * 2) + 1)]
-
-    def mean_iou(interval, samples):
-        return sum(best_temporal_iou(interval, sample.clue.intervals) for sample in samples) / len(samples)
-
-    best = max(((start, end) for start in grid for end in grid if end > start), key=lambda i: mean_iou(i, train))
-    return 100 * mean_iou(best, test)
 
 
 def main(argv: list[str] | None = None) -> None:
