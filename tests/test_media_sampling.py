@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from media_helpers import info_from_times
 
 from videofocus.media.budget import (FRAME_FACTOR, VIDEO_MAX_PIXELS, VIDEO_MIN_PIXELS, VIDEO_TOTAL_PIXELS,
-                                     PixelBudget, frame_size, max_frames)
+                                     PixelBudget, clip_frame_size, frame_size, max_frames)
 from videofocus.media.sampling import clue_mask, focused_indices, fps_indices, uniform_indices
 
 CFR_30S = info_from_times(np.arange(300) / 10.0)  # 30 s at 10 fps
@@ -170,6 +170,14 @@ def test_budget_constants_and_frame_size_follow_qwen_vl_utils():
         expected = vp.smart_resize(height, width, factor=factor, min_pixels=VIDEO_MIN_PIXELS,
                                    max_pixels=max_pixels)
         assert frame_size(height, width, frames) == expected
+
+
+def test_a_clip_with_an_odd_frame_count_is_sized_as_its_padded_pair_count():
+    budget = PixelBudget(total_pixels=40 * VIDEO_MIN_PIXELS)
+    for frames in (3, 7, 41):
+        assert clip_frame_size(720, 1280, frames, budget) == frame_size(720, 1280, frames + 1, budget)
+        assert clip_frame_size(720, 1280, frames + 1, budget) == frame_size(720, 1280, frames + 1, budget)
+    assert frame_size(720, 1280, 41, budget) != frame_size(720, 1280, 42, budget)   # the padding matters here
 
 
 def test_max_frames_is_the_largest_count_that_fits_the_total():

@@ -11,8 +11,7 @@ import typer
 from rich.table import Table
 
 from videofocus.cli.app import app, console, err_console
-from videofocus.media.budget import (FRAME_FACTOR, IMAGE_FACTOR, VIDEO_MAX_PIXELS, VIDEO_MIN_PIXELS, PixelBudget,
-                                     frame_size)
+from videofocus.media.budget import IMAGE_FACTOR, VIDEO_MAX_PIXELS, VIDEO_MIN_PIXELS, PixelBudget, clip_frame_size
 from videofocus.media.image import smart_resize
 from videofocus.media.sampling import clue_mask, focused_indices, fps_indices, uniform_indices
 from videofocus.media.sheet import contact_sheet
@@ -94,7 +93,7 @@ def _model_frame_size(info: VideoInfo, num_frames: int, *, min_pixels: int, max_
     if total_pixels is None:
         return smart_resize(info.height, info.width, factor, min_pixels, max_pixels)
     budget = PixelBudget(min_pixels, max_pixels, total_pixels, factor)
-    return frame_size(info.height, info.width, num_frames + -num_frames % FRAME_FACTOR, budget)
+    return clip_frame_size(info.height, info.width, num_frames, budget)
 
 
 def _print_table(info: VideoInfo, indices: np.ndarray, intervals: list[tuple[float, float]],

@@ -46,6 +46,12 @@ def frame_size(height: int, width: int, num_frames: int, budget: PixelBudget = P
                         max_pixels=max_pixels)
 
 
+def clip_frame_size(height: int, width: int, num_frames: int, budget: PixelBudget) -> tuple[int, int]:
+    """`frame_size` for a clip of `num_frames` frames as the pipeline encodes it: an odd count is
+    padded to whole temporal pairs first (`models.inputs.encode_prompts`)."""
+    return frame_size(height, width, num_frames + -num_frames % FRAME_FACTOR, budget)
+
+
 def max_frames(height: int, width: int, budget: PixelBudget = PixelBudget()) -> int:
     """The most frames (a multiple of FRAME_FACTOR) whose budgeted frames fit in `total_pixels`.
 

@@ -68,7 +68,7 @@ from transformers import BatchFeature, Qwen2_5_VLProcessor, Qwen3VLProcessor
 from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize
 
 from videofocus.errors import ConfigError, MediaError
-from videofocus.media.budget import PixelBudget, frame_size
+from videofocus.media.budget import PixelBudget, clip_frame_size
 
 if TYPE_CHECKING:
     from videofocus.media.video import Clip
@@ -200,14 +200,13 @@ def resized_size(processor: QwenProcessor, height: int, width: int, limits: Pixe
 
 def _clip_frame_size(processor: QwenProcessor, num_frames: int, height: int, width: int,
                      limits: PixelLimits) -> tuple[int, int]:
-    """(height, width) each of a clip's `num_frames` frames (counted after the padding to whole
-    temporal patches) of `height` x `width` is resized to: `resized_size`'s per-frame rule, or with
-    `limits.total_pixels` qwen-vl-utils' budget rule."""
+    """(height, width) each of a clip's `num_frames` frames of `height` x `width` is resized to:
+    `resized_size`'s per-frame rule, or with `limits.total_pixels` qwen-vl-utils' budget rule."""
     if limits.total_pixels is None:
         return resized_size(processor, height, width, limits, video=True)
     budget = PixelBudget(limits.min_pixels, limits.max_pixels, limits.total_pixels,
                          _patch_factor(processor.video_processor))
-    return frame_size(height, width, num_frames, budget)
+    return clip_frame_size(height, width, num_frames, budget)
 
 
 def _patch_factor(vision) -> int:
