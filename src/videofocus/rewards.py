@@ -98,7 +98,6 @@ def caption_recall_reward(prediction: Prediction, context: RewardContext) -> flo
     return context.judge.recall(context.sample.answer or "", prediction.answer or "")
 
 
-
 def _has_clue(kind: str) -> Callable[[Sample], bool]:
     return lambda sample: sample.clue is not None and bool(getattr(sample.clue, kind))
 

@@ -114,9 +114,9 @@ def _problems(s: DemoSettings) -> list[str]:
             selection_benchmark(selection)
         except ConfigError as error:
             problems.append(str(error))
-    for name in ("train_samples", "test_samples_per_task", "sft_steps", "sft_batch_size", "grpo_steps",
-                 "sft_micro_batch", "grpo_prompts_per_step", "max_completion_length", "rounds", "eval_frames", "eval_batch_size",
-                 "max_new_tokens", "threads", "frame_pixels"):
+    for name in ("train_samples", "test_samples_per_task", "sft_steps", "sft_batch_size", "sft_micro_batch",
+                 "grpo_steps", "grpo_prompts_per_step", "max_completion_length", "rounds", "eval_frames",
+                 "eval_batch_size", "max_new_tokens", "threads", "frame_pixels"):
         if getattr(s, name) < 1:
             problems.append(f"{name} must be at least 1, got {getattr(s, name)}")
     if s.sft_batch_size % max(s.sft_micro_batch, 1):
@@ -138,8 +138,9 @@ PRESETS: dict[str, DemoSettings] = {
     "quick": DemoSettings(train_samples=600, test_samples_per_task=20, sft_steps=150, grpo_steps=6),
     # Seconds: checks that every stage runs and writes what the next one reads, not that anything learns.
     "tiny": DemoSettings(train_samples=8, test_samples_per_task=1, model_size=TinySize(), sft_steps=2,
-                         sft_batch_size=4, sft_micro_batch=2, grpo_steps=1, grpo_prompts_per_step=2, num_generations=2,
-                         max_completion_length=16, eval_batch_size=4, max_new_tokens=16, timeline_examples=2),
+                         sft_batch_size=4, sft_micro_batch=2, grpo_steps=1, grpo_prompts_per_step=2,
+                         num_generations=2, max_completion_length=16, eval_batch_size=4, max_new_tokens=16,
+                         timeline_examples=2),
 }
 
 

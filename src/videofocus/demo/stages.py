@@ -135,8 +135,8 @@ def training_values(*, model: str | os.PathLike, output_dir: str | os.PathLike, 
         model=str(model), output_dir=str(output_dir), datasets=[{"path": str(train_file)}], seed=seed,
         video_min_pixels=frame_pixels, video_max_pixels=frame_pixels, image_min_pixels=frame_pixels,
         image_max_pixels=frame_pixels, cache_examples=True, freeze_vision_tower=False, freeze_projector=False,
-        dtype="float32", max_steps=steps, learning_rate=learning_rate, save_steps=max(1, steps // 5), save_total_limit=1,
-        tensorboard=False,
+        dtype="float32", max_steps=steps, learning_rate=learning_rate, save_steps=max(1, steps // 5),
+        save_total_limit=1, tensorboard=False,
     )
 
 
