@@ -16,6 +16,7 @@ from videofocus.data.synth import KINDS, PALETTE, generate_dataset, render, unif
 from videofocus.data.synth.scenes import ORDINALS
 from videofocus.media.sampling import focused_indices, uniform_indices
 from videofocus.media.video import probe
+from videofocus.perception.views import focused_pair_indices
 from videofocus.rewards import compute_rewards
 
 N_SAMPLES = 8 * len(KINDS)  # the kinds in turn: 8 of each
@@ -186,6 +187,10 @@ def test_brief_evidence_flash_is_missed_by_round_one_and_seen_in_round_two(datas
         round2 = focused_indices(info, budget, [(clue_start, clue_end)], key_ratio=sample.meta["key_ratio"],
                                  keep=uniform_indices(info, budget))
         assert any(seen[i] == flash_colour for i in round2)
+        # ... and the pair-aligned re-sample the perception loop really shows after that round 1.
+        loop_round2 = focused_pair_indices(info, budget, [(clue_start, clue_end)], sample.meta["key_ratio"],
+                                           previous=uniform_indices(info, budget))
+        assert any(seen[i] == flash_colour for i in loop_round2)
         assert any(seen[i] == flash_colour for i in inside)
 
 
