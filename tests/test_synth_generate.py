@@ -87,8 +87,8 @@ def test_label_jitter_only_in_train_and_bounded(tmp_path):
 
 
 def test_fixed_option_order_lists_colours_in_palette_order_and_changes_nothing_else(tmp_path):
-    """The easy preset fixes the order (a letter always names the same colour); shuffling changes only
-    the options' order and so the letters."""
+    """The easy preset fixes the order (a colour's letter depends only on which others are offered);
+    shuffling changes only the options' order and so the letters."""
     runs = {}
     for fixed in (True, False):
         runs[fixed] = list(read_samples(generate_dataset(tmp_path / str(fixed), 24, seed=2, tasks=["brief_evidence"],
@@ -99,6 +99,17 @@ def test_fixed_option_order_lists_colours_in_palette_order_and_changes_nothing_e
         assert sorted(fixed.options) == sorted(shuffled.options) and fixed.clue == shuffled.clue
         assert fixed.options[ord(fixed.answer) - ord("A")] == shuffled.options[ord(shuffled.answer) - ord("A")]
     assert any(sample.options != sorted(sample.options, key=list(PALETTE).index) for sample in runs[False])
+
+
+def test_rationales_come_with_multiple_choice_answers_only_and_can_be_turned_off(tmp_path):
+    with_rationales = list(read_samples(generate_dataset(tmp_path / "on", 40, seed=3)))
+    without = list(read_samples(generate_dataset(tmp_path / "off", 40, seed=3, rationales=False)))
+    for sample, plain in zip(with_rationales, without, strict=True):
+        assert (sample.think is not None) == (sample.options is not None)
+        if sample.think is not None:
+            assert sample.options[ord(sample.answer) - ord("A")] in sample.think
+        assert plain.think is None
+        assert plain.model_dump(exclude={"think"}) == sample.model_dump(exclude={"think"})
 
 
 def test_world_json_records_settings_and_the_frame_budget(tmp_path):

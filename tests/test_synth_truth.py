@@ -174,6 +174,7 @@ def test_brief_evidence_flash_is_missed_by_round_one_and_seen_in_round_two(datas
         assert runs([name != "grey" for name in seen], times, sample.media.duration) == [(clue_start, clue_end)]
         flash = [i for i in inside if seen[i] == flash_colour]
         assert flash and set(seen[i] for i in inside) == {anchor.colour, flash_colour}
+        assert sample.think == f"The big {anchor.colour} square turns {flash_colour}."
         fps = scene_of(record).fps
         assert len(flash) / fps < sample.media.duration / sample.meta["round1_frames"]  # shorter than a round-1 gap
         assert (sample.meta["flash_start"], sample.meta["flash_end"]) == (times[flash[0]], times[flash[-1]] + 0.5)
@@ -200,6 +201,7 @@ def test_counting_answer_is_the_number_of_appearances(items, decoded):
         target = scene_of(record).objects[record["facts"]["target"]]
         shown = visible_runs(frames, times, sample.media.duration, target_boxes(record, len(frames)), {target.colour})
         assert sample.options[ord(sample.answer) - ord("A")] == str(len(shown))
+        assert sample.think == f"The {target.description} appears {len(shown)} time{'s' if len(shown) > 1 else ''}."
 
 
 def test_recolour_answer_is_the_colour_it_turns_into(items, decoded):
@@ -211,6 +213,7 @@ def test_recolour_answer_is_the_colour_it_turns_into(items, decoded):
         answer = sample.options[ord(sample.answer) - ord("A")]
         assert shown[0] == target.colour and shown[-1] == answer and answer != target.colour
         assert target.colour not in sample.options
+        assert sample.think == f"The {target.description} turns {answer}."
 
 
 def test_order_answer_is_the_first_or_last_to_appear(items, decoded):
@@ -222,8 +225,10 @@ def test_order_answer_is_the_first_or_last_to_appear(items, decoded):
             obj = next(obj for obj in scene.objects if obj.description == option)
             shown = visible_runs(frames, times, sample.media.duration, obj.boxes(len(frames)), {obj.colour})
             first_seen[option] = shown[0][0]
-        pick = min if sample.question.endswith("first?") else max
-        assert sample.options[ord(sample.answer) - ord("A")] == pick(first_seen, key=first_seen.get)
+        which = "first" if sample.question.endswith("first?") else "last"
+        answer = sample.options[ord(sample.answer) - ord("A")]
+        assert answer == (min if which == "first" else max)(first_seen, key=first_seen.get)
+        assert sample.think == f"The {answer} appears {which}."
         assert len(set(first_seen.values())) == len(first_seen)  # no ties
 
 
@@ -239,9 +244,11 @@ def test_attribute_answer_is_the_colour_or_shape_in_the_pixels(items, decoded):
         if sample.question.startswith("What colour"):
             assert colour_at(frames[index], box) == answer
             assert sum(obj.shape == target.shape for obj in scene.objects) == 1  # "the triangle" is one object
+            assert sample.think == f"The {target.shape} is {answer}."
         else:
             assert shape_from_pixels(render(scene)[index], box, target.colour) == answer
             assert sum(obj.colour == target.colour for obj in scene.objects) == 1
+            assert sample.think == f"The {target.colour} object is a {answer}."
 
 
 def test_caption_lists_the_visible_events_in_time_order(items, decoded):

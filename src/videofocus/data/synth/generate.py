@@ -67,7 +67,7 @@ def generate_dataset(out_dir: str | os.PathLike, n: int, seed: int, tasks: list[
         samples.append(parse_sample({
             "id": sample_id, "task": draft.task, "source": kind.source, "media": media,
             "question": draft.question, "options": draft.options, "answer": draft.answer,
-            "clue": _labelled_clue(draft, rng, jitter),
+            "think": draft.think if settings.rationales else None, "clue": _labelled_clue(draft, rng, jitter),
             "meta": {"kind": kind.name, "difficulty": difficulty, **draft.meta},
         }, path=f"<synth sample {sample_id}>"))
         scenes.append({"id": sample_id, "kind": kind.name, "clue": draft.clue, "facts": draft.facts,

@@ -27,14 +27,15 @@ def gqa_attribute(rng: np.random.Generator, settings: SynthSettings) -> Draft:
         builder.add_distractors(like=like, allowed=lambda colour, shape: shape != target.shape)
         options, letter = choices(rng, target.colour, list(PALETTE), COLOUR_OPTIONS,
                                   in_pool_order=settings.fixed_option_order)
-        question = f"What colour is the {target.shape}?"
+        question, think = f"What colour is the {target.shape}?", f"The {target.shape} is {target.colour}."
     else:
         builder.add_distractors(like=like, allowed=lambda colour, shape: colour != target.colour)
         options, letter = choices(rng, target.shape, list(SHAPES), len(SHAPES),
                                   in_pool_order=settings.fixed_option_order)
         question = f"What shape is the {target.colour} object?"
+        think = f"The {target.colour} object is a {target.shape}."
     scene = builder.build()
-    return Draft("grounded_qa", scene, question, options=options, answer=letter,
+    return Draft("grounded_qa", scene, question, options=options, answer=letter, think=think,
                  clue={"intervals": [builder.seconds(span)]}, facts={"target": scene.objects.index(target)})
 
 
@@ -63,7 +64,8 @@ def brief_evidence(rng: np.random.Generator, settings: SynthSettings) -> Draft:
     options, letter = choices(rng, flash_colour, [colour for colour in PALETTE if colour != base], COLOUR_OPTIONS,
                               in_pool_order=settings.fixed_option_order)
     return Draft("grounded_qa", scene, f"The big {base} square briefly changes colour. What colour does it turn?",
-                 options=options, answer=letter, clue={"intervals": [builder.seconds(anchor_span)]},
+                 options=options, answer=letter, think=f"The big {base} square turns {flash_colour}.",
+                 clue={"intervals": [builder.seconds(anchor_span)]},
                  facts={"target": scene.objects.index(anchor), "flash": builder.seconds(flash_span)},
                  meta={"round1_frames": settings.round1_frames, "key_ratio": settings.key_ratio,
                        "flash_start": flash_span[0] / settings.fps, "flash_end": flash_span[1] / settings.fps})
@@ -78,6 +80,7 @@ def mcq_count(rng: np.random.Generator, settings: SynthSettings) -> Draft:
     scene = builder.build()
     return Draft("mcq", scene, f"How many times does the {target.description} appear?",
                  options=[str(k) for k in range(1, settings.max_repeats + 1)], answer=OPTION_LETTERS[count - 1],
+                 think=f"The {target.description} appears {count} time{'s' if count > 1 else ''}.",
                  facts={"target": scene.objects.index(target)})
 
 
@@ -95,7 +98,8 @@ def mcq_recolour(rng: np.random.Generator, settings: SynthSettings) -> Draft:
     options, letter = choices(rng, new_colour, [other for other in PALETTE if other != colour], COLOUR_OPTIONS,
                               in_pool_order=settings.fixed_option_order)
     return Draft("mcq", scene, f"What colour does the {target.description} turn into?", options=options,
-                 answer=letter, facts={"target": scene.objects.index(target), "change_frame": change})
+                 answer=letter, think=f"The {target.description} turns {new_colour}.",
+                 facts={"target": scene.objects.index(target), "change_frame": change})
 
 
 def mcq_order(rng: np.random.Generator, settings: SynthSettings) -> Draft:
@@ -119,8 +123,10 @@ def mcq_order(rng: np.random.Generator, settings: SynthSettings) -> Draft:
     ask_first = rng.random() < 0.5
     answer = objects[int(np.argmin(starts) if ask_first else np.argmax(starts))]
     options, letter = choices(rng, answer.description, [obj.description for obj in objects], count)
-    return Draft("mcq", scene, f"Which of these appears {'first' if ask_first else 'last'}?", options=options,
-                 answer=letter, facts={"objects": [scene.objects.index(obj) for obj in objects]})
+    which = "first" if ask_first else "last"
+    return Draft("mcq", scene, f"Which of these appears {which}?", options=options, answer=letter,
+                 think=f"The {answer.description} appears {which}.",
+                 facts={"objects": [scene.objects.index(obj) for obj in objects]})
 
 
 def caption(rng: np.random.Generator, settings: SynthSettings) -> Draft:

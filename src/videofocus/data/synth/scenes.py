@@ -23,7 +23,8 @@ ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
 @dataclass(frozen=True)
 class Draft:
     """A generated question before it becomes a Sample: the scene to render, the sample fields
-    (`clue` as a schema record, exact), and `facts`, exact ground truth kept beside the sample
+    (`clue` as a schema record, exact; `think` the rationale of a multiple-choice answer, written
+    into the sample when the settings ask for rationales), and `facts`, exact ground truth kept beside the sample
     (which object is the target, when a flash happens) for checks and analysis; `meta` goes into
     the sample's meta (never shown to the model)."""
 
@@ -33,6 +34,7 @@ class Draft:
     options: list[str] | None = None
     answer: str | None = None
     clue: dict[str, Any] | None = None
+    think: str | None = None
     facts: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, str | int | float | bool] = field(default_factory=dict)
 

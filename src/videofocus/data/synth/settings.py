@@ -39,8 +39,13 @@ class SynthSettings:
       waypoints: a tracked object moves along a polyline through this many random points.
       label_jitter: (s) uniform noise added to each interval boundary of TRAIN split labels only.
       fixed_option_order: colour and shape options are listed in one fixed order (the palette's,
-        the shapes') instead of shuffled, so a letter always names the same colour or shape: a model
-        then needs no option lookup to answer, only to see the colour.
+        the shapes') instead of shuffled, so the letter of a colour or shape depends only on which
+        others are offered.
+      rationales: every multiple-choice question comes with a one-sentence rationale (the sample's
+        `think`, e.g. "The big yellow square turns blue.") naming what its answer rests on, so that
+        SFT teaches a model to say what it sees before it picks a letter. Without one a small model
+        trained from scratch never learns to tie a colour it sees to the letter of its name
+        (benchmarks/RESULTS.md, "Learning").
     Brief evidence (grounded QA whose answer is visible only briefly inside a long anchor event)
       brief_share: share of grounded-QA samples that are brief-evidence questions.
       anchor_duration, flash_duration: (s) ranges of the anchor event and of the colour flash.
@@ -73,6 +78,7 @@ class SynthSettings:
     waypoints: int = 2
     label_jitter: float = 0.0
     fixed_option_order: bool = False
+    rationales: bool = True
     brief_share: float = 0.5
     anchor_duration: tuple[float, float] = (3.0, 4.0)
     flash_duration: tuple[float, float] = (0.5, 1.0)
