@@ -28,10 +28,14 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
+from videofocus.cli.synth import parse_settings
 from videofocus.data.synth import PRESETS as DIFFICULTIES
+from videofocus.data.synth import make_settings
 from videofocus.demo import DEMO_MODEL, stages
 from videofocus.demo.pipeline import quiet_libraries, torch_threads
+from videofocus.errors import ConfigError
 from videofocus.models.tiny import ARCHS
 from videofocus.schema import atomic_writer, read_samples
 
@@ -45,6 +49,7 @@ class Budget:
     """Sizes and schedules (the command-line flags)."""
 
     levels: tuple[str, ...]
+    synth: dict[str, Any]
     arch: str
     seed: int
     train_samples: int
@@ -71,6 +76,9 @@ def parse_budget(argv: list[str]) -> tuple[Path, Budget]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="output folder (rerun to resume)")
     parser.add_argument("--levels", default="easy,medium,hard", help="synth difficulty presets, comma-separated")
+    parser.add_argument("--synth", action="append", default=[], metavar="KEY=VALUE",
+                        help="replace a synth setting of every level, VALUE in JSON (e.g. flash_duration=[1.0,1.5]); "
+                             "repeatable")
     parser.add_argument("--arch", choices=ARCHS, default="qwen3_vl",
                         help="model architecture (qwen2_5_vl: use --frame-pixels 3136 for 4 tokens a frame pair)")
     parser.add_argument("--seed", type=int, default=0)
@@ -100,17 +108,23 @@ def parse_budget(argv: list[str]) -> tuple[Path, Budget]:
     unknown = [level for level in levels if level not in DIFFICULTIES]
     if unknown or not levels:
         parser.error(f"--levels: choose from {', '.join(DIFFICULTIES)}")
-    values = {name: value for name, value in vars(args).items() if name not in ("out", "levels")}
-    return args.out, Budget(levels=levels, **values)
+    try:
+        synth = parse_settings(args.synth)
+        for level in levels:
+            make_settings(level, **synth)
+    except ConfigError as error:
+        parser.error(f"--synth: {error}")
+    values = {name: value for name, value in vars(args).items() if name not in ("out", "levels", "synth")}
+    return args.out, Budget(levels=levels, synth=synth, **values)
 
 
 def run_level(out: Path, level: str, budget: Budget) -> dict:
     """Data, warm-up, both continuations and their evaluations for one difficulty level."""
     started = time.perf_counter()
     train = stages.make_split(out / "data" / "train", split="train", n=budget.train_samples, seed=budget.seed,
-                              selections=SELECTIONS, difficulty=level)
+                              selections=SELECTIONS, difficulty=level, overrides=budget.synth)
     test = stages.make_split(out / "data" / "test", split="test", n=budget.test_samples * len(SELECTIONS),
-                             seed=budget.seed, selections=SELECTIONS, difficulty=level)
+                             seed=budget.seed, selections=SELECTIONS, difficulty=level, overrides=budget.synth)
     stages.split_by_selection(test, SELECTIONS)
     stages.build_model(out / "model", arch=budget.arch, seed=budget.seed, size=DEMO_MODEL)
     trained = {name: out / folder for name, folder in FOLDERS.items()}

@@ -8,7 +8,7 @@ a training run continues from its latest checkpoint, an evaluation skips the sam
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,9 +65,10 @@ def in_selection(sample: Sample, selection: str) -> bool:
 # ----- data -----------------------------------------------------------------------------------------
 
 def make_split(folder: str | os.PathLike, *, split: str, n: int, seed: int, selections: Sequence[str],
-               difficulty: str) -> Path:
-    """Generate `n` synthetic samples cycling through `selections`; returns the samples file."""
-    return generate_dataset(folder, n, seed, list(selections), difficulty, split=split)
+               difficulty: str, overrides: Mapping[str, Any] | None = None) -> Path:
+    """Generate `n` synthetic samples cycling through `selections` (the `difficulty` preset with some
+    settings replaced by `overrides`); returns the samples file."""
+    return generate_dataset(folder, n, seed, list(selections), difficulty, split=split, **(overrides or {}))
 
 
 def split_by_selection(samples_file: str | os.PathLike, selections: Sequence[str]) -> dict[str, Path]:
