@@ -135,5 +135,3 @@ def test_bad_focus_arguments_are_refused(good_video):
     info = probe(good_video)
     with pytest.raises(MediaError, match="key_ratio"):
         focused_indices(info, 8, [(0.5, 1.0)], key_ratio=1.5)
-    with pytest.raises(MediaError, match="keep"):
-        focused_indices(info, 8, [(0.5, 1.0)], keep=np.array([0, 20]))

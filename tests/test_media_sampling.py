@@ -95,34 +95,15 @@ def test_clue_mask_marks_frames_shown_during_the_interval():
     assert np.flatnonzero(mask).tolist() == [10, 11, 12]  # 1.0 is still on screen at 1.05
 
 
-def test_keep_reuses_round_one_frames_outside_the_clue():
-    round_one = uniform_indices(CFR_30S, 16)
-    round_two = focused_indices(CFR_30S, 16, [(10.0, 15.0)], keep=round_one)
-    outside = round_two[~clue_mask(CFR_30S, [(10.0, 15.0)])[round_two]]
-    assert len(outside) == 8 and set(outside.tolist()) <= set(round_one.tolist())
-
-
-def test_keep_short_of_the_budget_is_used_whole_and_topped_up_evenly():
-    round_one = uniform_indices(CFR_30S, 4)  # frames 0, 100, 199, 299
-    round_two = focused_indices(CFR_30S, 20, [(5.0, 12.0)], key_ratio=0.4, keep=round_one)
-    assert len(round_two) == 20
-    assert set(round_one.tolist()) <= set(round_two.tolist())
-    outside_times = np.sort(CFR_30S.frame_times[round_two[~clue_mask(CFR_30S, [(5.0, 12.0)])[round_two]]])
-    assert len(outside_times) == 12
-    cut = np.where(outside_times > 12.0, outside_times - 7.0, outside_times)  # the clue cut out
-    assert np.max(np.diff(cut)) < 1.5 * 23.0 / 11  # no big hole left in the 23 s outside
-
-
 @settings(max_examples=60, deadline=None)
 @given(steps=st.lists(st.floats(0.01, 2.0), min_size=1, max_size=120),
        count=st.integers(1, 150), ratio=st.floats(0.0, 1.0),
-       start=st.floats(-5.0, 100.0), length=st.floats(0.0, 40.0), keep_every=st.integers(1, 9))
-def test_focused_always_gives_the_budget_sorted_and_unique(steps, count, ratio, start, length, keep_every):
+       start=st.floats(-5.0, 100.0), length=st.floats(0.0, 40.0))
+def test_focused_always_gives_the_budget_sorted_and_unique(steps, count, ratio, start, length):
     info = info_from_times(np.concatenate([[0.0], np.cumsum(steps)]))
     if start >= info.duration or start + length < 0:
         return  # all outside: covered by the error tests
-    keep = np.arange(0, info.num_frames, keep_every)
-    indices = focused_indices(info, count, [(start, start + length)], key_ratio=ratio, keep=keep)
+    indices = focused_indices(info, count, [(start, start + length)], key_ratio=ratio)
     assert len(indices) == min(count, info.num_frames)
     assert indices.size == 1 or _sorted_unique_in_range(indices, info)
     inside = clue_mask(info, [(start, start + length)])
@@ -150,7 +131,7 @@ def _clue_at(where: str, at: float, fraction: float, duration: float) -> tuple[f
 def test_focused_keeps_the_budget_for_short_edge_and_several_clues(num_frames, fps, count, ratio, clues):
     info = info_from_times(np.arange(num_frames) / fps, duration=num_frames / fps)
     intervals = [_clue_at(where, at, fraction, info.duration) for where, at, fraction in clues]
-    indices = focused_indices(info, count, intervals, key_ratio=ratio, keep=np.arange(0, num_frames, 3))
+    indices = focused_indices(info, count, intervals, key_ratio=ratio)
     assert len(indices) == min(count, num_frames)
     assert indices.size == 1 or _sorted_unique_in_range(indices, info)
 

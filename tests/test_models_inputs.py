@@ -24,7 +24,8 @@ from videofocus.models.inputs import (
     second_per_grid,
     vision_token_ids,
 )
-from videofocus.perception.views import VideoSource, first_round_indices, focused_pair_indices
+from videofocus.media.pairs import focused_pair_indices
+from videofocus.perception.views import VideoSource, first_round_indices
 
 LIMITS = dict(video_min_pixels=28 * 28, video_max_pixels=64 * 64, image_min_pixels=28 * 28,
               image_max_pixels=64 * 64)

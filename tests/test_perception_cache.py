@@ -11,7 +11,8 @@ from perception_helpers import one_torch_thread, write_image, write_noise_video 
 from videofocus.backends.hf import HFBackend
 from videofocus.models import load_model
 from videofocus.models.inputs import Prompt, encode_prompts
-from videofocus.perception.views import ImageSource, VideoSource, focused_pair_indices
+from videofocus.media.pairs import focused_pair_indices
+from videofocus.perception.views import ImageSource, VideoSource
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

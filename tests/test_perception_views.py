@@ -11,7 +11,8 @@ from PIL import Image
 
 from videofocus.errors import MediaError
 from videofocus.media.sampling import clue_mask, fps_indices, uniform_indices
-from videofocus.perception.views import ImageSource, clip_intervals, focused_pair_indices
+from videofocus.media.pairs import focused_pair_indices
+from videofocus.perception.views import ImageSource, clip_intervals
 
 INFO = synthetic_info(num_frames=300, fps=10.0)  # 30 s
 

@@ -14,9 +14,9 @@ from synth_helpers import (COLOURS, colour_at, decode_video, load_dataset, load_
                            scene_of, shape_from_pixels, visible_runs)
 from videofocus.data.synth import KINDS, PALETTE, generate_dataset, render, uniform_frame_indices
 from videofocus.data.synth.scenes import ORDINALS
-from videofocus.media.sampling import focused_indices, uniform_indices
+from videofocus.media.sampling import uniform_indices
 from videofocus.media.video import probe
-from videofocus.perception.views import focused_pair_indices
+from videofocus.media.pairs import focused_pair_indices
 from videofocus.rewards import compute_rewards
 
 N_SAMPLES = 8 * len(KINDS)  # the kinds in turn: 8 of each
@@ -184,11 +184,7 @@ def test_brief_evidence_flash_is_missed_by_round_one_and_seen_in_round_two(datas
         round1 = {*uniform_indices(info, budget).tolist(), *uniform_frame_indices(len(frames), budget, "linspace"),
                   *uniform_frame_indices(len(frames), budget, "centre")}
         assert all(seen[i] != flash_colour for i in round1)
-        # Round 2 focused on the clue (the project's sampler), and dense sampling inside it: the flash.
-        round2 = focused_indices(info, budget, [(clue_start, clue_end)], key_ratio=sample.meta["key_ratio"],
-                                 keep=uniform_indices(info, budget))
-        assert any(seen[i] == flash_colour for i in round2)
-        # ... and the pair-aligned re-sample the perception loop really shows after that round 1.
+        # Round 2 as the perception loop samples it after that round 1, and dense sampling inside the clue.
         loop_round2 = focused_pair_indices(info, budget, [(clue_start, clue_end)], sample.meta["key_ratio"],
                                            previous=uniform_indices(info, budget))
         assert any(seen[i] == flash_colour for i in loop_round2)

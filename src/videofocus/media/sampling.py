@@ -44,15 +44,12 @@ def fps_indices(info: VideoInfo, fps: float = 2.0, min_frames: int = 4, max_fram
     return uniform_indices(info, min(count, MAX_SAMPLED_FRAMES))
 
 
-def focused_indices(info: VideoInfo, num_frames: int, intervals: Intervals, key_ratio: float = 0.5,
-                    keep: np.ndarray | None = None) -> np.ndarray:
+def focused_indices(info: VideoInfo, num_frames: int, intervals: Intervals, key_ratio: float = 0.5) -> np.ndarray:
     """The same frame budget, with a `key_ratio` share of it spread densely over the frames shown
     during `intervals` (seconds from the start) and the rest spread evenly over the rest of the
-    video. A share that one side cannot use (too few frames there) goes to the other.
-
-    `keep` lists frames already decoded (the previous round's): outside the intervals these are
-    used first, thinned evenly when there are more than the budget allows, so a later round
-    re-uses frames it already has. Raises MediaError if no interval overlaps the video."""
+    video. A share that one side cannot use (too few frames there) goes to the other. Raises
+    MediaError if no interval overlaps the video. (A perception round after another samples with
+    `media.pairs.focused_pair_indices`, which also reuses the previous round's frames.)"""
     count = _checked_count(info, num_frames)
     if not 0.0 <= key_ratio <= 1.0:
         raise MediaError(f"{info.path}: key_ratio must be in [0, 1], got {key_ratio}")
@@ -62,7 +59,7 @@ def focused_indices(info: VideoInfo, num_frames: int, intervals: Intervals, key_
     inside, outside = np.flatnonzero(is_inside), np.flatnonzero(~is_inside)
     n_inside, n_outside = _split(count, key_ratio, inside.size, outside.size)
     chosen_inside = inside[_spread(info.frame_times[inside], n_inside, inside_region)]
-    chosen_outside = _outside_choice(info, outside, n_outside, outside_region, keep)
+    chosen_outside = outside[_spread(info.frame_times[outside], n_outside, outside_region)]
     return np.sort(np.concatenate([chosen_inside, chosen_outside]))
 
 
@@ -134,27 +131,6 @@ def _split(count: int, key_ratio: float, n_inside: int, n_outside: int) -> tuple
     inside = min(round(key_ratio * count), n_inside)
     outside = min(count - inside, n_outside)
     return min(count - outside, n_inside), outside
-
-
-def _outside_choice(info: VideoInfo, outside: np.ndarray, count: int, region: Intervals,
-                    keep: np.ndarray | None) -> np.ndarray:
-    times = info.frame_times
-    if keep is None:
-        return outside[_spread(times[outside], count, region)]
-    kept = np.intersect1d(outside, _checked_keep(info, keep))
-    if kept.size >= count:
-        return kept[_spread(times[kept], count, region)]
-    kept_positions = np.searchsorted(outside, kept)
-    coords = _region_time(times[outside], region)
-    return outside[_fill_gaps(coords, kept_positions, count - kept.size)]
-
-
-def _checked_keep(info: VideoInfo, keep) -> np.ndarray:
-    keep = np.asarray(keep)
-    if keep.size and (not np.issubdtype(keep.dtype, np.integer) or keep.min() < 0
-                      or keep.max() >= info.num_frames):
-        raise MediaError(f"{info.path}: `keep` must hold frame indices in [0, {info.num_frames})")
-    return keep.astype(np.int64).ravel()
 
 
 # --- even spreading --------------------------------------------------------------------------

@@ -23,17 +23,12 @@ import numpy as np
 from videofocus.backends.base import Backend, Generation
 from videofocus.errors import MediaError
 from videofocus.geometry import box_iou, temporal_iou
+from videofocus.media.pairs import focused_pair_indices
 from videofocus.models.inputs import Prompt
 from videofocus.parsing import Prediction, parse_completion, parse_option
 from videofocus.perception.options import PerceptionOptions
 from videofocus.perception.result import PerceptionResult, RoundCost, RoundResult, View
-from videofocus.perception.views import (
-    ImageSource,
-    VideoSource,
-    clip_intervals,
-    first_round_indices,
-    focused_pair_indices,
-)
+from videofocus.perception.views import ImageSource, VideoSource, clip_intervals, first_round_indices
 from videofocus.schema import Sample
 from videofocus.tasks import get_task
 from videofocus.tasks.spec import TaskSpec

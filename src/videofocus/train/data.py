@@ -15,12 +15,13 @@ import numpy as np
 from videofocus.backends.base import BoxConvention
 from videofocus.errors import ConfigError, VideoFocusError
 from videofocus.media.image import load_image
+from videofocus.media.pairs import focused_pair_indices
 from videofocus.media.sampling import fps_indices, uniform_indices
 from videofocus.media.video import VideoInfo, probe, read_frames
 from videofocus.models.inputs import Prompt, encode_prompts
 from videofocus.parsing import Prediction
 from videofocus.perception.options import PerceptionOptions
-from videofocus.perception.views import clip_intervals, focused_pair_indices
+from videofocus.perception.views import clip_intervals
 from videofocus.schema import Sample, iter_jsonl, parse_sample
 from videofocus.tasks import get_task
 from videofocus.train.batch import PromptInputs
