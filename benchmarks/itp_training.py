@@ -42,11 +42,12 @@ import torch
 from videofocus.backends.hf import HFBackend
 from videofocus.data.synth import generate_dataset
 from videofocus.geometry import temporal_iou
+from videofocus.media.pairs import focused_pair_indices
 from videofocus.models import load_model
 from videofocus.models.inputs import Prompt, encode_prompts
 from videofocus.models.tiny import TinySize, build_tiny_model
 from videofocus.perception import PerceptionOptions, PerceptionResult, perceive_batch
-from videofocus.perception.views import VideoSource, first_round_indices, focused_pair_indices
+from videofocus.perception.views import VideoSource, first_round_indices
 from videofocus.schema import Sample, read_samples
 from videofocus.tasks import get_task
 from videofocus.train.batch import PromptInputs, collate
