@@ -10,9 +10,10 @@
    short flash that uniform frames never show), 3 rounds of iterative perception against 1 round with
    the same frame budget, for each model of 1. Target: >= +10 accuracy points.
 
-Per level, in OUT/<level>/: data (training mix of temporal grounding and brief evidence; held-out
-samples of each), a 0.81 M-parameter Qwen3-VL built from scratch (the demo's), the warm-up, both
-continuations, and one evaluation folder per model and question kind. Every stage is the demo's
+Per level, in OUT/<level>/: data (training mix of temporal grounding and brief evidence, whose
+answers come with the synth rationale, e.g. "The big red square turns blue."; held-out samples of
+each), a 0.81 M-parameter Qwen3-VL built from scratch (the demo's), the warm-up, both continuations,
+and one evaluation folder per model and question kind. Every stage is the demo's
 (`videofocus.demo.stages`) and resumes: rerunning the same command finishes an interrupted run.
 
 Run: `python benchmarks/learning.py --out runs/learning` (defaults: the recorded small-budget size).
