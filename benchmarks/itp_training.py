@@ -64,7 +64,7 @@ FPS, MIN_FRAMES, MAX_FRAMES = 2.0, 4, 8      # round 1: 8 uniform frames of the 
 SIZES = {"small": TinySize(text_hidden=128, text_intermediate=256, vision_hidden=64, vision_intermediate=128),
          "medium": TinySize(text_hidden=256, text_layers=4, text_heads=8, text_kv_heads=4, text_intermediate=512,
                             vision_hidden=64, vision_intermediate=128)}
-MAX_TOKENS = 40                               # the target is ~30 tokens
+MAX_TOKENS = 64                               # the target (with the synth rationale) is ~40 tokens
 PIXELS = dict(video_min_pixels=FRAME * FRAME, video_max_pixels=FRAME * FRAME)
 
 
