@@ -16,7 +16,7 @@ from videofocus.data.synth import KINDS, PALETTE, generate_dataset, render, unif
 from videofocus.data.synth.scenes import ORDINALS
 from videofocus.media.sampling import uniform_indices
 from videofocus.media.video import probe
-from videofocus.media.pairs import focused_pair_indices
+from videofocus.media.pairs import second_round_indices
 from videofocus.rewards import compute_rewards
 
 N_SAMPLES = 8 * len(KINDS)  # the kinds in turn: 8 of each
@@ -185,8 +185,7 @@ def test_brief_evidence_flash_is_missed_by_round_one_and_seen_in_round_two(datas
                   *uniform_frame_indices(len(frames), budget, "centre")}
         assert all(seen[i] != flash_colour for i in round1)
         # Round 2 as the perception loop samples it after that round 1, and dense sampling inside the clue.
-        loop_round2 = focused_pair_indices(info, budget, [(clue_start, clue_end)], sample.meta["key_ratio"],
-                                           previous=uniform_indices(info, budget))
+        loop_round2 = second_round_indices(info, budget, [(clue_start, clue_end)], sample.meta["key_ratio"])
         assert any(seen[i] == flash_colour for i in loop_round2)
         assert any(seen[i] == flash_colour for i in inside)
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from videofocus.errors import MediaError
 from videofocus.media.budget import FRAME_FACTOR
-from videofocus.media.sampling import clue_mask, focused_indices
+from videofocus.media.sampling import clue_mask, focused_indices, uniform_indices
 from videofocus.media.video import VideoInfo
 
 Interval = tuple[float, float]
@@ -55,6 +55,12 @@ def focused_pair_indices(info: VideoInfo, budget: int, intervals: Sequence[Inter
     if new is None:
         return focused_indices(info, budget, list(intervals), key_ratio=key_ratio)
     return np.sort(np.concatenate([np.array(units, dtype=np.int64).reshape(-1), new]))[:budget]
+
+
+def second_round_indices(info: VideoInfo, budget: int, intervals: Sequence[Interval], key_ratio: float) -> np.ndarray:
+    """Round 2 as the perception loop samples it after a round 1 of `budget` uniform frames:
+    `focused_pair_indices` with round 1's frames as the previous ones."""
+    return focused_pair_indices(info, budget, intervals, key_ratio, previous=uniform_indices(info, budget))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import numpy as np
 from videofocus.backends.base import BoxConvention
 from videofocus.errors import ConfigError, VideoFocusError
 from videofocus.media.image import load_image
-from videofocus.media.pairs import focused_pair_indices
+from videofocus.media.pairs import second_round_indices
 from videofocus.media.sampling import fps_indices, uniform_indices
 from videofocus.media.video import VideoInfo, probe, read_frames
 from videofocus.models.inputs import Prompt, encode_prompts
@@ -244,11 +244,10 @@ def build_prompt(item: TrainSample, config: TrainConfig) -> Prompt:
 def loop_view_indices(info: VideoInfo, sample: Sample, view: LoopView) -> np.ndarray:
     """The frames of `view`: uniform, or focused on the clue as the loop re-samples round 2 after a
     round 1 whose clue was right (its default key ratio, round 1's pairs reused)."""
-    uniform = uniform_indices(info, view.frames)
     if not view.focused:
-        return uniform
-    return focused_pair_indices(info, view.frames, clip_intervals(sample.clue.intervals, info.duration),
-                                PerceptionOptions().key_ratio, previous=uniform)
+        return uniform_indices(info, view.frames)
+    return second_round_indices(info, view.frames, clip_intervals(sample.clue.intervals, info.duration),
+                                PerceptionOptions().key_ratio)
 
 
 def nearest_frames(frame_times: np.ndarray, times: Sequence[float]) -> np.ndarray:

@@ -12,7 +12,7 @@ under every rule in RULES:
                over the anchor's frames with round(budget * key_ratio) frames
   "centre"     floor((i + 0.5) * N / n), the segment-centre convention; round 2 likewise
   "videofocus" the perception loop's samplers: media.sampling.uniform_indices, then
-               media.pairs.focused_pair_indices after that round
+               media.pairs.second_round_indices
 Dense sampling (every frame inside the anchor) shows the flash trivially.
 
 Frames are on a regular grid: frame i is shown at i / fps seconds."""
@@ -25,7 +25,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from videofocus.media.pairs import focused_pair_indices
+from videofocus.media.pairs import second_round_indices
 from videofocus.media.sampling import uniform_indices
 from videofocus.media.video import VideoInfo
 
@@ -70,9 +70,8 @@ def round2_indices(num_frames: int, fps: float, budget: int, key_ratio: float,
     "centre" only the share inside the clue, which is all a flash inside it can show)."""
     inside = max(1, round(budget * key_ratio))
     frames = {rule: uniform_frame_indices(clue[1] - clue[0], inside, rule, clue[0]) for rule in ("linspace", "centre")}
-    grid = frame_grid_info(num_frames, fps)
-    frames["videofocus"] = focused_pair_indices(grid, budget, [(clue[0] / fps, clue[1] / fps)], key_ratio,
-                                                previous=uniform_indices(grid, budget))
+    frames["videofocus"] = second_round_indices(frame_grid_info(num_frames, fps), budget,
+                                                [(clue[0] / fps, clue[1] / fps)], key_ratio)
     return frames
 
 

@@ -102,7 +102,7 @@ def world_metadata(settings: SynthSettings, *, seed: int, split: str, n: int, di
                                   "same rule over the clue's frames",
                       "centre": "floor((i + 0.5) * N / n); round 2 likewise",
                       "videofocus": "videofocus.media.sampling.uniform_indices, then "
-                                    "videofocus.media.pairs.focused_pair_indices"},
+                                    "videofocus.media.pairs.second_round_indices"},
         },
         "tracking": {"frames": settings.track_frames, "rule": "linspace", "boxes": "pixels, [x0, y0, x1, y1] edges"},
         "label_jitter": {"seconds": split_label_jitter(settings, split),

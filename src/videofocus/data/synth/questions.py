@@ -27,7 +27,8 @@ def gqa_attribute(rng: np.random.Generator, settings: SynthSettings) -> Draft:
         builder.add_distractors(like=like, allowed=lambda colour, shape: shape != target.shape)
         options, letter = choices(rng, target.colour, list(PALETTE), COLOUR_OPTIONS,
                                   in_pool_order=settings.fixed_option_order)
-        question, think = f"What colour is the {target.shape}?", f"The {target.shape} is {target.colour}."
+        question = f"What colour is the {target.shape}?"
+        think = f"The {target.shape} is {target.colour}."
     else:
         builder.add_distractors(like=like, allowed=lambda colour, shape: colour != target.colour)
         options, letter = choices(rng, target.shape, list(SHAPES), len(SHAPES),
