@@ -77,14 +77,16 @@ def test_metrics_json_equals_what_videofocus_score_computes(three_round_run, ann
             "--predictions", str(out / f"predictions_round{number}.jsonl"),
             "--annotations", str(out / annotations_file if annotations_file != "original" else annotations)])
         assert scored.exit_code == 0, scored.output
+        errors = summary.pop("standard_errors")
         assert json.loads(scored.stdout) == summary
+        assert set(errors) == set(summary["metrics"]) and all(error >= 0 for error in errors.values())
 
 
 def test_results_table_and_plot(three_round_run):
     _, out, _, _ = three_round_run
     text = (out / "results.md").read_text()
     assert "| round | mIoU | R@0.3 | R@0.5 | R@0.7 |" in text
-    assert "| 3 | 60.00 | 100.00 | 100.00 | 0.00 |" in text
+    assert "| 3 | 60.00 ± 0.00 | 100.00 ± 0.00 | 100.00 ± 0.00 | 0.00 ± 0.00 |" in text  # every IoU 0.6
     assert "videofocus score --benchmark temporal_grounding --predictions predictions_round3.jsonl" in text
     with Image.open(out / "metrics_vs_rounds.png") as plot:
         assert plot.format == "PNG" and plot.size == (600, 400)

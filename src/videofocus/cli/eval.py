@@ -11,12 +11,14 @@ import typer
 from rich.table import Table
 
 from videofocus.cli.app import app, console
+from videofocus.cli.model_defaults import model_input_defaults
 from videofocus.cli.score import BenchmarkName, TrackUnitsOption
 from videofocus.evaluate import EvalResult, EvalSettings, GenerationSettings, evaluate, parse_rounds
 from videofocus.perception import PerceptionOptions
 
 _PERCEPTION = PerceptionOptions()
 _GENERATION = GenerationSettings()
+_SAVED = " (default: the model's videofocus.json, else the papers' budget)."
 
 
 @app.command("eval")
@@ -36,8 +38,11 @@ def eval_command(
     backend: str = typer.Option(_GENERATION.backend, "--backend",
                                 help="hf (transformers) or vllm (a single process: not under a multi-process "
                                      "accelerate launch)."),
-    num_frames: int | None = typer.Option(None, "--num-frames", min=1, help="Fixed frame budget (else --fps)."),
-    fps: float = typer.Option(_PERCEPTION.fps, "--fps", min=0.001, help="Frames per second without --num-frames."),
+    num_frames: int | None = typer.Option(None, "--num-frames", min=1,
+                                          help="Fixed frame budget of each round (default: the model's "
+                                               "videofocus.json when --fps is not given, else --fps)."),
+    fps: float | None = typer.Option(None, "--fps", min=0.001,
+                                     help=f"Frames per second without --num-frames (default {_PERCEPTION.fps:g})."),
     min_frames: int = typer.Option(_PERCEPTION.min_frames, "--min-frames", min=1),
     max_frames: int = typer.Option(_PERCEPTION.max_frames, "--max-frames", min=1),
     key_ratio: float = typer.Option(_PERCEPTION.key_ratio, "--key-ratio",
@@ -60,29 +65,33 @@ def eval_command(
                                    help="Sample completions (seeded per batch by --seed) instead of greedy decoding."),
     temperature: float = typer.Option(_GENERATION.temperature, "--temperature", min=0.0),
     top_p: float = typer.Option(_GENERATION.top_p, "--top-p", min=0.0, max=1.0),
-    video_min_pixels: int = typer.Option(_GENERATION.video_min_pixels, "--video-min-pixels", min=1,
-                                         help="Least pixels of each frame after resizing."),
-    video_max_pixels: int = typer.Option(_GENERATION.video_max_pixels, "--video-max-pixels", min=1,
-                                         help="Most pixels of each frame after resizing."),
-    video_total_pixels: int | None = typer.Option(_GENERATION.video_total_pixels, "--video-total-pixels", min=1,
+    video_min_pixels: int | None = typer.Option(None, "--video-min-pixels", min=1,
+                                                help="Least pixels of each frame after resizing" + _SAVED),
+    video_max_pixels: int | None = typer.Option(None, "--video-max-pixels", min=1,
+                                                help="Most pixels of each frame after resizing" + _SAVED),
+    video_total_pixels: int | None = typer.Option(None, "--video-total-pixels", min=1,
                                                   help="Pixel budget for all the frames of a clip together "
-                                                       "(qwen-vl-utils' total_pixels); default: none."),
-    image_min_pixels: int = typer.Option(_GENERATION.image_min_pixels, "--image-min-pixels", min=1),
-    image_max_pixels: int = typer.Option(_GENERATION.image_max_pixels, "--image-max-pixels", min=1),
+                                                       "(qwen-vl-utils' total_pixels; default: the model's "
+                                                       "videofocus.json, else none)."),
+    image_min_pixels: int | None = typer.Option(None, "--image-min-pixels", min=1, help="Least pixels of each "
+                                                "image after resizing" + _SAVED),
+    image_max_pixels: int | None = typer.Option(None, "--image-max-pixels", min=1, help="Most pixels of each "
+                                                "image after resizing" + _SAVED),
     track_units: TrackUnitsOption = typer.Option(TrackUnitsOption.normalised, "--track-units",
                                                  help="Units of predicted tracking boxes for scoring "
                                                       "(the tracking prompts ask for normalised)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Evaluate a model on a benchmark, reporting metrics after each listed perception round."""
-    perception = PerceptionOptions(num_frames=num_frames, fps=fps, min_frames=min_frames, max_frames=max_frames,
+    pixels, num_frames = model_input_defaults(model, num_frames=num_frames, fps=fps, video_min_pixels=video_min_pixels,
+                                              video_max_pixels=video_max_pixels, video_total_pixels=video_total_pixels,
+                                              image_min_pixels=image_min_pixels, image_max_pixels=image_max_pixels)
+    perception = PerceptionOptions(num_frames=num_frames, fps=fps or _PERCEPTION.fps, min_frames=min_frames,
+                                   max_frames=max_frames,
                                    key_ratio=key_ratio, carry_history=carry_history, early_stop=early_stop,
                                    early_stop_iou=early_stop_iou, protocol=protocol, task=task)
     generation = GenerationSettings(backend=backend, dtype=dtype, max_new_tokens=max_new_tokens, do_sample=do_sample,
-                                    temperature=temperature, top_p=top_p,
-                                    video_min_pixels=video_min_pixels, video_max_pixels=video_max_pixels,
-                                    video_total_pixels=video_total_pixels,
-                                    image_min_pixels=image_min_pixels, image_max_pixels=image_max_pixels)
+                                    temperature=temperature, top_p=top_p, **pixels)
     settings = EvalSettings(benchmark=benchmark.value, rounds=parse_rounds(rounds), perception=perception,
                             limit=limit, batch_size=batch_size, seed=seed, track_units=track_units.value,
                             generation=generation)

@@ -12,6 +12,7 @@ from rich.table import Table
 from typer.core import TyperCommand
 
 from videofocus.cli.app import app, console
+from videofocus.cli.model_defaults import model_input_defaults
 from videofocus.errors import ConfigError
 from videofocus.perception import PerceptionOptions, PerceptionResult, RoundResult, perceive
 from videofocus.schema import Sample
@@ -75,8 +76,11 @@ def infer(
         None, "--task", help="Task whose prompt to use (default: grounded_qa / temporal_grounding for a "
                              "video with / without options, mcq / spatial_grounding for an image)."),
     rounds: int = typer.Option(3, "--rounds", min=1, help="Perception rounds."),
-    num_frames: int | None = typer.Option(None, "--num-frames", min=1, help="Fixed frame budget (else --fps)."),
-    fps: float = typer.Option(2.0, "--fps", min=0.001, help="Frames per second sampled when --num-frames is not set."),
+    num_frames: int | None = typer.Option(None, "--num-frames", min=1,
+                                          help="Fixed frame budget of each round (default: the model's "
+                                               "videofocus.json when --fps is not given, else --fps)."),
+    fps: float | None = typer.Option(None, "--fps", min=0.001,
+                                     help="Frames per second sampled when --num-frames is not set (default 2)."),
     max_frames: int = typer.Option(768, "--max-frames", min=1, help="Most frames --fps may take."),
     key_ratio: float = typer.Option(0.5, "--key-ratio", help="Share of frames placed inside the clue in rounds 2+."),
     carry_history: bool = typer.Option(False, "--carry-history", help="Quote the previous round in the prompt."),
@@ -85,12 +89,15 @@ def infer(
                                                                  "videochat_r1_5."),
     max_new_tokens: int = typer.Option(1024, "--max-new-tokens", min=1),
     min_pixels: int | None = typer.Option(None, "--min-pixels", min=1,
-                                          help="Fewest pixels per frame / image (default 128·28·28 / 4·28·28)."),
+                                          help="Fewest pixels per frame / image (default: the model's "
+                                               "videofocus.json, else 128·28·28 / 4·28·28)."),
     max_pixels: int | None = typer.Option(None, "--max-pixels", min=1,
-                                          help="Most pixels per frame / image (default 768·28·28)."),
+                                          help="Most pixels per frame / image (default: the model's "
+                                               "videofocus.json, else 768·28·28)."),
     total_pixels: int | None = typer.Option(None, "--total-pixels", min=1,
                                             help="Pixel budget for all the video's frames together "
-                                                 "(qwen-vl-utils' total_pixels; default: none)."),
+                                                 "(qwen-vl-utils' total_pixels; default: the model's "
+                                                 "videofocus.json, else none)."),
     device: str | None = typer.Option(None, "--device", help="cpu, cuda, cuda:1 … (default: cuda when present)."),
     dtype: str | None = typer.Option(None, "--dtype", help="float32, bfloat16 … (default: bf16 on GPU)."),
     json_output: bool = typer.Option(False, "--json", help="Print the full result as JSON instead of a table."),
@@ -100,13 +107,13 @@ def infer(
     from videofocus.backends.hf import HFBackend
 
     sample = _sample(video, image, question, options, task)
-    perception = PerceptionOptions(rounds=rounds, num_frames=num_frames, fps=fps, max_frames=max_frames,
+    pixels, num_frames = model_input_defaults(model, num_frames=num_frames, fps=fps, video_min_pixels=min_pixels,
+                                              image_min_pixels=min_pixels, video_max_pixels=max_pixels,
+                                              image_max_pixels=max_pixels, video_total_pixels=total_pixels)
+    perception = PerceptionOptions(rounds=rounds, num_frames=num_frames, fps=fps or 2.0, max_frames=max_frames,
                                    min_frames=min(4, max_frames), key_ratio=key_ratio, carry_history=carry_history,
                                    early_stop=early_stop, protocol=protocol)
-    backend = HFBackend.from_pretrained(model, dtype=dtype, device=device, max_new_tokens=max_new_tokens,
-                                        video_min_pixels=min_pixels, image_min_pixels=min_pixels,
-                                        video_max_pixels=max_pixels, image_max_pixels=max_pixels,
-                                        video_total_pixels=total_pixels)
+    backend = HFBackend.from_pretrained(model, dtype=dtype, device=device, max_new_tokens=max_new_tokens, **pixels)
     result = perceive(sample, backend, perception)
     if json_output:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))

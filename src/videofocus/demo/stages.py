@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from videofocus.data.synth import KINDS, SAMPLES_FILE, TASK_NAMES, generate_dataset
+from videofocus.demo.baselines import best_constant_interval, mean_interval_iou
 from videofocus.errors import ConfigError
-from videofocus.metrics import best_temporal_iou, get_benchmark
+from videofocus.metrics import get_benchmark
 from videofocus.models.tiny import TinySize, build_tiny_model
 from videofocus.report import MetricRow
 from videofocus.schema import Sample, read_samples, write_samples
@@ -97,15 +98,7 @@ def samples_file(folder: str | os.PathLike) -> Path:
 def constant_interval_miou(train: Sequence[Sample], test: Sequence[Sample]) -> float:
     """What a grounding answer that ignores the video scores: the mIoU (%) on `test` of the one
     interval (ends on a half-second grid) with the best mean IoU on `train`."""
-    longest = max(sample.media.duration or 0.0 for sample in train)
-    grid = [step / 2 for step in range(int(longest * 2) + 1)]
-    best = max(((start, end) for start in grid for end in grid if end > start),
-               key=lambda interval: _mean_iou(interval, train))
-    return 100 * _mean_iou(best, test)
-
-
-def _mean_iou(interval: tuple[float, float], samples: Sequence[Sample]) -> float:
-    return sum(best_temporal_iou(interval, sample.clue.intervals) for sample in samples) / len(samples)
+    return 100 * mean_interval_iou(best_constant_interval(train), test)
 
 
 # ----- model ----------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from videofocus.metrics import ScoreReport, score_predictions  # noqa: E402
 from videofocus.perception import PerceptionResult  # noqa: E402
 from videofocus.predictions import load_predictions  # noqa: E402
 from videofocus.schema import Sample, atomic_writer  # noqa: E402
+from videofocus.uncertainty import jackknife_standard_errors  # noqa: E402
 
 METRICS_FILE = "metrics.json"
 RESULTS_FILE = "results.md"
@@ -79,10 +80,12 @@ def failures(lines: Sequence[Mapping[str, Any]]) -> list[Failure]:
 
 def write_metrics(folder: Path, reports: Mapping[int, ScoreReport], *, track_units: str,
                   failed: Sequence[Failure]) -> Path:
-    """metrics.json: per round, what `videofocus score --json` prints for that round's file."""
+    """metrics.json: per round, what `videofocus score --json` prints for that round's file, and each
+    metric's jackknife standard error (`videofocus.uncertainty`)."""
     first = next(iter(reports.values()))
     data = {"benchmark": first.benchmark, "n": first.n, "track_units": track_units,
-            "rounds": {str(number): report.as_dict() for number, report in reports.items()},
+            "rounds": {str(number): {**report.as_dict(), "standard_errors": jackknife_standard_errors(report)}
+                       for number, report in reports.items()},
             "failed": [{"id": failure.id, "error": failure.error} for failure in failed]}
     path = folder / METRICS_FILE
     with atomic_writer(path) as handle:
@@ -110,9 +113,9 @@ def write_results_markdown(folder: Path, reports: Mapping[int, ScoreReport], man
         f"- seed {settings['seed']}, batch size {settings['batch_size']}; full settings in run.json", "",
         "| round | " + " | ".join(names) + " |",
         "| ---: | " + " | ".join("---:" for _ in names) + " |",
-        *(f"| {number} | " + " | ".join(f"{report.metrics[name]:.2f}" for name in names) + " |"
-          for number, report in reports.items()),
-        "", "Values in %. Re-score a round with:", "",
+        *(f"| {number} | " + " | ".join(_with_error(report, errors, name) for name in names) + " |"
+          for number, report, errors in _with_errors(reports)),
+        "", "Values in % ± one standard error (jackknife over samples). Re-score a round with:", "",
         f"    {score_command(first.benchmark, settings['track_units'], round_predictions_file(max(reports)))}",
     ]
     if failed:
@@ -122,6 +125,14 @@ def write_results_markdown(folder: Path, reports: Mapping[int, ScoreReport], man
     with atomic_writer(path) as handle:
         handle.write("\n".join(text) + "\n")
     return path
+
+
+def _with_errors(reports: Mapping[int, ScoreReport]):
+    return [(number, report, jackknife_standard_errors(report)) for number, report in reports.items()]
+
+
+def _with_error(report: ScoreReport, errors: Mapping[str, float], name: str) -> str:
+    return f"{report.metrics[name]:.2f} ± {errors[name]:.2f}"
 
 
 def score_command(benchmark: str, track_units: str, predictions: str) -> str:

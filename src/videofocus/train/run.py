@@ -13,6 +13,7 @@ import torch
 import yaml
 
 from videofocus.errors import ConfigError
+from videofocus.models.saved_settings import PIXEL_KEYS, write_model_settings
 from videofocus.train.checkpoint import TrainerState, latest_checkpoint, load_checkpoint, save_checkpoint
 from videofocus.train.config import TrainConfig, config_to_dict
 from videofocus.train.data import (BatchOrder, BatchStream, Example, TrainSample, load_training_samples, make_example,
@@ -187,6 +188,7 @@ class TrainingRun:
         state_dict = self.accelerator.get_state_dict(self.model)
         if self.accelerator.is_main_process:
             save_pretrained(self.unwrapped, self.processor, output_dir, state_dict=state_dict, dtype=self.save_dtype)
+            write_model_settings(output_dir, {key: getattr(self.config, key) for key in PIXEL_KEYS})
         self.accelerator.wait_for_everyone()
         return output_dir
 
