@@ -22,7 +22,7 @@ from videofocus.schema import read_samples
 
 runner = CliRunner()
 TINY = PRESETS["tiny"]
-STAGES = ("data", "model", "sft", "grpo", "evaluate")
+STAGES = ("data", "model", "warmup", "grpo", "sft", "evaluate")
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +60,12 @@ def test_the_built_and_trained_models_load(demo_run):
 
 def test_trainer_metrics_are_json_lines_with_the_expected_keys(demo_run):
     out, _ = demo_run
-    sft, grpo = jsonl(out / "sft" / "metrics.jsonl"), jsonl(out / "grpo" / "metrics.jsonl")
-    assert [record["step"] for record in sft] == list(range(1, TINY.sft_steps + 1))
+    warmup, sft = jsonl(out / "warmup" / "metrics.jsonl"), jsonl(out / "sft" / "metrics.jsonl")
+    grpo = jsonl(out / "grpo" / "metrics.jsonl")
+    assert [record["step"] for record in warmup] == list(range(1, TINY.sft_steps + 1))
+    assert [record["step"] for record in sft] == list(range(1, TINY.grpo_steps + 1))   # as many samples as GRPO
     assert [record["step"] for record in grpo] == list(range(1, TINY.grpo_steps + 1))
-    assert all({"loss", "learning_rate"} <= set(record) for record in sft)
+    assert all({"loss", "learning_rate"} <= set(record) for record in warmup + sft)
     assert all({"reward", "loss", "zero_spread_share", "rewards/format/mean"} <= set(record) for record in grpo)
 
 
@@ -85,13 +87,18 @@ def test_every_evaluation_has_all_rounds_and_the_table_reads_them(demo_run):
 def test_the_report_and_the_printed_table_show_every_row(demo_run):
     out, stdout = demo_run
     report = (out / "report" / "report.md").read_text(encoding="utf-8")
-    for row in metric_rows(TINY.tasks):
-        assert re.search(rf"^\| {re.escape(row.title)} \| {re.escape(row.metric)} \|( [\d.]+ \|){{6}}$", report,
-                         re.MULTILINE), row.label
+    rows = metric_rows(TINY.tasks)
+    header = "| model | round | " + " | ".join(f"{row.title} {row.metric}" for row in rows) + " |"
+    assert header in report
+    cells = rf"( [\d.]+ ± [\d.]+°? \|){{{len(rows)}}}$"
+    assert re.search(rf"^\| video-blind \| – \|{cells}", report, re.MULTILINE)
+    for label in MODELS:
+        for number in range(1, TINY.rounds + 1):
+            assert re.search(rf"^\| {re.escape(label)} \| r{number} \|{cells}", report, re.MULTILINE), label
+    for row in rows:
         assert row.metric in stdout and row.title.split()[0] in stdout, row.label
     printed = [line for line in stdout.splitlines() if re.search(r"│\s+r\d\s+│", line)]
     assert len(printed) == len(MODELS) * TINY.rounds
-    assert all(len(re.findall(r"\d+\.\d", line)) == len(metric_rows(TINY.tasks)) for line in printed)
     for name in re.findall(r"!\[[^]]*\]\(([^)]+)\)", report):
         with Image.open(out / "report" / name) as image:
             assert image.format == "PNG"
@@ -99,6 +106,25 @@ def test_the_report_and_the_printed_table_show_every_row(demo_run):
     figures = sorted(path.name for path in (out / "report").glob("*.png"))
     assert "training_curves.png" in figures and "rounds.png" in figures
     assert len([name for name in figures if name.startswith("timeline_")]) == TINY.timeline_examples
+
+
+def test_the_report_says_first_whether_the_targets_were_met(demo_run):
+    out, stdout = demo_run
+    report = (out / "report" / "report.md").read_text(encoding="utf-8").splitlines()
+    assert report[2].startswith(("**Targets: all met.**", "**Targets missed: "))
+    results = json.loads((out / "report" / "results.json").read_text(encoding="utf-8"))
+    assert [target["met"] for target in results["targets"]] == [
+        f"- met: {target['goal']}" in "\n".join(report[:8]) for target in results["targets"]]
+    assert len(results["targets"]) == 3 and all(row["baseline"] is not None for row in results["table"]["rows"])
+    assert stdout.count("MISSED") + stdout.count("met:") == 3
+
+
+def test_each_model_folder_carries_the_settings_it_was_measured_with(demo_run):
+    out, _ = demo_run
+    for key in MODELS.values():
+        saved = json.loads((out / key / "videofocus.json").read_text(encoding="utf-8"))
+        assert saved["num_frames"] == TINY.eval_frames
+        assert saved["video_min_pixels"] == saved["video_max_pixels"] == TINY.frame_pixels
 
 
 def test_a_rerun_skips_every_finished_stage(demo_run):
@@ -113,13 +139,14 @@ def test_a_rerun_skips_every_finished_stage(demo_run):
 
 def test_an_interrupted_training_stage_continues_from_its_checkpoint(demo_run):
     out, _ = demo_run
-    (out / ".stages" / "sft.json").unlink()
-    (out / "sft" / "model.safetensors").unlink()   # as if it stopped after its last checkpoint
+    (out / ".stages" / "warmup.json").unlink()
+    (out / "warmup" / "model.safetensors").unlink()   # as if it stopped after its last checkpoint
     again = runner.invoke(app, ["demo", "--tiny", "--out", str(out)])
     assert again.exit_code == 0, again.output
     assert again.stdout.count("skipped") == len(STAGES) - 1
-    assert (out / "sft" / "model.safetensors").is_file()
-    assert [record["step"] for record in jsonl(out / "sft" / "metrics.jsonl")] == list(range(1, TINY.sft_steps + 1))
+    assert (out / "warmup" / "model.safetensors").is_file()
+    steps = [record["step"] for record in jsonl(out / "warmup" / "metrics.jsonl")]
+    assert steps == list(range(1, TINY.sft_steps + 1))
 
 
 def test_other_settings_or_an_unrelated_folder_are_refused(demo_run, tmp_path):

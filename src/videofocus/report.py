@@ -7,11 +7,12 @@ Used by the demo and the learning benchmark; values are percentages, as everywhe
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,36 +47,66 @@ class MetricRow:
 
 
 @dataclass(frozen=True)
+class Cell:
+    """One value of a results table (%) and its standard error (percentage points)."""
+
+    value: float
+    error: float
+
+
+@dataclass(frozen=True)
 class ResultsTable:
-    """Metric values (%) by row, model and round: `values[(row.label, model, round)]`."""
+    """Metric values (%) with standard errors by row, model and round: `cells[(row.label, model,
+    round)]`; and per row, optionally, what a video-blind answer scores (`baselines[row.label]`)."""
 
     rows: tuple[MetricRow, ...]
     models: tuple[str, ...]
     rounds: tuple[int, ...]
-    values: dict[tuple[str, str, int], float]
+    cells: dict[tuple[str, str, int], Cell]
+    baselines: dict[str, Cell] = field(default_factory=dict)
 
     @property
     def columns(self) -> list[tuple[str, int]]:
         return [(model, number) for model in self.models for number in self.rounds]
 
+    def cell(self, row: MetricRow, model: str, round_number: int) -> Cell:
+        return self.cells[(row.label, model, round_number)]
+
     def value(self, row: MetricRow, model: str, round_number: int) -> float:
-        return self.values[(row.label, model, round_number)]
+        return self.cell(row, model, round_number).value
+
+    def beats_baseline(self, row: MetricRow, model: str, round_number: int) -> bool | None:
+        """Whether the value is above the row's video-blind baseline by more than its standard
+        error (None without a baseline)."""
+        baseline = self.baselines.get(row.label)
+        if baseline is None:
+            return None
+        cell = self.cell(row, model, round_number)
+        return cell.value - baseline.value > cell.error
+
+    def with_baselines(self, baselines: Mapping[str, Cell]) -> ResultsTable:
+        return replace(self, baselines=dict(baselines))
 
     def to_json(self) -> dict[str, Any]:
-        """{"rounds", "models", "rows": [{row fields, "values": {model: {round: value}}}]}."""
+        """{"rounds", "models", "rows": [{row fields, "values": {model: {round: value}}, "errors": the
+        same for standard errors, "baseline": {"value", "error"} or null}]}."""
         return {"models": list(self.models), "rounds": list(self.rounds), "rows": [
             {"label": row.label, "title": row.title, "selection": row.selection, "benchmark": row.benchmark,
              "metric": row.metric,
              "values": {model: {str(number): self.value(row, model, number) for number in self.rounds}
-                        for model in self.models}}
+                        for model in self.models},
+             "errors": {model: {str(number): self.cell(row, model, number).error for number in self.rounds}
+                        for model in self.models},
+             "baseline": (dataclasses.asdict(self.baselines[row.label]) if row.label in self.baselines else None)}
             for row in self.rows]}
 
 
 def read_results(eval_dirs: Mapping[str, Mapping[str, str | os.PathLike]], rows: Sequence[MetricRow],
                  rounds: Sequence[int]) -> ResultsTable:
     """The table of `rows` × `rounds` for each model, from `eval_dirs[model][selection]`, an
-    evaluation folder holding metrics.json. DataError names the file and what it lacks."""
-    values = {}
+    evaluation folder holding metrics.json (values and standard errors). DataError names the file
+    and what it lacks."""
+    cells = {}
     for model, folders in eval_dirs.items():
         for row in rows:
             if row.selection not in folders:
@@ -83,12 +114,14 @@ def read_results(eval_dirs: Mapping[str, Mapping[str, str | os.PathLike]], rows:
             path = Path(folders[row.selection]) / EVAL_METRICS_FILE
             by_round = _round_metrics(path, row.benchmark)
             for number in rounds:
-                metrics = by_round.get(str(number))
-                if metrics is None or row.metric not in metrics:
-                    raise DataError(f"no {row.metric} for round {number}", path=str(path),
-                                    field=f"rounds.{number}.metrics.{row.metric}")
-                values[(row.label, model, number)] = float(metrics[row.metric])
-    return ResultsTable(rows=tuple(rows), models=tuple(eval_dirs), rounds=tuple(rounds), values=values)
+                entry = by_round.get(str(number), {})
+                for part in ("metrics", "standard_errors"):
+                    if row.metric not in entry.get(part, {}):
+                        raise DataError(f"no {row.metric} for round {number}", path=str(path),
+                                        field=f"rounds.{number}.{part}.{row.metric}")
+                cells[(row.label, model, number)] = Cell(float(entry["metrics"][row.metric]),
+                                                         float(entry["standard_errors"][row.metric]))
+    return ResultsTable(rows=tuple(rows), models=tuple(eval_dirs), rounds=tuple(rounds), cells=cells)
 
 
 def _round_metrics(path: Path, benchmark: str) -> dict[str, dict[str, Any]]:
@@ -103,18 +136,32 @@ def _round_metrics(path: Path, benchmark: str) -> dict[str, dict[str, Any]]:
     if data.get("benchmark") != benchmark:
         raise DataError(f"benchmark {data.get('benchmark')!r}, expected {benchmark!r}", path=str(path),
                         field="benchmark")
-    return {number: (entry or {}).get("metrics", {}) for number, entry in data["rounds"].items()}
+    return {number: entry if isinstance(entry, dict) else {} for number, entry in data["rounds"].items()}
+
+
+BASELINE_LABEL = "video-blind"
+NOT_ABOVE_MARK = "°"
 
 
 def table_markdown(table: ResultsTable) -> str:
-    """The table as markdown: one line per row, one column per (model, round)."""
-    header = "| task | metric | " + " | ".join(f"{model} r{number}" for model, number in table.columns) + " |"
-    rule = "| --- | --- | " + " | ".join("---:" for _ in table.columns) + " |"
-    lines = [header, rule]
-    for row in table.rows:
-        cells = " | ".join(f"{table.value(row, model, number):.1f}" for model, number in table.columns)
-        lines.append(f"| {row.title} | {row.metric} | {cells} |")
+    """The table as markdown: a row per model and round (the video-blind baseline first, where the
+    table has one), a column per task metric; each cell "value ± standard error", marked with
+    NOT_ABOVE_MARK where it is not above its baseline by more than its standard error."""
+    header = "| model | round | " + " | ".join(f"{row.title} {row.metric}" for row in table.rows) + " |"
+    lines = [header, "| --- | ---: | " + " | ".join("---:" for _ in table.rows) + " |"]
+    if table.baselines:
+        lines.append(f"| {BASELINE_LABEL} | – | " + " | ".join(
+            _cell_text(table.baselines[row.label]) if row.label in table.baselines else "" for row in table.rows)
+            + " |")
+    for model, number in table.columns:
+        cells = [_cell_text(table.cell(row, model, number)) + (NOT_ABOVE_MARK if table.beats_baseline(
+            row, model, number) is False else "") for row in table.rows]
+        lines.append(f"| {model} | r{number} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _cell_text(cell: Cell) -> str:
+    return f"{cell.value:.1f} ± {cell.error:.1f}"
 
 
 # ----- figures ---------------------------------------------------------------------------------------
@@ -154,22 +201,32 @@ def plot_training_curves(panels: Sequence[CurvePanel], path: str | os.PathLike) 
 
 
 def plot_rounds(table: ResultsTable, path: str | os.PathLike) -> Path:
-    """One panel per row: its metric against the perception round, a line per model."""
-    columns = min(len(table.rows), 3)
+    """One panel per row, titled by task and metric: the metric (0-100 %) against the perception
+    round, a line per model with standard-error bars, the video-blind baseline as a dashed line. One
+    legend for the figure, below the panels, so that it covers no data."""
+    columns = min(len(table.rows), 4)
     lines = math.ceil(len(table.rows) / columns)
-    figure, axes = plt.subplots(lines, columns, figsize=(4.2 * columns, 3.2 * lines), squeeze=False)
+    figure, axes = plt.subplots(lines, columns, figsize=(3.6 * columns, 3.0 * lines + 0.7), squeeze=False)
+    colours = {model: f"C{index}" for index, model in enumerate(table.models)}
     for axis, row in zip(axes.flat, table.rows):
         for model in table.models:
-            axis.plot(table.rounds, [table.value(row, model, number) for number in table.rounds], marker="o",
-                      label=model)
-        axis.set_title(row.label, fontsize="medium")
+            cells = [table.cell(row, model, number) for number in table.rounds]
+            axis.errorbar(table.rounds, [cell.value for cell in cells], yerr=[cell.error for cell in cells],
+                          marker="o", capsize=3, color=colours[model], label=model)
+        if row.label in table.baselines:
+            axis.axhline(table.baselines[row.label].value, color="0.4", linestyle="--", linewidth=1,
+                         label=BASELINE_LABEL)
+        axis.set_title(f"{row.title}: {row.metric}", fontsize="medium")
         axis.set_xticks(table.rounds)
+        axis.set_ylim(0, 100)
         axis.set_xlabel("perception round")
         axis.set_ylabel("%")
-        axis.legend(fontsize="small")
     for axis in list(axes.flat)[len(table.rows):]:
         axis.set_visible(False)
-    return _save(figure, path)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize="small", frameon=False)
+    figure.tight_layout(rect=(0, 0.7 / (3.0 * lines + 0.7), 1, 1))
+    return _save(figure, path, layout=False)
 
 
 def plot_example_timelines(eval_dir: str | os.PathLike, out_dir: str | os.PathLike, *, count: int,
@@ -221,9 +278,10 @@ def _number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _save(figure, path: str | os.PathLike) -> Path:
+def _save(figure, path: str | os.PathLike, *, layout: bool = True) -> Path:
     path = Path(path)
-    figure.tight_layout()
+    if layout:
+        figure.tight_layout()
     with atomic_writer(path, "wb") as handle:
         figure.savefig(handle, format="png", dpi=100, metadata={"Software": None})
     plt.close(figure)

@@ -1,12 +1,15 @@
-"""The end-to-end demo: synthetic data → a model built from scratch → SFT warm-up → GRPO → evaluation
-with iterative perception → a report. `run_demo` runs the stages in order into one folder.
+"""The end-to-end demo: synthetic data → a warm-up model that reads the videos (shipped, or built
+here) → GRPO, and SFT on as many samples, from it → evaluation of all three with iterative
+perception, beside video-blind baselines → a report that says first whether the targets were met.
+`run_demo` runs the stages in order into one folder.
 
 Layout of the output folder OUT:
   demo.json                 the settings (a rerun with other settings is refused)
   data/train, data/test     synthetic samples and media; data/test/<selection>.jsonl per task
-  model/                    the randomly initialised model
-  sft/, grpo/               trainer output folders (final model at the top, metrics.jsonl, checkpoints)
-  eval/<sft|grpo>/<selection>/   evaluation folders (metrics.json per round, predictions, results.md)
+  model/                    the randomly initialised model (warm-up built here only)
+  warmup/                   the warm-up model (a copy of the shipped one, or the SFT trainer folder)
+  grpo/, sft/               the continuations' trainer folders (final model at the top, metrics.jsonl)
+  eval/<warmup|sft|grpo>/<selection>/   evaluation folders (metrics.json per round, predictions, results.md)
   report/                   report.md, results.json and the figures
   .stages/<stage>.json      written when a stage has finished, with its wall time
 
@@ -15,7 +18,10 @@ reuses written media, training continues from its latest checkpoint, evaluation 
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shutil
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,16 +30,21 @@ from pathlib import Path
 
 from rich.console import Console
 
-from videofocus.demo import stages
+from videofocus.demo import stages, warmup
+from videofocus.demo.baselines import DESCRIPTIONS as BASELINE_WORDS
+from videofocus.demo.baselines import video_blind_report
 from videofocus.demo.settings import DemoSettings
+from videofocus.demo.targets import TargetCheck, check_targets
 from videofocus.errors import ConfigError, DataError
-from videofocus.report import (CurvePanel, Figure, ResultsTable, plot_example_timelines, plot_rounds,
+from videofocus.models.saved_settings import write_model_settings
+from videofocus.report import (NOT_ABOVE_MARK, Cell, CurvePanel, Figure, ResultsTable, plot_example_timelines, plot_rounds,
                                plot_training_curves, read_results, write_report)
-from videofocus.schema import atomic_writer
+from videofocus.schema import atomic_writer, read_samples
+from videofocus.uncertainty import jackknife_standard_errors
 
 SETTINGS_FILE = "demo.json"
-# Table column label → the training folder (and evaluation subfolder) of that model.
-MODELS = {"SFT": "sft", "SFT+GRPO": "grpo"}
+# Table label → the training folder (and evaluation subfolder) of that model, in table order.
+MODELS = {"warm-up": "warmup", "continued SFT": "sft", "GRPO": "grpo"}
 # Settings that do not change any result: a rerun may change them.
 MACHINE_SETTINGS = ("threads", "timeline_examples")
 GRPO_CURVES = ("reward", "rewards/format/mean", "rewards/temporal_iou/mean", "rewards/tracking/mean",
@@ -81,6 +92,7 @@ class DemoResult:
 
     out_dir: Path
     table: ResultsTable
+    targets: list[TargetCheck]
     report: Path
     stage_seconds: dict[str, float]
     skipped: tuple[str, ...]
@@ -96,18 +108,49 @@ class _Stage:
 
 def run_demo(out_dir: str | Path, settings: DemoSettings, *, console: Console | None = None,
              command: str | None = None) -> DemoResult:
-    """Run (or finish) the demo into `out_dir` with `settings`; returns the results table and report.
+    """Run (or finish) the demo into `out_dir` with `settings`; returns the results table, the
+    targets and the report.
 
     ConfigError when `out_dir` holds another demo's settings or unrelated files."""
     console = console or Console()
     layout = DemoLayout(Path(out_dir))
+    plan = _plan(layout, settings, command)
+    timings, skipped = _run_stages(layout, settings, plan, console, total=len(plan) + 1)
+    console.rule(f"[bold]{len(plan) + 1}/{len(plan) + 1}  report", align="left")
+    with quiet_libraries():
+        table, targets, report = write_demo_report(layout, settings, timings)
+    console.print(f"  {report}", highlight=False)
+    return DemoResult(out_dir=layout.root, table=table, targets=targets, report=report, stage_seconds=timings,
+                      skipped=tuple(skipped))
+
+
+def build_warmup(out_dir: str | Path, settings: DemoSettings, *, console: Console | None = None,
+                 command: str | None = None, install: bool = False) -> Path:
+    """Build a warm-up model with `settings` (the "warmup" preset ships) into `out_dir`: the demo's data,
+    model and warm-up SFT stages. With `install`, copy it into the package as the shipped warm-up.
+    Returns the folder of the model."""
+    console = console or Console()
+    if settings.warmup != "scratch":
+        raise ConfigError("a warm-up is built from scratch: use settings with warmup='scratch'")
+    layout = DemoLayout(Path(out_dir))
+    plan = _plan(layout, settings, command)[:3]    # data, model, warm-up
+    timings, _ = _run_stages(layout, settings, plan, console, total=len(plan))
+    if not install:
+        return layout.trained("warmup")
+    return warmup.install_warmup(layout.trained("warmup"), settings, seconds=sum(timings.values()),
+                                 commit=_git_commit(), command=command)
+
+
+def _run_stages(layout: DemoLayout, settings: DemoSettings, plan: list[_Stage], console: Console, *,
+                total: int) -> tuple[dict[str, float], list[str]]:
+    """Run the stages of `plan` not finished before; returns each stage's wall time (from the run that
+    finished it) and the names of those skipped."""
     _claim(layout, settings)
     timings: dict[str, float] = {}
     skipped = []
-    plan = _plan(layout, settings, command)
     with torch_threads(settings.threads), quiet_libraries():
         for number, stage in enumerate(plan, start=1):
-            console.rule(f"[bold]{number}/{len(plan) + 1}  {stage.title}", align="left")
+            console.rule(f"[bold]{number}/{total}  {stage.title}", align="left")
             if layout.marker(stage.name).is_file():
                 timings[stage.name] = _read_marker(layout.marker(stage.name))
                 skipped.append(stage.name)
@@ -122,25 +165,29 @@ def run_demo(out_dir: str | Path, settings: DemoSettings, *, console: Console | 
             timings[stage.name] = time.perf_counter() - started
             _write_marker(layout.marker(stage.name), timings[stage.name])
             console.print(f"  {outcome}  ({timings[stage.name]:.0f} s)", highlight=False)
-        console.rule(f"[bold]{len(plan) + 1}/{len(plan) + 1}  report", align="left")
-        table, report = write_demo_report(layout, settings, timings)
-    console.print(f"  {report}", highlight=False)
-    return DemoResult(out_dir=layout.root, table=table, report=report, stage_seconds=timings,
-                      skipped=tuple(skipped))
+    return timings, skipped
 
 
 def _plan(layout: DemoLayout, settings: DemoSettings, command: str | None) -> list[_Stage]:
     s = settings
-    return [
-        _Stage("data", f"data: {s.train_samples} training and {s.test_samples_per_task} held-out samples per task "
-                       f"({', '.join(s.tasks)}; {s.difficulty})", lambda: make_data(layout, s), spinner=True),
-        _Stage("model", f"model: a {s.arch} built from scratch", lambda: make_model(layout, s), spinner=True),
-        _Stage("sft", f"SFT warm-up: {s.sft_steps} steps of {s.sft_batch_size} samples",
-               lambda: train_sft_stage(layout, s), spinner=False),
-        _Stage("grpo", f"GRPO: {s.grpo_steps} steps of {s.grpo_prompts_per_step} prompts × {s.num_generations} "
-                       "completions", lambda: train_grpo_stage(layout, s), spinner=False),
-        _Stage("evaluate", f"evaluation: {s.rounds} perception rounds of {s.eval_frames} frames, both models",
-               lambda: evaluate_stage(layout, s, command), spinner=False),
+    plan = [_Stage("data", f"data: {s.train_samples} training and {s.test_samples_per_task} held-out samples per "
+                           f"task ({', '.join(s.tasks)}; {s.difficulty})", lambda: make_data(layout, s), spinner=True)]
+    if s.warmup == "shipped":
+        plan.append(_Stage("warmup", "warm-up: the model shipped with the package", lambda: copy_warmup(layout, s),
+                           spinner=True))
+    else:
+        plan += [
+            _Stage("model", f"model: a {s.arch} built from scratch", lambda: make_model(layout, s), spinner=True),
+            _Stage("warmup", f"SFT warm-up: {s.sft_steps} steps of {s.sft_batch_size} samples",
+                   lambda: train_warmup_stage(layout, s), spinner=False),
+        ]
+    return plan + [
+        _Stage("grpo", f"GRPO from the warm-up: {s.grpo_steps} steps of {s.grpo_prompts_per_step} prompts × "
+                       f"{s.num_generations} completions", lambda: train_grpo_stage(layout, s), spinner=False),
+        _Stage("sft", f"continued SFT from the warm-up: {s.grpo_steps} steps of {s.grpo_prompts_per_step} samples",
+               lambda: train_continued_sft_stage(layout, s), spinner=False),
+        _Stage("evaluate", f"evaluation: {s.rounds} perception rounds of {s.eval_frames} frames, "
+                           f"{len(MODELS)} models", lambda: evaluate_stage(layout, s, command), spinner=False),
     ]
 
 
@@ -161,8 +208,16 @@ def make_model(layout: DemoLayout, settings: DemoSettings) -> str:
     return f"{stages.parameter_count(layout.model) / 1e6:.2f} M parameters in {layout.model}"
 
 
-def train_sft_stage(layout: DemoLayout, settings: DemoSettings) -> str:
-    values = stages.training_values(model=layout.model, output_dir=layout.trained("sft"),
+def copy_warmup(layout: DemoLayout, settings: DemoSettings) -> str:
+    record = warmup.check_matches(settings)
+    target = layout.trained("warmup")
+    shutil.copytree(warmup.shipped_warmup(), target, dirs_exist_ok=True)
+    hours = record.get("build_seconds", 0) / 3600
+    return f"{target} (built in {hours:.1f} h on CPU: {record['settings']['sft_steps']} SFT steps)"
+
+
+def train_warmup_stage(layout: DemoLayout, settings: DemoSettings) -> str:
+    values = stages.training_values(model=layout.model, output_dir=layout.trained("warmup"),
                                     train_file=stages.samples_file(layout.train_data), seed=settings.seed,
                                     frame_pixels=settings.frame_pixels, steps=settings.sft_steps,
                                     learning_rate=settings.sft_learning_rate)
@@ -173,7 +228,7 @@ def train_sft_stage(layout: DemoLayout, settings: DemoSettings) -> str:
 
 
 def train_grpo_stage(layout: DemoLayout, settings: DemoSettings) -> str:
-    values = stages.training_values(model=layout.trained("sft"), output_dir=layout.trained("grpo"),
+    values = stages.training_values(model=layout.trained("warmup"), output_dir=layout.trained("grpo"),
                                     train_file=stages.samples_file(layout.train_data), seed=settings.seed,
                                     frame_pixels=settings.frame_pixels, steps=settings.grpo_steps,
                                     learning_rate=settings.grpo_learning_rate)
@@ -182,10 +237,22 @@ def train_grpo_stage(layout: DemoLayout, settings: DemoSettings) -> str:
     return f"model in {stages.run_grpo(values)}"
 
 
+def train_continued_sft_stage(layout: DemoLayout, settings: DemoSettings) -> str:
+    """SFT from the warm-up on as many samples as GRPO prompts (steps × prompts per step)."""
+    values = stages.training_values(model=layout.trained("warmup"), output_dir=layout.trained("sft"),
+                                    train_file=stages.samples_file(layout.train_data), seed=settings.seed,
+                                    frame_pixels=settings.frame_pixels, steps=settings.grpo_steps,
+                                    learning_rate=settings.continued_sft_learning_rate)
+    values.update(per_device_batch_size=settings.grpo_prompts_per_step, loss_weighting="sample")
+    return f"model in {stages.run_sft(values)}"
+
+
 def evaluate_stage(layout: DemoLayout, settings: DemoSettings, command: str | None) -> str:
-    """Both models on every selection's held-out samples, all rounds."""
+    """Every model on every selection's held-out samples, all rounds. Each model folder then records
+    the frame budget it was measured with, so `videofocus eval --model DIR` repeats the numbers."""
     for key in MODELS.values():
         model_dir = layout.trained(key)
+        write_model_settings(model_dir, {"num_frames": settings.eval_frames})
         backend = stages.load_backend(model_dir, frame_pixels=settings.frame_pixels,
                                       batch_size=settings.eval_batch_size, max_new_tokens=settings.max_new_tokens)
         for selection in settings.tasks:
@@ -197,34 +264,79 @@ def evaluate_stage(layout: DemoLayout, settings: DemoSettings, command: str | No
 
 
 def write_demo_report(layout: DemoLayout, settings: DemoSettings,
-                      stage_seconds: dict[str, float]) -> tuple[ResultsTable, Path]:
+                      stage_seconds: dict[str, float]) -> tuple[ResultsTable, list[TargetCheck], Path]:
     """report/report.md, report/results.json and the figures, from the finished stages' files."""
     rows = stages.metric_rows(settings.tasks)
     eval_dirs = {label: {selection: layout.evaluation(key, selection) for selection in settings.tasks}
                  for label, key in MODELS.items()}
-    table = read_results(eval_dirs, rows, range(1, settings.rounds + 1))
+    table = read_results(eval_dirs, rows, range(1, settings.rounds + 1)).with_baselines(
+        video_blind_baselines(layout, settings))
+    targets = check_targets(table, warmup="warm-up", grpo="GRPO", itp_selection="brief_evidence")
     out = layout.report_dir
     figures = [
-        Figure("Training curves: SFT loss, then GRPO mean reward per reward kind.",
-               plot_training_curves([CurvePanel("SFT warm-up", layout.trained("sft") / "metrics.jsonl", SFT_CURVES),
-                                     CurvePanel("GRPO", layout.trained("grpo") / "metrics.jsonl", GRPO_CURVES)],
-                                    out / "training_curves.png")),
-        Figure("Each metric against the perception round, for both models.", plot_rounds(table, out / "rounds.png")),
+        Figure("Each metric against the perception round (± one standard error), for every model; the dashed "
+               "line is what a video-blind answer scores.", plot_rounds(table, out / "rounds.png")),
+        Figure("Training curves. GRPO's reward is the mean over its own sampled completions (temperature 1) of "
+               "training prompts at 2 fps, one round; the table scores greedy answers to held-out samples at "
+               f"{settings.eval_frames} frames a round, so the two need not move together.",
+               plot_training_curves(_curve_panels(layout), out / "training_curves.png")),
     ]
-    figures += [Figure(f"Where the SFT+GRPO model looked, {selection.replace('_', ' ')} example {number}: per "
+    figures += [Figure(f"Where the GRPO model looked, {selection.replace('_', ' ')} example {number}: per "
                        "round the frames seen (ticks), the focus (band) and the predicted interval (bar); the "
                        "ground truth on top.", path)
                  for selection in _timeline_selections(settings)
                  for number, path in enumerate(plot_example_timelines(
                      layout.evaluation("grpo", selection), out, count=_timeline_count(settings, selection),
                      prefix=f"timeline_{selection}"), start=1)]
-    report = write_report(out / "report.md", title="videofocus demo", summary=_summary(layout, settings, stage_seconds),
+    report = write_report(out / "report.md", title="videofocus demo",
+                          summary=[*target_lines(targets), "", *_summary(layout, settings, stage_seconds)],
                           table=table, table_note=_table_note(settings), figures=figures,
                           sections=[("Files", _file_notes(layout, settings))])
     with atomic_writer(out / "results.json") as handle:
-        json.dump({"table": table.to_json(), "settings": settings.to_json(), "stage_seconds": stage_seconds},
-                  handle, indent=1)
-    return table, report
+        json.dump({"table": table.to_json(), "targets": [dataclasses.asdict(target) for target in targets],
+                   "settings": settings.to_json(), "stage_seconds": stage_seconds}, handle, indent=1)
+    return table, targets, report
+
+
+def video_blind_baselines(layout: DemoLayout, settings: DemoSettings) -> dict[str, Cell]:
+    """Per table row, the video-blind baseline (chosen on the training split) on the held-out samples."""
+    train = list(read_samples(stages.samples_file(layout.train_data)))
+    baselines = {}
+    for selection in settings.tasks:
+        benchmark = stages.selection_benchmark(selection)
+        chosen = [sample for sample in train if stages.in_selection(sample, selection)]
+        report = video_blind_report(benchmark, chosen, list(read_samples(stages.selection_file(layout.test_data,
+                                                                                                selection))))
+        errors = jackknife_standard_errors(report)
+        for row in stages.metric_rows([selection]):
+            baselines[row.label] = Cell(report.metrics[row.metric], errors[row.metric])
+    return baselines
+
+
+def target_lines(targets: list[TargetCheck]) -> list[str]:
+    """The report's first lines: whether each target was met, and the cells that fell short."""
+    missed = [target for target in targets if not target.met]
+    head = ("**Targets: all met.**" if not missed else
+            f"**Targets missed: {len(missed)} of {len(targets)}.** The method did not show everything it should "
+            "at this budget; see the cells marked ° below.")
+    return [head, "", *(f"- {'met' if target.met else 'MISSED'}: {target.goal} ({target.detail})"
+                        for target in targets)]
+
+
+def _curve_panels(layout: DemoLayout) -> list[CurvePanel]:
+    panels = [CurvePanel("SFT warm-up", layout.trained("warmup") / "metrics.jsonl", SFT_CURVES),
+              CurvePanel("continued SFT", layout.trained("sft") / "metrics.jsonl", SFT_CURVES),
+              CurvePanel("GRPO", layout.trained("grpo") / "metrics.jsonl", GRPO_CURVES)]
+    return [panel for panel in panels if panel.metrics_file.is_file()]
+
+
+def _git_commit() -> str | None:
+    """The commit of the source tree this package runs from, when it is a git checkout."""
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                              text=True, check=True, timeout=10).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
 
 
 def _timeline_selections(settings: DemoSettings) -> list[str]:
@@ -242,13 +354,18 @@ def _timeline_count(settings: DemoSettings, selection: str) -> int:
 def _summary(layout: DemoLayout, settings: DemoSettings, seconds: dict[str, float]) -> list[str]:
     s = settings
     total = sum(seconds.values())
+    warm = ("the model shipped with the package (`videofocus demo --build-warmup`; benchmarks/RESULTS.md, \"Demo\")"
+            if s.warmup == "shipped" else
+            f"built here: SFT {s.sft_steps} steps × {s.sft_batch_size} samples, learning rate {s.sft_learning_rate:g}")
     return [
         f"- data: the synthetic world ({s.difficulty}), {s.train_samples} training samples and "
         f"{s.test_samples_per_task} held-out samples of each of {', '.join(s.tasks)}",
-        f"- model: {s.arch} built from scratch ({_model_words(s)}), frames and images at {s.frame_pixels} pixels",
-        f"- SFT warm-up: {s.sft_steps} steps × {s.sft_batch_size} samples, learning rate {s.sft_learning_rate:g}",
-        f"- GRPO: {s.grpo_steps} steps × {s.grpo_prompts_per_step} prompts × {s.num_generations} completions, "
-        f"learning rate {s.grpo_learning_rate:g}, β {s.grpo_beta:g}",
+        f"- model: {s.arch} ({_model_words(s)}), frames and images at {s.frame_pixels} pixels",
+        f"- warm-up: {warm}",
+        f"- GRPO from the warm-up: {s.grpo_steps} steps × {s.grpo_prompts_per_step} prompts × {s.num_generations} "
+        f"completions, learning rate {s.grpo_learning_rate:g}, β {s.grpo_beta:g}",
+        f"- continued SFT from the warm-up: {s.grpo_steps} steps × {s.grpo_prompts_per_step} samples (as many as "
+        f"GRPO's prompts), learning rate {s.continued_sft_learning_rate:g}",
         f"- evaluation: {s.rounds} rounds of iterative perception, {s.eval_frames} frames a round, greedy decoding",
         f"- wall time: {total / 60:.1f} min ({', '.join(f'{name} {value:.0f} s' for name, value in seconds.items())}), "
         f"{s.threads} torch thread(s); seed {s.seed}",
@@ -262,17 +379,21 @@ def _model_words(settings: DemoSettings) -> str:
 
 
 def _table_note(settings: DemoSettings) -> str:
-    return (f"Values in % on the held-out samples ({settings.test_samples_per_task} per task). r1 is a single round "
-            f"on {settings.eval_frames} uniform frames; r2 and r{settings.rounds} re-sample the same budget densely "
-            "inside the previous round's interval (images: the full image plus a crop of the previous box). "
-            "The brief-evidence answer is visible only inside a short flash that uniform frames never show. "
-            "A model this small, trained for minutes, is far from converged: benchmarks/RESULTS.md gives what "
-            "a video-blind answer scores and what longer training (benchmarks/learning.py) reaches.")
+    return (f"Values in % ± one standard error (jackknife) on the held-out samples ({settings.test_samples_per_task} "
+            f"per task). r1 is a single round on {settings.eval_frames} uniform frames; r2 and r{settings.rounds} "
+            "re-sample the same budget densely inside the previous round's interval (images: the full image plus a "
+            "crop of the previous box). The brief-evidence answer is visible only inside a short flash that uniform "
+            f"frames never show, so its r1 sits at the video-blind level by construction. {NOT_ABOVE_MARK}: not above "
+            "the video-blind row by more than the cell's standard error. Video-blind answers: "
+            + "; ".join(f"{title} — {BASELINE_WORDS[stages.selection_benchmark(selection)]}"
+                        for selection, title in ((sel, stages.SELECTION_LABELS.get(sel, sel)) for sel in settings.tasks))
+            + ".")
 
 
 def _file_notes(layout: DemoLayout, settings: DemoSettings) -> list[str]:
-    lines = [f"- training runs: `{layout.trained('sft')}`, `{layout.trained('grpo')}` (metrics.jsonl, "
-             "train_config.yaml, final model)"]
+    lines = [f"- models: {', '.join(f'`{layout.trained(key)}` ({label})' for label, key in MODELS.items())}; each "
+             "loads with from_pretrained and carries its frame settings (videofocus.json), so "
+             f"`videofocus eval --model {layout.trained('grpo')} ...` repeats its numbers"]
     lines += [f"- evaluation of {label}, {selection}: `{layout.evaluation(key, selection)}/results.md`"
               for label, key in MODELS.items() for selection in settings.tasks]
     return lines

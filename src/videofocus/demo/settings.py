@@ -1,7 +1,10 @@
-"""What the end-to-end demo runs: one frozen dataclass with every size and schedule, and three presets.
+"""What the end-to-end demo runs: one frozen dataclass with every size and schedule, and its presets.
 
-"full" is what `videofocus demo` runs (a 0.81 M-parameter Qwen3-VL built from scratch, 16 frames at
-2 fps seen at 64×64), "quick" a smaller one for a first look, "tiny" the seconds-long run the tests use.
+"full" is what `videofocus demo` runs: the warm-up model shipped with the package (a 0.81 M-parameter
+Qwen3-VL that already reads the synthetic videos, 16 frames at 2 fps seen at 64×64) continued by GRPO
+and, for comparison, by SFT on the same number of samples. "quick" is a smaller one for a first look,
+"scratch" (`--from-scratch`) builds the model and its warm-up in the run itself, "warmup" is the
+recipe that built the shipped warm-up (`--build-warmup`), "tiny" the seconds-long run the tests use.
 
 Qwen3-VL, not Qwen2.5-VL: a model this small learns to read the video through Qwen3-VL's text
 timestamps (`<1.0 seconds>` before each frame pair), while a from-scratch Qwen2.5-VL of the same size,
@@ -42,14 +45,19 @@ class DemoSettings:
         processor's resizing.
     Model
       arch: "qwen2_5_vl" or "qwen3_vl". model_size: its dimensions (`TinySize`).
-    SFT warm-up (teaches the output format and the tasks)
+    Warm-up (teaches the output format and the tasks)
+      warmup: "shipped" (the package's warm-up model, `videofocus.demo.warmup`; arch, model_size,
+        frame_pixels and seed must be the ones it was built with) or "scratch" (built here: a random
+        model, then SFT with the sft_* settings).
       sft_steps, sft_batch_size, sft_learning_rate: steps of `sft_batch_size` samples, peak AdamW
         learning rate of a linear decay. sft_micro_batch: samples per forward pass (a divisor of
         sft_batch_size; the trainer groups samples of similar length, so smaller micro-batches pad less).
-    GRPO (from the SFT model)
+    Continuation from the warm-up: GRPO, and SFT on as many samples (the papers' comparison)
       grpo_steps: optimisation steps; each samples `num_generations` completions for
         `grpo_prompts_per_step` prompts. grpo_learning_rate, grpo_beta (KL coefficient; 0 loads no
         reference model), max_completion_length (tokens; a tracking answer needs ~200).
+      continued_sft_learning_rate: the continued SFT's learning rate; it runs grpo_steps steps of
+        grpo_prompts_per_step samples.
     Evaluation (held-out set, iterative perception)
       rounds: perception rounds; round 1 is the single-round result.
       eval_frames: the frame budget of every round (the brief-evidence flash is placed so that this
@@ -65,20 +73,22 @@ class DemoSettings:
     difficulty: str = "easy"
     tasks: tuple[str, ...] = DEMO_TASKS
     train_samples: int = 1600
-    test_samples_per_task: int = 50
+    test_samples_per_task: int = 100
     frame_pixels: int = 64 * 64
     arch: str = "qwen3_vl"
     model_size: TinySize = field(default_factory=lambda: DEMO_MODEL)
+    warmup: str = "shipped"
     sft_steps: int = 500
     sft_batch_size: int = 32
     sft_learning_rate: float = 2e-3
     sft_micro_batch: int = 8
-    grpo_steps: int = 20
+    grpo_steps: int = 40
     grpo_prompts_per_step: int = 4
     num_generations: int = 8
     grpo_learning_rate: float = 1e-4
     grpo_beta: float = 0.0
     max_completion_length: int = 256
+    continued_sft_learning_rate: float = 1e-4
     rounds: int = 3
     eval_frames: int = 8
     eval_batch_size: int = 16
@@ -105,6 +115,8 @@ def _problems(s: DemoSettings) -> list[str]:
     problems = []
     if s.difficulty not in DIFFICULTIES:
         problems.append(f"difficulty must be one of {', '.join(DIFFICULTIES)}, got {s.difficulty!r}")
+    if s.warmup not in WARMUP_SOURCES:
+        problems.append(f"warmup must be one of {', '.join(WARMUP_SOURCES)}, got {s.warmup!r}")
     if s.arch not in ARCHS:
         problems.append(f"arch must be one of {', '.join(ARCHS)}, got {s.arch!r}")
     if not s.tasks:
@@ -126,22 +138,38 @@ def _problems(s: DemoSettings) -> list[str]:
     if s.train_samples < max(s.sft_batch_size, s.grpo_prompts_per_step):
         problems.append(f"train_samples ({s.train_samples}) must hold at least one batch "
                         f"(sft_batch_size {s.sft_batch_size}, grpo_prompts_per_step {s.grpo_prompts_per_step})")
-    if s.sft_learning_rate <= 0 or s.grpo_learning_rate <= 0 or s.grpo_beta < 0:
+    if min(s.sft_learning_rate, s.grpo_learning_rate, s.continued_sft_learning_rate) <= 0 or s.grpo_beta < 0:
         problems.append("learning rates must be > 0 and grpo_beta >= 0")
     if s.timeline_examples < 0:
         problems.append(f"timeline_examples must be >= 0, got {s.timeline_examples}")
     return problems
 
 
+WARMUP_SOURCES = ("shipped", "scratch")
+# The fields that decide what the warm-up model is; the shipped one records their hash.
+WARMUP_FIELDS = ("seed", "difficulty", "tasks", "train_samples", "frame_pixels", "arch", "model_size", "sft_steps",
+                 "sft_batch_size", "sft_learning_rate", "sft_micro_batch")
+
 PRESETS: dict[str, DemoSettings] = {
     "full": DemoSettings(),
-    "quick": DemoSettings(train_samples=600, test_samples_per_task=20, sft_steps=150, grpo_steps=6),
+    "quick": DemoSettings(test_samples_per_task=25, grpo_steps=10),
+    # Today's whole pipeline in one run: the model and its warm-up are built here (minutes of SFT, so
+    # the warm-up reads the videos far less well than the shipped one).
+    "scratch": DemoSettings(warmup="scratch", sft_steps=500),
+    # How the shipped warm-up was built (`videofocus demo --build-warmup`; hours on 2 CPU cores).
+    "warmup": DemoSettings(warmup="scratch", train_samples=12000, sft_steps=1500),
     # Seconds: checks that every stage runs and writes what the next one reads, not that anything learns.
-    "tiny": DemoSettings(train_samples=8, test_samples_per_task=1, model_size=TinySize(), sft_steps=2,
-                         sft_batch_size=4, sft_micro_batch=2, grpo_steps=1, grpo_prompts_per_step=2,
+    "tiny": DemoSettings(warmup="scratch", train_samples=8, test_samples_per_task=1, model_size=TinySize(),
+                         sft_steps=2, sft_batch_size=4, sft_micro_batch=2, grpo_steps=1, grpo_prompts_per_step=2,
                          num_generations=2, max_completion_length=16, eval_batch_size=4, max_new_tokens=16,
                          timeline_examples=2),
 }
+
+
+def warmup_fields(settings: DemoSettings) -> dict[str, Any]:
+    """The settings that decide the warm-up model (plain values)."""
+    values = settings.to_json()
+    return {name: values[name] for name in WARMUP_FIELDS}
 
 
 def demo_settings(preset: str = "full", **overrides: Any) -> DemoSettings:
