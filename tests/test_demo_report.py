@@ -11,7 +11,7 @@ from PIL import Image
 
 from videofocus.demo.stages import metric_rows, split_by_selection
 from videofocus.errors import ConfigError, DataError
-from videofocus.report import (CurvePanel, Figure, MetricRow, plot_example_timelines, plot_rounds,
+from videofocus.report import (Cell, CurvePanel, Figure, MetricRow, plot_example_timelines, plot_rounds,
                                plot_training_curves, read_results, table_markdown, write_report)
 from videofocus.schema import parse_sample, read_samples, write_samples
 
@@ -24,7 +24,8 @@ def write_metrics(folder: Path, benchmark: str, by_round: dict[int, dict[str, fl
     """A metrics.json as videofocus.evaluate writes it."""
     folder.mkdir(parents=True, exist_ok=True)
     data = {"benchmark": benchmark, "n": 10, "track_units": "normalised", "failed": [],
-            "rounds": {str(number): {"benchmark": benchmark, "n": 10, "missing": 0, "metrics": metrics}
+            "rounds": {str(number): {"benchmark": benchmark, "n": 10, "missing": 0, "metrics": metrics,
+                                     "standard_errors": {name: value / 10 for name, value in metrics.items()}}
                        for number, metrics in by_round.items()}}
     (folder / "metrics.json").write_text(json.dumps(data), encoding="utf-8")
     return folder
@@ -50,16 +51,30 @@ def test_the_table_holds_each_folders_value_for_each_round(eval_dirs):
     assert table.value(TG_MIOU, "SFT", 2) == 2.0
     assert table.value(TG_R05, "SFT+GRPO", 3) == 63.0
     assert table.value(TRACK_AO, "SFT+GRPO", 1) == 71.0
+    assert table.cell(TRACK_AO, "SFT+GRPO", 1) == Cell(71.0, 7.1)
     assert table.columns[:2] == [("SFT", 1), ("SFT", 2)] and len(table.columns) == 6
     saved = table.to_json()
     assert saved["rows"][2]["values"]["SFT"]["3"] == 23.0 and saved["rows"][0]["benchmark"] == "temporal_grounding"
+    assert saved["rows"][2]["errors"]["SFT"]["3"] == pytest.approx(2.3) and saved["rows"][2]["baseline"] is None
 
 
-def test_markdown_puts_each_value_in_its_row_and_column(eval_dirs):
-    lines = table_markdown(read_results(eval_dirs, [TG_MIOU, TRACK_AO], [1, 3])).splitlines()
-    assert lines[0] == "| task | metric | SFT r1 | SFT r3 | SFT+GRPO r1 | SFT+GRPO r3 |"
-    assert lines[2] == "| temporal grounding | mIoU | 1.0 | 3.0 | 51.0 | 53.0 |"
-    assert lines[3] == "| tracking | AO | 21.0 | 23.0 | 71.0 | 73.0 |"
+def test_markdown_puts_the_baseline_first_then_a_row_per_model_and_round(eval_dirs):
+    table = read_results(eval_dirs, [TG_MIOU, TRACK_AO], [1, 3])
+    lines = table_markdown(table.with_baselines({TG_MIOU.label: Cell(2.0, 0.5)})).splitlines()
+    assert lines[0] == "| model | round | temporal grounding mIoU | tracking AO |"
+    assert lines[2] == "| video-blind | – | 2.0 ± 0.5 |  |"
+    # SFT r1: 1.0 is below 2.0; SFT r3: 3.0 - 2.0 = 1.0 is not above its error 0.3 + ... (0.3): above
+    assert lines[3] == "| SFT | r1 | 1.0 ± 0.1° | 21.0 ± 2.1 |"
+    assert lines[4] == "| SFT | r3 | 3.0 ± 0.3 | 23.0 ± 2.3 |"
+    assert lines[6] == "| SFT+GRPO | r3 | 53.0 ± 5.3 | 73.0 ± 7.3 |"
+
+
+def test_a_value_beats_its_baseline_only_by_more_than_its_standard_error(eval_dirs):
+    table = read_results(eval_dirs, [TG_MIOU], [1, 2, 3])
+    assert table.beats_baseline(TG_MIOU, "SFT", 3) is None    # no baseline row
+    table = table.with_baselines({TG_MIOU.label: Cell(2.75, 1.0)})
+    assert [table.beats_baseline(TG_MIOU, "SFT", number) for number in (1, 2, 3)] == [False, False, False]
+    assert table.beats_baseline(TG_MIOU, "SFT+GRPO", 1) is True   # 51 ± 5.1 against 2.75
 
 
 def test_a_missing_round_or_metric_names_the_file_and_field(eval_dirs):
@@ -69,6 +84,12 @@ def test_a_missing_round_or_metric_names_the_file_and_field(eval_dirs):
     other = MetricRow("temporal grounding", "temporal_grounding", "temporal_grounding", "Acc")
     with pytest.raises(DataError, match="field 'rounds.1.metrics.Acc'"):
         read_results(eval_dirs, [other], [1])
+    path = eval_dirs["SFT"]["temporal_grounding"] / "metrics.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    del data["rounds"]["2"]["standard_errors"]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(DataError, match="field 'rounds.2.standard_errors.mIoU'"):
+        read_results(eval_dirs, [TG_MIOU], [1, 2])
 
 
 def test_a_wrong_benchmark_broken_or_absent_file_is_a_data_error(eval_dirs, tmp_path):
@@ -156,7 +177,7 @@ def test_the_report_links_figures_relative_to_itself(eval_dirs, tmp_path):
                           sections=[("Files", ["- eval: `somewhere`"])])
     text = report.read_text(encoding="utf-8")
     assert text.startswith("# demo\n\n- data: synthetic\n\n## Results\n")
-    assert "| tracking | AO | 21.0 | 22.0 | 23.0 | 71.0 | 72.0 | 73.0 |" in text
+    assert "| SFT+GRPO | r2 | 52.0 ± 5.2 | 72.0 ± 7.2 |" in text
     assert "![Metric against round](figures/rounds.png)" in text
     assert text.index("## Results") < text.index("figures/rounds.png") < text.index("## Files")
 
