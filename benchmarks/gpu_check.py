@@ -429,7 +429,8 @@ def run_grpo(case: Case, work: Path, scale: Scale) -> dict:
                   trainable_parameters=timer.trainable)
     if torch.cuda.is_available():
         measured = torch.cuda.max_memory_allocated() - baseline
-        result.update(peak_gib=round(measured / 2 ** 30, 2), peak_reserved_gib=round(torch.cuda.max_memory_reserved() / 2 ** 30, 2),
+        result.update(peak_gib=round(measured / 2 ** 30, 2), baseline_gib=round(baseline / 2 ** 30, 2),
+                      peak_reserved_gib=round(torch.cuda.max_memory_reserved() / 2 ** 30, 2),
                       measured_over_predicted=round(measured / predicted.peak, 3))
     return result
 
