@@ -128,8 +128,9 @@ def main() -> None:
               "scale": asdict(TINY if args.dry_run else REAL), "cases": {}}
     with tempfile.TemporaryDirectory(prefix="gpu_check.") as scratch:
         work = Path(scratch)
-        for group in launch_groups(cases, by_priority=not args.dry_run):
-            results = launch_group(group, work, deadline, dry_run=args.dry_run)
+        for index, group in enumerate(launch_groups(cases, by_priority=not args.dry_run)):
+            log = args.out / f"group{index}_{group[0].launch}.log"
+            results = launch_group(group, work, deadline, dry_run=args.dry_run, log=log)
             report["cases"].update(results)
             report["elapsed_s"] = round(time.time() - started, 1)
             report["summary"] = summarise(report["cases"])
@@ -156,9 +157,9 @@ def launch_groups(cases: list[Case], *, by_priority: bool) -> list[list[Case]]:
     return groups
 
 
-def launch_group(cases: list[Case], work: Path, deadline: float, *, dry_run: bool) -> dict[str, dict]:
-    """Run `cases` in a child process (under `accelerate launch` for FSDP / ZeRO-2) and collect the
-    result file each case writes; a case without one gets the child's error output."""
+def launch_group(cases: list[Case], work: Path, deadline: float, *, dry_run: bool, log: Path) -> dict[str, dict]:
+    """Run `cases` in a child process (under `accelerate launch` for FSDP / ZeRO-2), keep its output in
+    `log` and collect the result file each case writes; a case without one gets the child's error output."""
     launch = cases[0].launch
     if launch == "zero2" and not _importable("deepspeed"):
         return {case.name: {"status": "skipped", "reason": "deepspeed is not installed"} for case in cases}
@@ -183,6 +184,7 @@ def launch_group(cases: list[Case], work: Path, deadline: float, *, dry_run: boo
         output, code = child.stdout + child.stderr, child.returncode
     except subprocess.TimeoutExpired as exc:
         output, code = f"{exc.stdout or ''}{exc.stderr or ''}\ntimed out after {timeout:.0f} s", "timeout"
+    log.write_text(output)
     if code != 0:
         print(output[-3000:], flush=True)
     results = {}
