@@ -5,18 +5,20 @@
 The estimate is the peak of what PyTorch allocates (`torch.cuda.max_memory_allocated`); the CUDA
 context and the allocator's slack come on top (1-3 GiB). It adds up, in bytes:
 
-- weights: what the trainer keeps resident. Full fine-tuning loads bf16 and keeps the trained
+- weights: what stays resident between steps. Full fine-tuning loads bf16 and keeps the trained
   parameters (the language model; the recipes freeze the vision tower and projector) in float32
-  (`GRPOConfig.dtype`): 4 bytes each, plus 4 of gradient, 8 of AdamW state and the 2-byte bf16 copy
-  autocast caches of each during a step; frozen parameters 2 bytes. DeepSpeed keeps bf16 weights and
-  its own float32 master copy. LoRA: every base weight in bf16, the adapters as trained parameters.
+  (`GRPOConfig.dtype`) with their AdamW state: 4 + 8 bytes each; frozen parameters 2 bytes.
+  DeepSpeed keeps bf16 weights and its own float32 master copy. LoRA: every base weight in bf16, the
+  adapters as trained parameters.
 - reference: a second bf16 copy of the model for the KL term (beta > 0, full fine-tuning only:
   with LoRA the reference is the base model with the adapters off).
-- the larger of two transients: the rollout (KV cache of G sequences, one layer's prefill, the
-  vision tower over the clip's patches, once per prompt when features are shared, else G times) and
-  the policy forward-backward of one micro-batch (with gradient checkpointing: each layer's input
-  kept, one layer recomputed with its gradients; the completion logits in bf16, their float32 log-
-  softmax rows and gradients).
+- the largest of three transients: the rollout (KV cache of G sequences, one layer's prefill, the
+  vision tower over the clip's patches, once per prompt when features are shared, else G times, and
+  the bf16 copies autocast caches of float32 trained weights); the policy forward-backward of one
+  micro-batch (the float32 gradients; with gradient checkpointing each layer's input kept and one
+  layer recomputed with its gradients; the completion logits in bf16, their float32 log-softmax rows
+  and gradients); and the AdamW step (the gradients plus the full-size temporary of torch's foreach
+  implementation).
 
 Sharding over N GPUs divides what the strategy shards: ZeRO-2 the optimizer state, master weights and
 gradients; FSDP the policy's weights, gradients and optimizer state (not the reference, which stays
@@ -76,18 +78,19 @@ class Workload:
 
 @dataclass(frozen=True)
 class MemoryEstimate:
-    weights: int                  # resident policy weights, gradients and optimizer state
+    weights: int                  # resident policy weights and optimizer state
     reference: int
     rollout: int                  # transient of one rollout
     training: int                 # transient of one micro-batch's forward-backward
+    optimizer_step: int           # transient of the AdamW step
 
     @property
     def peak(self) -> int:
-        return self.weights + self.reference + max(self.rollout, self.training)
+        return self.weights + self.reference + max(self.rollout, self.training, self.optimizer_step)
 
     def as_gib(self) -> dict[str, float]:
         return {name: round(getattr(self, name) / GIB, 2)
-                for name in ("weights", "reference", "rollout", "training", "peak")}
+                for name in ("weights", "reference", "rollout", "training", "optimizer_step", "peak")}
 
 
 def parameter_counts(config, *, lora_r: int = 16) -> ParameterCounts:
@@ -129,13 +132,18 @@ def estimate_memory(config, workload: Workload, *, lora: bool, strategy: Strateg
     frozen = counts.vision_tower + counts.projector
     trained = counts.lora if lora else counts.language_model
     shards = gpus if strategy != "single" else 1
-    if lora:
-        weights = counts.total * BF16 + trained * (FP32 + FP32 + 2 * FP32) // shards
-    elif strategy == "zero2":   # bf16 weights and gradients, float32 master + AdamW sharded
-        weights = counts.total * BF16 + trained * (BF16 + FP32 + 2 * FP32 + FP32) // shards + DEEPSPEED_BUCKETS
-    else:                       # float32 trained weights + gradient + AdamW, bf16 autocast copy
-        sharded = trained * (FP32 + FP32 + 2 * FP32) + frozen * BF16
-        weights = sharded // (shards if strategy == "fsdp" else 1) + trained * BF16
+    if lora or strategy == "single":
+        weights = counts.total * BF16 if lora else frozen * BF16 + trained * FP32
+        weights += trained * 2 * FP32                     # AdamW's two moments
+        gradients = trained * FP32
+    elif strategy == "zero2":   # bf16 weights; float32 master, AdamW and gradient partitions
+        weights = counts.total * BF16 + trained * 3 * FP32 // shards
+        gradients = trained * FP32 // shards + DEEPSPEED_BUCKETS
+    else:                       # FSDP: everything of the policy sharded
+        weights = (frozen * BF16 + trained * 3 * FP32) // shards
+        gradients = trained * FP32 // shards
+    autocast_copies = 0 if lora or strategy != "single" else trained * BF16
+    optimizer_step = 2 * gradients                        # the gradients + foreach AdamW's temporary
     reference = counts.total * BF16 if workload.reference and not lora else 0
 
     tokens, patches = visual_tokens(config, workload.frames, workload.frame_height, workload.frame_width)
@@ -152,7 +160,7 @@ def estimate_memory(config, workload: Workload, *, lora: bool, strategy: Strateg
     prefill = group * prompt * layer_width * BF16
     encodings = 1 if workload.share_visual_features else group
     tower = encodings * patches * (4 * vision.hidden_size + 3 * vision.intermediate_size) * BF16
-    rollout = kv_cache + prefill + tower + group * text.vocab_size * FP32
+    rollout = kv_cache + prefill + tower + group * text.vocab_size * FP32 + autocast_copies
 
     batch = workload.micro_batch or group
     residual = BF16 if lora else FP32
@@ -162,8 +170,9 @@ def estimate_memory(config, workload: Workload, *, lora: bool, strategy: Strateg
         layer_memory = layers * batch * length * (layer_width * BF16 + hidden * residual)
     logits = batch * workload.completion_length * text.vocab_size * (BF16 + FP32 + FP32 + BF16)
     features = prompt * hidden * BF16 * (1 + len(getattr(vision, "deepstack_visual_indexes", None) or []))
-    training = layer_memory + logits + features
-    return MemoryEstimate(weights=int(weights), reference=int(reference), rollout=int(rollout), training=int(training))
+    training = gradients + layer_memory + logits + features
+    return MemoryEstimate(weights=int(weights), reference=int(reference), rollout=int(rollout),
+                          training=int(training), optimizer_step=int(optimizer_step))
 
 
 TABLE_FRAMES = (16, 32, 64)
