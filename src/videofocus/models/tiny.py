@@ -124,7 +124,7 @@ def build_tiny_model(out_dir: str | Path, arch: Arch = "qwen2_5_vl", seed: int =
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise ConfigError(f"{out_dir} exists and is not an empty directory: give a new or empty one")
     tokenizer = train_tokenizer(size.vocab_size)
-    processor = _build_processor(arch, tokenizer)
+    processor = build_processor(arch, tokenizer)
     config = _build_config(arch, size, tokenizer)
     model_class = Qwen2_5_VLForConditionalGeneration if arch == "qwen2_5_vl" else Qwen3VLForConditionalGeneration
     with torch.random.fork_rng(devices=[]):
@@ -181,7 +181,7 @@ def train_tokenizer(vocab_size: int = 512) -> Qwen2Tokenizer:
     )
 
 
-def _special_ids(tokenizer: Qwen2Tokenizer) -> dict[str, int]:
+def special_token_ids(tokenizer: Qwen2Tokenizer) -> dict[str, int]:
     return {name: tokenizer.convert_tokens_to_ids(token) for name, token in (
         ("image_token_id", "<|image_pad|>"), ("video_token_id", "<|video_pad|>"),
         ("vision_start_token_id", "<|vision_start|>"), ("vision_end_token_id", "<|vision_end|>"))}
@@ -204,17 +204,17 @@ def _build_config(arch: Arch, size: TinySize, tokenizer: Qwen2Tokenizer) -> Qwen
                                    "mrope_section": size.mrope_section}
         vision.update(patch_size=14, window_size=112, fullatt_block_indexes=[size.vision_depth - 1],
                       tokens_per_second=2)  # 2 as in the released Qwen2.5-VL checkpoints
-        return Qwen2_5_VLConfig(text_config=text, vision_config=vision, **_special_ids(tokenizer))
+        return Qwen2_5_VLConfig(text_config=text, vision_config=vision, **special_token_ids(tokenizer))
     text["head_dim"] = size.text_hidden // size.text_heads
     text["rope_parameters"] = {"rope_type": "default", "rope_theta": 5_000_000.0,
                                "mrope_section": size.mrope_section, "mrope_interleaved": True}
     # Deepstack feeds the first vision blocks (not the last, unless it is the only one) to as many text layers.
     deepstack = list(range(max(size.vision_depth - 1, 1)))[: min(3, size.text_layers)]
     vision.update(patch_size=16, num_position_embeddings=16 * 16, deepstack_visual_indexes=deepstack)
-    return Qwen3VLConfig(text_config=text, vision_config=vision, **_special_ids(tokenizer))
+    return Qwen3VLConfig(text_config=text, vision_config=vision, **special_token_ids(tokenizer))
 
 
-def _build_processor(arch: Arch, tokenizer: Qwen2Tokenizer) -> Qwen2_5_VLProcessor | Qwen3VLProcessor:
+def build_processor(arch: Arch, tokenizer: Qwen2Tokenizer) -> Qwen2_5_VLProcessor | Qwen3VLProcessor:
     # Pixel limits as the released checkpoints; `encode_prompts` resizes with its own limits anyway.
     if arch == "qwen2_5_vl":
         common = dict(patch_size=14, temporal_patch_size=2, merge_size=2)
