@@ -269,3 +269,31 @@ def test_readers_refuse_what_they_cannot_use():
     for reply in ('{"clarity": 11, "relevance": 6, "consistency": 7}', '{"clarity": true, "relevance": 6}'):
         with pytest.raises(UnreadableReply):
             read_scores(reply)
+
+
+def test_track_frames_unreadable_media_and_progress(tmp_path):
+    folder = tmp_path / "in"
+    write_inputs(folder)
+    track = [{"t": t, "box": [t, t, t + 10, t + 10]} for t in (0.0, 2.0, 4.0, 6.0)]
+    records = [{"id": "track", "task": "tracking", "media": {**VIDEO, "width": 64, "height": 48},
+                "question": "the square", "clue": {"track": track}},
+               {"id": "lost", "task": "spatial_grounding", "media": {"type": "image", "path": "missing.png"},
+                "question": "the corner", "clue": {"boxes": [[0, 0, 5, 5]]}}]
+    samples = folder / "few.jsonl"
+    samples.write_text("".join(json.dumps(record) + "\n" for record in records))
+    states = []
+    with scripted_llm_server(vtts_script) as server:
+        config = load_build_config(write_config(tmp_path / "pipeline.yaml", server.url))
+        report = build_dataset(samples, [], tmp_path / "out.jsonl", config, on_progress=states.append)
+    assert [sample.id for sample in read_samples(tmp_path / "out.jsonl")] == ["track"]
+    rank_request, = (body for body in server.requests if body["model"] == "scripted-vlm")
+    assert len(image_parts(rank_request)) == 3  # frames at 3 of the 4 tracked times
+    assert "at the tracked times, at these seconds: 0.0, 4.0, 6.0" in "\n".join(message_texts(rank_request))
+    failure, = read_lines(tmp_path / "out.failures.jsonl")
+    assert (failure["id"], failure["stage"], failure["reason"]) == ("lost", "rank", "unreadable media")
+    assert "missing.png" in failure["detail"]
+    assert report.stages["rank"].failed == {"unreadable media": 1}
+    # Progress: records done of the total, tokens and cost so far, never going back.
+    assert (states[-1].done, states[-1].total) == (2, 2)
+    tokens = [state.tokens for state in states]
+    assert tokens == sorted(tokens) and tokens[-1] > 0 and states[-1].cost > 0
