@@ -146,7 +146,7 @@ class LLMClient:
     settings: EndpointSettings
     name: str = "LLM"
     usage: Usage = field(default_factory=Usage)
-    _connection: _Connection | None = field(default=None, repr=False)
+    _connection: _Connection | None = field(default=None, init=False, repr=False)
 
     async def ask(self, messages: list[dict], read: Callable[[str], T]) -> Answer[T]:
         """Ask, then read the reply with `read`; both retried together (module docstring)."""
