@@ -69,3 +69,11 @@ def test_the_key_comes_from_the_named_environment_variable(monkeypatch):
     headers = {name.lower(): value for name, value in server.requests[0]["headers"].items()}
     assert headers["authorization"] == "Bearer from-env"
     assert server.requests[0]["path"] == "/v1/chat/completions"
+
+
+def test_ask_sync_works_from_inside_a_running_event_loop():
+    async def handler_calling_sync_code():  # e.g. a server endpoint computing a caption reward
+        return client(server.url).ask_sync(QUESTION, str).value
+
+    with fake_chat_server(ScriptedReply(content="ok")) as server:
+        assert asyncio.run(handler_calling_sync_code()) == "ok"

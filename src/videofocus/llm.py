@@ -18,6 +18,7 @@ import asyncio
 import json
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -164,13 +165,19 @@ class LLMClient:
         raise failure(f"{self.name} at {self.settings.url} failed after {attempts} attempts ({problem})")
 
     def ask_sync(self, messages: list[dict], read: Callable[[str], T]) -> Answer[T]:
-        """`ask` from synchronous code (not from inside a running event loop)."""
+        """`ask` from synchronous code; from a thread that runs an event loop (a server calling the
+        reward code), the question runs on a worker thread's own loop."""
         async def ask_and_close() -> Answer[T]:
             try:
                 return await self.ask(messages, read)
             finally:
                 await self.aclose()
-        return asyncio.run(ask_and_close())
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(ask_and_close())
+        with ThreadPoolExecutor(max_workers=1) as worker:
+            return worker.submit(asyncio.run, ask_and_close()).result()
 
     async def aclose(self) -> None:
         if self._connection is not None:
