@@ -21,9 +21,9 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from videofocus.cli import app
-from videofocus.data.build import build_dataset, load_build_config
-from videofocus.data.build.config import build_config_from_dict, default_prompts
-from videofocus.data.build.stages import read_scores, think_reader, verdict_reader
+from videofocus.data.vtts import build_dataset, load_build_config
+from videofocus.data.vtts.config import build_config_from_dict, default_prompts
+from videofocus.data.vtts.stages import read_scores, think_reader, verdict_reader
 from videofocus.errors import ConfigError, DataError
 from videofocus.llm import LLMUnavailable, UnreadableReply
 from videofocus.schema import parse_sample, read_samples

@@ -1,6 +1,6 @@
 """One way to call an LLM: any OpenAI-compatible chat endpoint (a vLLM server in practice) through the
 official `openai` client. Used by the caption judge (videofocus.judge) and the data build pipeline
-(videofocus.data.build).
+(videofocus.data.vtts).
 
 Each question is asked with a total deadline per attempt (not just a per-read timeout: a server that
 trickles one byte a second never trips a read timeout), a cap on the response size, a concurrency

@@ -10,10 +10,10 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColum
                            TimeRemainingColumn)
 
 from videofocus.cli.app import console, data_app, err_console
-from videofocus.data.build import BuildProgress, build_dataset, format_report, load_build_config
 from videofocus.data.converters import CONVERTERS, ConvertOptions, get_converter, run_conversion
 from videofocus.data.stats import compute_stats, format_stats, plot_duration_histogram
 from videofocus.data.validate import validate_file
+from videofocus.data.vtts import BuildProgress, build_dataset, format_report, load_build_config
 from videofocus.schema import read_samples
 
 SKIPPED_SHOWN = 20  # skipped records listed one by one; the rest are counted
