@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from videofocus.data.vtts.cache import StageCache, request_key
-from videofocus.data.vtts.captions import CaptionIndex, read_captions
+from videofocus.data.vtts.captions import CaptionIndex, Captions, read_captions
 from videofocus.data.vtts.config import BuildConfig
 from videofocus.data.vtts.report import BuildReport, EndpointUsage
 from videofocus.data.vtts.stages import (GROUNDING_ONLY_TASKS, needs_qa_check, protocol_target, qa_json,
@@ -157,37 +157,49 @@ class _Run:
     async def _verify(self, sample: Sample, outcome: _Outcome) -> Sample | None:
         outcome.enter("verify")
         captions = self.captions.for_sample(sample)
-        prompts = self.config.prompts
+        if not await self._qa_consistent(sample, captions, outcome):
+            return None
+        if sample.clue is not None:
+            sample = await self._with_relevant_clue(sample, captions, outcome)
+            if sample is None:
+                return None
+        outcome.note("kept")
+        return sample
+
+    async def _qa_consistent(self, sample: Sample, captions: Captions, outcome: _Outcome) -> bool:
+        """False (noted as dropped) when the QA check fails or cannot run and must."""
         if not needs_qa_check(sample):
             why = "grounding-only record" if sample.task in GROUNDING_ONLY_TASKS else "no answer"
             outcome.note("unchecked", f"QA check: {why}")
-        elif captions.caption is None:
+            return True
+        if captions.caption is None:
             if self.config.verify.require_caption:
                 outcome.note("dropped", "no caption for the QA check")
-                return None
+                return False
             outcome.note("unchecked", "QA check: no caption")
-        else:
-            verdict = await self._ask("verify_qa", sample, self.llm,
-                                      verify_qa_messages(prompts["verify_qa"], sample, captions),
-                                      verdict_reader("consistent"))
-            if not verdict["passed"]:
-                outcome.note("dropped", "QA inconsistent with the caption", verdict["reason"])
-                return None
-        if sample.clue is not None:
-            if captions.clue_caption is None:
-                outcome.note("unchecked", "clue check: no clue_caption")
-            else:
-                verdict = await self._ask("verify_clue", sample, self.llm,
-                                          verify_clue_messages(prompts["verify_clue"], sample, captions),
-                                          verdict_reader("relevant"))
-                if not verdict["passed"]:
-                    if sample.task in GROUNDING_ONLY_TASKS:
-                        outcome.note("dropped", "irrelevant clue (the record's label)", verdict["reason"])
-                        return None
-                    sample = without_clue(sample)
-                    outcome.note("trimmed", "irrelevant clue removed", verdict["reason"])
-        outcome.note("kept")
-        return sample
+            return True
+        verdict = await self._ask("verify_qa", sample, self.llm,
+                                  verify_qa_messages(self.config.prompts["verify_qa"], sample, captions),
+                                  verdict_reader("consistent"))
+        if not verdict["passed"]:
+            outcome.note("dropped", "QA inconsistent with the caption", verdict["reason"])
+        return verdict["passed"]
+
+    async def _with_relevant_clue(self, sample: Sample, captions: Captions, outcome: _Outcome) -> Sample | None:
+        """The sample, without its clue if that is irrelevant; None (dropped) if the clue was its label."""
+        if captions.clue_caption is None:
+            outcome.note("unchecked", "clue check: no clue_caption")
+            return sample
+        verdict = await self._ask("verify_clue", sample, self.llm,
+                                  verify_clue_messages(self.config.prompts["verify_clue"], sample, captions),
+                                  verdict_reader("relevant"))
+        if verdict["passed"]:
+            return sample
+        if sample.task in GROUNDING_ONLY_TASKS:
+            outcome.note("dropped", "irrelevant clue (the record's label)", verdict["reason"])
+            return None
+        outcome.note("trimmed", "irrelevant clue removed", verdict["reason"])
+        return without_clue(sample)
 
     async def _reason(self, sample: Sample, outcome: _Outcome) -> Sample | None:
         outcome.enter("reason")
