@@ -221,6 +221,7 @@ def test_a_killed_build_resumes_from_its_cache_with_the_same_output(inputs, tmp_
     assert "  dropped: 1 QA inconsistent with the caption" in result.output
     assert "rank: 6 in, 5 kept, 1 dropped, 0 failed" in result.output
     assert re.search(r"vlm \(scripted-vlm\): 6 requests, \d+ prompt \+ \d+ completion tokens", result.output)
+    assert f"report: {work / 'out.report.json'}" in result.output
     assert "5 samples, 4 with an answer" in result.output and "by task:" in result.output
 
 

@@ -13,7 +13,7 @@ from videofocus.cli.app import console, data_app, err_console
 from videofocus.data.converters import CONVERTERS, ConvertOptions, get_converter, run_conversion
 from videofocus.data.stats import compute_stats, format_stats, plot_duration_histogram
 from videofocus.data.validate import validate_file
-from videofocus.data.vtts import BuildProgress, build_dataset, format_report, load_build_config
+from videofocus.data.vtts import BuildPaths, BuildProgress, build_dataset, format_report, load_build_config
 from videofocus.schema import read_samples
 
 SKIPPED_SHOWN = 20  # skipped records listed one by one; the rest are counted
@@ -123,5 +123,8 @@ def build(
 
         report = build_dataset(input_path, captions, output, config, media_root=media_root, on_progress=show)
     console.print(format_report(report), markup=False, highlight=False, soft_wrap=True)
+    paths = BuildPaths.beside(output, config.cache_dir)
+    console.print(f"reasons: {paths.dropped}, {paths.failures}; report: {paths.report}; cache: {paths.cache}",
+                  markup=False, highlight=False, soft_wrap=True)
     console.print(f"\n{output}:", markup=False, highlight=False, soft_wrap=True)
     console.print(format_stats(compute_stats(read_samples(output))), markup=False, highlight=False, soft_wrap=True)
