@@ -39,12 +39,15 @@ def make_sample(task: str, **overrides) -> Sample:
 
 @dataclass
 class ScriptedReply:
-    """One reply of the fake server: HTTP status, assistant text (or raw body), optional delay."""
+    """One reply of the fake server: HTTP status, assistant text (or raw body), extra headers, a delay
+    before answering and one between body bytes (a trickling server)."""
 
     status: int = 200
     content: str = ""
     raw_body: str | None = None
     delay: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
+    byte_delay: float = 0.0
 
 
 @dataclass
@@ -64,7 +67,7 @@ def _handler_for(server_state: FakeChatServer):
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802 (http.server's naming)
             length = int(self.headers.get("Content-Length", 0))
-            server_state.requests.append({"path": self.path, "headers": dict(self.headers),
+            server_state.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers),
                                           "body": json.loads(self.rfile.read(length) or b"{}")})
             reply = server_state.next_reply()
             time.sleep(reply.delay)
@@ -75,10 +78,23 @@ def _handler_for(server_state: FakeChatServer):
                 self.send_response(reply.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(data)
+                self._write(data, reply.byte_delay)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (timeout test)
+
+        do_GET = do_POST  # a client that turns a redirected POST into a GET is recorded too
+
+        def _write(self, data: bytes, byte_delay: float) -> None:
+            if not byte_delay:
+                self.wfile.write(data)
+                return
+            for offset in range(len(data)):
+                self.wfile.write(data[offset:offset + 1])
+                self.wfile.flush()
+                time.sleep(byte_delay)
 
         def log_message(self, *args):
             pass

@@ -1,4 +1,4 @@
-"""`videofocus data validate | stats | convert`."""
+"""`videofocus data validate | stats | convert | build`."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 
 from videofocus.cli.app import console, data_app, err_console
 from videofocus.data.converters import CONVERTERS, ConvertOptions, get_converter, run_conversion
 from videofocus.data.stats import compute_stats, format_stats, plot_duration_histogram
 from videofocus.data.validate import validate_file
+from videofocus.data.vtts import BuildPaths, BuildProgress, build_dataset, format_report, load_build_config
 from videofocus.schema import read_samples
 
 SKIPPED_SHOWN = 20  # skipped records listed one by one; the rest are counted
@@ -94,3 +96,35 @@ def convert(
                           soft_wrap=True)
     skipped = f" ({len(report.skipped)} bad record(s) skipped)" if report.skipped else ""
     console.print(f"{report.written} samples written to {output}{skipped}", highlight=False, soft_wrap=True)
+
+
+@data_app.command("build")
+def build(
+    input_path: Path = typer.Option(..., "--input", help="Samples JSONL to build from."),
+    captions: list[Path] = typer.Option([], "--captions", help="Captions JSONL ({id|media, caption, "
+                                        "clue_caption}); repeat for several files."),
+    output: Path = typer.Option(..., "--output", help="Samples JSONL to write (atomically); the report, dropped "
+                                "and failed records and the cache go beside it."),
+    config_path: Path = typer.Option(..., "--config", help="Pipeline YAML: endpoints, prompts, thresholds."),
+    media_root: Path | None = typer.Option(None, "--media-root", help="Folder media paths are relative to "
+                                           "(default: the config's media_root, else the input's folder)."),
+) -> None:
+    """Verify, reason and rank samples with an LLM and a VLM (VideoChat-R1.5's VTTS-80K pipeline)."""
+    config = load_build_config(config_path)
+    columns = (SpinnerColumn(), TextColumn("building"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[tokens]} tokens, ~${task.fields[cost]:.4f}, {task.fields[cached]} cached"),
+               TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=True, disable=not err_console.is_terminal) as progress:
+        task = progress.add_task("build", total=None, tokens=0, cost=0.0, cached=0)
+
+        def show(state: BuildProgress) -> None:
+            progress.update(task, completed=state.done, total=state.total, tokens=state.tokens, cost=state.cost,
+                            cached=state.cached)
+
+        report = build_dataset(input_path, captions, output, config, media_root=media_root, on_progress=show)
+    console.print(format_report(report), markup=False, highlight=False, soft_wrap=True)
+    paths = BuildPaths.beside(output, config.cache_dir)
+    console.print(f"reasons: {paths.dropped}, {paths.failures}; report: {paths.report}; cache: {paths.cache}",
+                  markup=False, highlight=False, soft_wrap=True)
+    console.print(f"\n{output}:", markup=False, highlight=False, soft_wrap=True)
+    console.print(format_stats(compute_stats(read_samples(output))), markup=False, highlight=False, soft_wrap=True)
