@@ -47,3 +47,14 @@ def test_a_bad_line_elsewhere_names_the_file_and_line(tmp_path, content, message
     (tmp_path / METRICS_FILE).write_text(content)
     with pytest.raises(DataError, match=message):
         _resume(tmp_path, start_step=1, steps=[])
+
+
+def test_output_to_a_pipe_gets_a_plain_line_every_twentieth_of_the_run(tmp_path):
+    piped = io.StringIO()
+    logger = MetricsLogger(tmp_path, total_steps=40, tensorboard=False, console=Console(file=piped))
+    for step in range(1, 41):
+        logger.log(step, {"loss": 1 / step}) if step % 4 == 0 else logger.advance(step)
+    logger.close()
+    lines = [line for line in piped.getvalue().splitlines() if line.startswith("train step")]
+    assert [line.split()[2] for line in lines] == [f"{step}/40" for step in range(2, 41, 2)]
+    assert lines[-1] == "train step 40/40  loss 0.025"

@@ -38,11 +38,15 @@ class MetricsLogger:
             from torch.utils.tensorboard import SummaryWriter
 
             self._writer = SummaryWriter(log_dir=str(Path(output_dir) / "tensorboard"), purge_step=start_step + 1)
+        console = console or Console(stderr=True)
         self._progress = Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                  TimeRemainingColumn(), TextColumn("{task.description}"),
-                                  console=console or Console(stderr=True))
+                                  TimeRemainingColumn(), TextColumn("{task.description}"), console=console)
         self._task = self._progress.add_task("", total=total_steps, completed=start_step)
         self._progress.start()
+        # A bar is invisible in a log file or a pipe: there, a plain line every twentieth of the run.
+        self._console, self._total = console, total_steps
+        self._line_every = None if console.is_terminal else max(1, total_steps // 20)
+        self._shown = ""
 
     def log(self, step: int, metrics: dict[str, float]) -> None:
         """Record `metrics` of optimisation step `step` (1-based)."""
@@ -55,13 +59,19 @@ class MetricsLogger:
             for name, value in record.items():
                 if name != "step" and value is not None:
                     self._writer.add_scalar(name, value, step)
-        shown = "  ".join(f"{name} {record[name]:.4g}" for name in HEADLINE if record.get(name) is not None)
-        self._progress.update(self._task, completed=step, description=shown)
+        self._shown = "  ".join(f"{name} {record[name]:.4g}" for name in HEADLINE if record.get(name) is not None)
+        self._progress.update(self._task, completed=step, description=self._shown)
+        self._print_line(step)
 
     def advance(self, step: int) -> None:
         """Move the progress bar without writing a record (steps between logging_steps)."""
         if self.enabled:
             self._progress.update(self._task, completed=step)
+            self._print_line(step)
+
+    def _print_line(self, step: int) -> None:
+        if self._line_every and (step % self._line_every == 0 or step == self._total):
+            self._console.print(f"train step {step}/{self._total}  {self._shown}", highlight=False)
 
     def close(self) -> None:
         """Stop the progress bar and close the files (safe to call twice)."""
