@@ -1,0 +1,69 @@
+"""Chat completion bodies and stream chunks in OpenAI's shape, each with a `videofocus` field that
+carries the perception trace: the media, every round (view with frames and true timestamps or
+crops, think, clue, answer, tokens, seconds, fallback reason) and why the loop stopped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from videofocus.perception import PerceptionResult
+from videofocus.schema import Sample
+
+
+def answer_text(result: PerceptionResult) -> str:
+    """The message content: the final round's answer (its option letter when the question has
+    options), or the whole output when no answer could be read from it."""
+    final = result.final
+    answer = final.option if final.option is not None else final.answer
+    return answer if answer is not None else final.output
+
+
+def media_info(sample: Sample) -> dict[str, Any]:
+    media = sample.media
+    return {"type": media.type, "duration": media.duration, "width": media.width, "height": media.height}
+
+
+def usage(result: PerceptionResult) -> dict[str, int]:
+    """Tokens over all rounds (a round reused from the previous one counts none)."""
+    prompt = sum(round_.cost.prompt_tokens for round_ in result.rounds)
+    completion = sum(round_.cost.completion_tokens for round_ in result.rounds)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+class CompletionWriter:
+    """Writes one request's completion, or its stream chunks, under one id and timestamp."""
+
+    def __init__(self, completion_id: str, created: int, model: str, sample: Sample):
+        self.id, self.created, self.model, self.sample = completion_id, created, model, sample
+
+    def completion(self, result: PerceptionResult, rounds: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer_text(result)},
+                         "finish_reason": "stop", "logprobs": None}],
+            "usage": usage(result),
+            "videofocus": {**self._summary(result), "media": media_info(self.sample), "rounds": rounds},
+        }
+
+    def first_chunk(self) -> dict[str, Any]:
+        """Opens the stream: the assistant role and the media the rounds refer to."""
+        return self._chunk({"role": "assistant", "content": ""}, None,
+                           {"media": media_info(self.sample), "task": self.sample.task})
+
+    def round_chunk(self, round_: dict[str, Any]) -> dict[str, Any]:
+        """One finished round; the message content stays empty until the final answer."""
+        return self._chunk({}, None, {"round": round_})
+
+    def final_chunk(self, result: PerceptionResult) -> dict[str, Any]:
+        chunk = self._chunk({"content": answer_text(result)}, "stop", self._summary(result))
+        chunk["usage"] = usage(result)
+        return chunk
+
+    def _summary(self, result: PerceptionResult) -> dict[str, Any]:
+        return {"task": result.task, "stop_reason": result.stop_reason, "seconds": result.seconds}
+
+    def _chunk(self, delta: dict[str, Any], finish_reason: str | None, extension: dict[str, Any]) -> dict[str, Any]:
+        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}],
+                "videofocus": extension}
+
