@@ -1,5 +1,6 @@
 """A request body size limit (uvicorn has none): a declared Content-Length over the limit is
-refused before the body is read, a chunked body as soon as it passes the limit."""
+refused before the body is read, a chunked body as soon as it passes the limit. The body is read
+here and handed on whole: every route that takes one parses it whole anyway."""
 
 from __future__ import annotations
 
@@ -27,14 +28,32 @@ class BodySizeLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await _too_large(self.max_bytes).response()(scope, receive, send)
             return
-        received = 0
+        body = await _read_body(receive, self.max_bytes)
+        if body is None:
+            await _too_large(self.max_bytes).response()(scope, receive, send)
+            return
+        replayed = False
 
-        async def counted() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise _too_large(self.max_bytes)  # the app's APIError handler answers
-            return message
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()  # later calls wait for the client to disconnect
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
 
-        await self.app(scope, counted, send)
+        await self.app(scope, replay, send)
+
+
+async def _read_body(receive: Receive, max_bytes: int) -> bytes | None:
+    """The whole request body, or None once it passes `max_bytes`."""
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if size > max_bytes:
+            return None
+        more = message.get("more_body", False)
+    return b"".join(chunks)
