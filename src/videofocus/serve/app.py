@@ -145,21 +145,33 @@ async def _answer(body: ChatRequest, engine: Engine, settings: ServeSettings):
                   scratch=scratch)
         engine.submit(job)
     except BaseException:
-        scratch.cleanup()
+        scratch.cleanup()  # the worker never saw this request
         raise
     writer = CompletionWriter(completion_id, int(time.time()), settings.model_name, sample)
     thumbnails = body.videofocus.thumbnails
     if body.stream:
         return EventSourceResponse(_stream(job, writer, thumbnails, settings.request_timeout))
-    rounds_done: list[dict[str, Any]] = []
     try:
-        async for event in _events(job, settings.request_timeout):
-            if isinstance(event, RoundResult):
-                rounds_done.append(await _round_trace(event, sample, thumbnails))
-            else:
-                return JSONResponse(writer.completion(event, rounds_done))
+        return JSONResponse(await _completion(job, writer, thumbnails, settings.request_timeout))
     finally:
-        job.abandoned = True
+        _done_with(job)
+
+
+def _done_with(job: Job) -> None:
+    """The request handler is done with `job`: a job still queued is skipped, its files go when
+    the worker is done too."""
+    job.abandoned = True
+    job.release()
+
+
+async def _completion(job: Job, writer: CompletionWriter, thumbnails: bool, timeout: float) -> dict[str, Any]:
+    rounds: list[dict[str, Any]] = []
+    async for event in _events(job, timeout):
+        if isinstance(event, RoundResult):
+            rounds.append(await _round_trace(event, writer.sample, thumbnails))
+        else:
+            return writer.completion(event, rounds)
+    raise AssertionError("the event stream ended without a result")
 
 
 def _question_sample(question: Question, body: ChatRequest, scratch: Path, settings: ServeSettings,
@@ -222,7 +234,7 @@ async def _stream(job: Job, writer: CompletionWriter, thumbnails: bool, timeout:
     except APIError as error:
         yield _sse(error.body())
     finally:
-        job.abandoned = True
+        _done_with(job)
     yield format_sse_event(data_str="[DONE]")
 
 

@@ -40,8 +40,8 @@ class Decoding:
 @dataclass(eq=False)
 class Job:
     """One request's trip through the loop. `events` receives each RoundResult, then the
-    PerceptionResult, or an APIError. `scratch` holds the request's uploaded media until the job
-    is over."""
+    PerceptionResult, or an APIError. `scratch` holds the request's uploaded media; both the worker
+    and the request handler `release` the job when done with it, and the last one deletes it."""
 
     sample: Sample
     options: PerceptionOptions
@@ -51,6 +51,8 @@ class Job:
     scratch: TemporaryDirectory | None = None
     events: asyncio.Queue = field(default_factory=asyncio.Queue)
     abandoned: bool = False
+    _holders: int = 2
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def publish(self, event: RoundResult | PerceptionResult | APIError) -> None:
         """Hand `event` to the request (thread-safe; dropped once the loop is closed)."""
@@ -60,9 +62,11 @@ class Job:
             pass
 
     def release(self) -> None:
-        if self.scratch is not None:
+        with self._lock:
+            self._holders -= 1
+            last = self._holders == 0
+        if last and self.scratch is not None:
             self.scratch.cleanup()
-            self.scratch = None
 
 
 _STOP = object()
@@ -105,8 +109,11 @@ class Engine:
             self._waiting.put(_STOP)
         self._thread.join(grace)
         closing = busy("the server shut down before this request finished", self.retry_after, status=503)
-        for job in [*self._running, *self._drain()]:
+        for job in self._running:
             job.publish(closing)
+        for job in self._drain():  # never reached the worker
+            job.publish(closing)
+            job.release()
 
     def _drain(self) -> list[Job]:
         jobs = []

@@ -142,7 +142,7 @@ function renderRound(round) {
   think.append(element("summary", null, "think"), element("pre", null, round.think || round.output));
   card.appendChild(think);
   card.appendChild(element("p", "cost", cost.reused ? "reused the previous round's output"
-    : `${cost.frames} frame(s) · ${cost.prompt_tokens} prompt + ${cost.completion_tokens} completion tokens · `
+    : `${cost.frames} ${round.view.media_type === "video" ? "frame" : "image"}(s) · ${cost.prompt_tokens} prompt + ${cost.completion_tokens} completion tokens · `
       + `${cost.seconds.toFixed(2)} s`));
   $("rounds-view").appendChild(card);
 }
