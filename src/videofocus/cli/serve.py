@@ -49,6 +49,8 @@ def serve(
     max_new_tokens: int = typer.Option(_GENERATION.max_new_tokens, "--max-new-tokens", min=1,
                                        help="Default tokens per round (a request's max_tokens overrides it)."),
     max_batch: int = typer.Option(8, "--max-batch", min=1, help="Requests run together, one model call per round."),
+    batch_window_ms: float = typer.Option(10.0, "--batch-window-ms", min=0.0,
+                                          help="How long a new request waits for others to join its batch."),
     max_queue: int = typer.Option(64, "--max-queue", min=1, help="Requests that may wait; more get 429."),
     timeout: float = typer.Option(600.0, "--timeout", min=0.001, help="Seconds a request may take; then 504."),
     max_body_mb: float = typer.Option(64.0, "--max-body-mb", min=0.01, help="Largest request body (MiB); then 413."),
@@ -68,6 +70,7 @@ def serve(
                                 carry_history=carry_history, early_stop=early_stop, protocol=protocol)
     settings = ServeSettings(model_name=served_model_name or model, options=options, media_root=media_root,
                              allow_remote_media=allow_remote_media, api_key=api_key, max_batch=max_batch,
+                             batch_window=batch_window_ms / 1000,
                              max_queue=max_queue, request_timeout=timeout, max_body_bytes=int(max_body_mb * 2**20),
                              max_rounds=max(max_rounds, rounds))
     generation = GenerationSettings(backend=backend, dtype=dtype, max_new_tokens=max_new_tokens)

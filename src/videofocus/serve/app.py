@@ -55,7 +55,7 @@ def create_app(backend: Backend, settings: ServeSettings, *, shutdown_grace: flo
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.engine = Engine(backend, max_batch=settings.max_batch, max_queue=settings.max_queue,
-                                  retry_after=settings.retry_after)
+                                  retry_after=settings.retry_after, batch_window=settings.batch_window)
         yield
         await run_in_threadpool(app.state.engine.close, shutdown_grace)
 

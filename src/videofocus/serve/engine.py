@@ -1,6 +1,7 @@
 """Runs requests through the perception loop on one worker thread, batched round by round.
 
-Requests wait in a bounded queue. The worker takes up to `max_batch` of them at a time and runs
+Requests wait in a bounded queue. The worker takes up to `max_batch` of them at a time (waiting up
+to `batch_window` seconds after the first for more to arrive) and runs
 those that share decoding settings and loop options through one `perceive_batch` call, so each
 round is one backend call over all of them (on a GPU, one batched generate). Each finished round
 and the final result are handed back to the request's event loop as they come, so a streaming
@@ -75,8 +76,10 @@ _STOP = object()
 class Engine:
     """The worker thread and its queue. `submit` from the event loop; `close` to shut down."""
 
-    def __init__(self, backend: Backend, *, max_batch: int, max_queue: int, retry_after: int):
+    def __init__(self, backend: Backend, *, max_batch: int, max_queue: int, retry_after: int,
+                 batch_window: float = 0.0):
         self.backend, self.max_batch, self.max_queue, self.retry_after = backend, max_batch, max_queue, retry_after
+        self.batch_window = batch_window
         self._waiting: Queue = Queue()
         self._lock = threading.Lock()
         self._running: list[Job] = []
@@ -129,9 +132,10 @@ class Engine:
         stop = False
         while not stop:
             batch = [self._waiting.get()]
-            while len(batch) < self.max_batch:
+            window_ends = time.monotonic() + self.batch_window
+            while len(batch) < self.max_batch and batch[-1] is not _STOP:
                 try:
-                    batch.append(self._waiting.get_nowait())
+                    batch.append(self._waiting.get(timeout=max(window_ends - time.monotonic(), 0.0)))
                 except Empty:
                     break
             stop = _STOP in batch

@@ -19,6 +19,7 @@ class ServeSettings:
         data URLs and, with `allow_remote_media`, http(s) URLs).
     api_key: when set, /v1 routes need `Authorization: Bearer <api_key>`.
     max_batch: requests run together through the loop, one backend call per round.
+    batch_window: seconds the worker waits, after a request arrives, for more to join its batch.
     max_queue: requests waiting for a batch; more get 429 with Retry-After.
     request_timeout: seconds from arrival to the final answer; later ones get 504.
     max_body_bytes: largest request body (data URLs included); larger ones get 413. Remote media is
@@ -33,6 +34,7 @@ class ServeSettings:
     allow_remote_media: bool = False
     api_key: str | None = None
     max_batch: int = 8
+    batch_window: float = 0.01
     max_queue: int = 64
     request_timeout: float = 600.0
     max_body_bytes: int = 64 * 1024 * 1024
@@ -43,6 +45,7 @@ class ServeSettings:
         checks = [
             (bool(self.model_name), "model_name must not be empty"),
             (self.max_batch >= 1, "max_batch must be at least 1"),
+            (self.batch_window >= 0, "batch_window must not be negative"),
             (self.max_queue >= 1, "max_queue must be at least 1"),
             (self.request_timeout > 0, "request_timeout must be positive"),
             (self.max_body_bytes >= 1024, "max_body_bytes must be at least 1024"),
