@@ -87,6 +87,29 @@ def test_image_as_data_url_with_answer_options(scripted_url, media_root):
     assert second["view"]["focus"] == [[30.0, 40.0, 150.0, 120.0]] and len(second["view"]["crops"]) == 1
 
 
+def test_options_written_in_the_question_make_a_multiple_choice_question(media_root):
+    text = "Question: What does the person open?\nOptions:\n(A) a door\n(B) a window\nAnswer with the letter."
+    backend = clue_backend(answer="B. a window")
+    with running_server(create_app(backend, ServeSettings(model_name="mcq", media_root=media_root))) as url:
+        response = client(url).chat.completions.create(
+            model="mcq", messages=[{"role": "user", "content": [{"type": "text", "text": text},
+                                                                video_part("clips/ramp.mp4")]}],
+            extra_body={"videofocus": {"rounds": 1}})
+    assert response.model_extra["videofocus"]["task"] == "grounded_qa"
+    assert response.choices[0].message.content == "B"
+    prompt = backend.prompts[0].text
+    assert "(A) a door" not in prompt and "a window" in prompt  # the options moved into the task's own list
+
+
+def test_a_grounding_answer_is_its_clue(media_root):
+    backend = ScriptedBackend(lambda prompt: "<think>It opens early.</think><clue>[(2.0, 4.5)]</clue>")
+    with running_server(create_app(backend, ServeSettings(model_name="tg", media_root=media_root))) as url:
+        response = client(url).chat.completions.create(
+            model="tg", messages=user_message(video_part("clips/ramp.mp4"), "the door opens"),
+            extra_body={"videofocus": {"rounds": 1}})
+    assert response.choices[0].message.content == "[(2.00, 4.50)]"
+
+
 def test_stream_sends_each_round_as_it_finishes(media_root):
     round_one_sent, calls = threading.Event(), []
 

@@ -37,7 +37,7 @@ from videofocus.serve.engine import Decoding, Engine, Job
 from videofocus.serve.errors import APIError, bad_request
 from videofocus.serve.limits import BodySizeLimit
 from videofocus.serve.media import fetch_media
-from videofocus.serve.protocol import ChatRequest, Question, read_question
+from videofocus.serve.protocol import ChatRequest, Question, read_question, split_options
 from videofocus.serve.responses import CompletionWriter
 from videofocus.serve.settings import ServeSettings
 from videofocus.serve.thumbnails import frame_previews, image_preview
@@ -177,9 +177,11 @@ async def _completion(job: Job, writer: CompletionWriter, thumbnails: bool, time
 def _question_sample(question: Question, body: ChatRequest, scratch: Path, settings: ServeSettings,
                      sample_id: str) -> Sample:
     path = fetch_media(question.media_url, scratch, settings, question.media_param)
+    text, options = (question.text, body.videofocus.options) if body.videofocus.options \
+        else split_options(question.text)
     try:
-        return question_sample(path, question.media_type, question.text, options=body.videofocus.options,
-                               task=body.videofocus.task, sample_id=sample_id)
+        return question_sample(path, question.media_type, text, options=options, task=body.videofocus.task,
+                               sample_id=sample_id)
     except MediaError as error:
         raise bad_request(f"the {question.media_type} cannot be read: {_without_path(error, path)}",
                           param=question.media_param, code="media_unreadable") from None

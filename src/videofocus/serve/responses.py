@@ -12,10 +12,17 @@ from videofocus.schema import Sample
 
 def answer_text(result: PerceptionResult) -> str:
     """The message content: the final round's answer (its option letter when the question has
-    options), or the whole output when no answer could be read from it."""
+    options); for a grounding question, whose clue is the answer, the clue ("[(2.00, 4.00)]" or
+    "[[x0, y0, x1, y1]]"); the whole output when nothing could be read from it."""
     final = result.final
     answer = final.option if final.option is not None else final.answer
-    return answer if answer is not None else final.output
+    if answer is not None:
+        return answer
+    if final.intervals:
+        return "[" + ", ".join(f"({start:.2f}, {end:.2f})" for start, end in final.intervals) + "]"
+    if final.boxes:
+        return "[" + ", ".join("[" + ", ".join(f"{value:.0f}" for value in box) + "]" for box in final.boxes) + "]"
+    return final.output
 
 
 def media_info(sample: Sample) -> dict[str, Any]:
