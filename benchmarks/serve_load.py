@@ -3,7 +3,7 @@
     python benchmarks/serve_load.py [--requests 200] [--clients 16] [--max-batch 1,8] [--dir DIR]
 
 Each client is the official `openai` client asking, in a loop, about the same 10 s video under the
-media root (3 rounds each). The server runs in this process on 127.0.0.1 with each --max-batch in
+media root (3 rounds each). The server runs in a child process on 127.0.0.1 with each --max-batch in
 turn; the script reports, per setting, requests answered / lost (any error, or a wrong answer),
 p50 / p95 latency and throughput, and the throughput ratio of the largest batch to batch 1.
 
@@ -17,6 +17,7 @@ round 2 re-samples inside it and round 3, seeing the same input, is reused (2 mo
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
 import statistics
 import sys
 import tempfile
@@ -71,24 +72,38 @@ def one_request(client: openai.OpenAI) -> tuple[float, bool]:
     return time.perf_counter() - started, correct
 
 
-def run(folder: Path, args: argparse.Namespace, max_batch: int) -> dict[str, float]:
+def serve_simulated(folder: Path, args: argparse.Namespace, max_batch: int, urls: mp.Queue, stop: mp.Event,
+                    stats: mp.Queue) -> None:
+    """The server, in its own process (clients in the same process would share its GIL)."""
     backend = SimulatedModel(args.call_seconds, args.prompt_seconds)
     settings = ServeSettings(model_name="simulated", media_root=folder, max_batch=max_batch,
                              max_queue=args.clients * 2, options=PerceptionOptions(rounds=3, num_frames=16))
     with running_server(create_app(backend, settings)) as url:
-        client = openai.OpenAI(base_url=url + "/v1", api_key="none", max_retries=0, timeout=120)
+        urls.put(url)
+        stop.wait()
+    stats.put([len(call) for call in backend.calls])
+
+
+def run(folder: Path, args: argparse.Namespace, max_batch: int) -> dict[str, float]:
+    urls, stats, stop = mp.Queue(), mp.Queue(), mp.Event()
+    server = mp.Process(target=serve_simulated, args=(folder, args, max_batch, urls, stop, stats))
+    server.start()
+    try:
+        client = openai.OpenAI(base_url=urls.get(timeout=120) + "/v1", api_key="none", max_retries=0, timeout=120)
         one_request(client)  # warm-up: imports, first decode
-        calls_before = len(backend.calls)
         started = time.perf_counter()
         with ThreadPoolExecutor(args.clients) as pool:
             outcomes = list(pool.map(lambda _: one_request(client), range(args.requests)))
         elapsed = time.perf_counter() - started
+    finally:
+        stop.set()
+    calls = stats.get(timeout=120)[2:]  # the warm-up request made the first two calls
+    server.join()
     latencies = sorted(latency for latency, _ in outcomes)
-    calls = backend.calls[calls_before:]
     return {"max_batch": max_batch, "answered": sum(ok for _, ok in outcomes),
             "lost": sum(not ok for _, ok in outcomes), "p50": statistics.median(latencies),
             "p95": latencies[int(np.ceil(0.95 * len(latencies))) - 1], "throughput": args.requests / elapsed,
-            "seconds": elapsed, "prompts_per_call": sum(map(len, calls)) / max(len(calls), 1)}
+            "prompts_per_call": sum(calls) / max(len(calls), 1)}
 
 
 def main() -> None:
