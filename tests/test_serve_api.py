@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -152,6 +153,25 @@ def test_concurrent_requests_share_one_backend_call_per_round(media_root):
     assert answers == ["A"] * 4
     # Request 1 alone (rounds 1 and 2; round 3 repeats round 2), then the other three together.
     assert [len(call) for call in backend.calls] == [1, 1, 3, 3]
+
+
+def test_media_that_breaks_in_a_batch_fails_only_its_own_request(media_root):
+    shutil.copy(media_root / "clips" / "ramp.mp4", media_root / "breaks.mp4")
+    backend = GatedBackend()
+    app = create_app(backend, ServeSettings(model_name="scripted", media_root=media_root, max_batch=8))
+    body = lambda name: json.dumps({"model": "scripted", "messages": user_message(video_part(name))}).encode()  # noqa: E731
+    with running_server(app) as url, ThreadPoolExecutor(3) as pool:
+        first = pool.submit(post, url + "/v1/chat/completions", body("clips/ramp.mp4"))
+        assert backend.entered.wait(10)
+        good = pool.submit(post, url + "/v1/chat/completions", body("clips/ramp.mp4"))
+        broken = pool.submit(post, url + "/v1/chat/completions", body("breaks.mp4"))
+        _wait_until(lambda: app.state.engine.queued == 2)  # both checked and queued: now the file breaks
+        (media_root / "breaks.mp4").write_bytes(b"no longer a video")
+        backend.gate.set()
+        results = [first.result(), good.result(), broken.result()]
+    assert [status for status, _headers, _body in results] == [200, 200, 400]
+    error = results[2][2]["error"]
+    assert error["code"] == "media_unreadable" and str(media_root) not in error["message"]
 
 
 # ----- bad requests -------------------------------------------------------------------------------

@@ -248,11 +248,11 @@ def _listed_media(root: Path | None) -> list[dict[str, str]]:
     if root is None:
         return []
     listed = []
-    for path in sorted(Path(root).rglob("*")):
+    for path in Path(root).rglob("*"):  # the first _MEDIA_LISTED found, not all of a large root
         suffix = path.suffix.lower()
         kind = "video" if suffix in _VIDEO_SUFFIXES else "image" if suffix in _IMAGE_SUFFIXES else None
         if kind and path.is_file():
             listed.append({"path": path.relative_to(root).as_posix(), "type": kind})
             if len(listed) >= _MEDIA_LISTED:
                 break
-    return listed
+    return sorted(listed, key=lambda item: item["path"])

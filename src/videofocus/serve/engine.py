@@ -173,7 +173,8 @@ class Engine:
                 for job in jobs:
                     self._run_group([job], options, backend)
                 return
-            jobs[0].publish(APIError(400, f"the media cannot be read: {error}", code="media_unreadable"))
+            reason = str(error).replace(jobs[0].sample.media.path, "the file")  # no server paths in answers
+            jobs[0].publish(APIError(400, f"the media cannot be read: {reason}", code="media_unreadable"))
             return
         except Exception:
             log.exception("perception failed for a batch of %d request(s)", len(jobs))
