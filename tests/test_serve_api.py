@@ -280,33 +280,42 @@ def test_a_request_past_its_timeout_is_504(media_root):
     assert time.monotonic() - started < 10
 
 
-def test_shutdown_finishes_the_request_in_flight(media_root):
+def test_shutdown_finishes_the_request_in_flight_and_refuses_new_ones(media_root):
     backend = GatedBackend()
-    app = create_app(backend, ServeSettings(model_name="scripted", media_root=media_root))
-    server = running_server(app)
+    app = create_app(backend, ServeSettings(model_name="scripted", media_root=media_root, retry_after=3))
+    body = json.dumps({"model": "scripted", "messages": user_message(video_part("clips/ramp.mp4"))}).encode()
+    server = running_server(app, shutdown_grace=20)
     url = server.__enter__()
     with ThreadPoolExecutor(1) as pool:
-        in_flight = pool.submit(client(url).chat.completions.create, model="scripted",
-                                messages=user_message(video_part("clips/ramp.mp4")))
+        in_flight = pool.submit(post, url + "/v1/chat/completions", body)
         assert backend.entered.wait(10)
         closing = threading.Thread(target=server.__exit__, args=(None, None, None))
         closing.start()
-        _wait_until(lambda: not _accepts_connections(url))
+        _wait_until(lambda: not app.state.engine.accepting)
+        status, headers, answer = post(url + "/v1/chat/completions", body)
         backend.gate.set()
-        assert in_flight.result().choices[0].message.content == "A"
+        assert in_flight.result()[0] == 200
         closing.join(30)
-    assert not closing.is_alive() and not app.state.engine.accepting
+    assert not closing.is_alive()
+    assert status == 503 and headers["retry-after"] == "3" and answer["error"]["code"] == "service_unavailable"
 
 
-def _accepts_connections(url: str) -> bool:
-    import socket
-
-    host, port = url.removeprefix("http://").split(":")
-    try:
-        socket.create_connection((host, int(port)), timeout=1).close()
-        return True
-    except OSError:
-        return False
+def test_shutdown_fails_what_is_still_running_after_the_grace(media_root):
+    backend = GatedBackend()
+    app = create_app(backend, ServeSettings(model_name="scripted", media_root=media_root))
+    body = json.dumps({"model": "scripted", "messages": user_message(video_part("clips/ramp.mp4"))}).encode()
+    server = running_server(app, shutdown_grace=0.5)
+    url = server.__enter__()
+    with ThreadPoolExecutor(1) as pool:
+        in_flight = pool.submit(post, url + "/v1/chat/completions", body)
+        assert backend.entered.wait(10)
+        closing = threading.Thread(target=server.__exit__, args=(None, None, None))
+        closing.start()
+        status, _headers, answer = in_flight.result()
+        backend.gate.set()  # the worker may now finish; nobody waits for its answer
+        closing.join(30)
+    assert not closing.is_alive()
+    assert status == 503 and "shut down" in answer["error"]["message"]
 
 
 def _wait_until(condition, seconds: float = 10.0) -> None:

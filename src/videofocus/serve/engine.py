@@ -106,8 +106,10 @@ class Engine:
 
     def close(self, grace: float) -> None:
         """Stop taking requests, let queued and running ones finish for up to `grace` seconds, then
-        fail the rest with 503."""
+        fail the rest with 503. Closing again does nothing."""
         with self._lock:
+            if not self.accepting:
+                return
             self.accepting = False
             self._waiting.put(_STOP)
         self._thread.join(grace)

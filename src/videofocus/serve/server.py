@@ -3,6 +3,7 @@ thread on a free loopback port for as long as a `with` block lasts (`running_ser
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -19,11 +20,27 @@ def _config(app: FastAPI, host: str, port: int, shutdown_grace: float) -> uvicor
     return uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=shutdown_grace)
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, which at shutdown first closes the app's engine: queued and running requests
+    get `shutdown_grace` seconds to finish and then a 503, and requests arriving meanwhile a 503 with
+    Retry-After, where uvicorn alone would drop their connections."""
+
+    def __init__(self, config: uvicorn.Config, shutdown_grace: float):
+        super().__init__(config)
+        self.shutdown_grace = shutdown_grace
+
+    async def shutdown(self, sockets=None) -> None:
+        engine = getattr(self.config.app.state, "engine", None)
+        if engine is not None:
+            await asyncio.to_thread(engine.close, self.shutdown_grace)
+        await super().shutdown(sockets)
+
+
 def serve_forever(app: FastAPI, *, host: str, port: int, shutdown_grace: float) -> None:
     """Serve until interrupted (Ctrl-C / SIGTERM): then stop taking requests and let the open ones finish."""
     config = _config(app, host, port, shutdown_grace)
     config.log_level = "info"
-    uvicorn.Server(config).run()
+    _Server(config, shutdown_grace).run()
 
 
 @contextmanager
@@ -31,8 +48,8 @@ def running_server(app: FastAPI, *, host: str = "127.0.0.1", port: int = 0, shut
                    start_timeout: float = 30.0) -> Iterator[str]:
     """Serve `app` on a background thread; yields the base URL (e.g. http://127.0.0.1:41234; the
     OpenAI API is under /v1). Port 0 takes a free port. Leaving the block shuts the server down as
-    Ctrl-C would."""
-    server = uvicorn.Server(_config(app, host, port, shutdown_grace))
+    Ctrl-C would, giving open requests `shutdown_grace` seconds."""
+    server = _Server(_config(app, host, port, shutdown_grace), shutdown_grace)
     thread = threading.Thread(target=server.run, name="videofocus-serve", daemon=True)
     thread.start()
     deadline = time.monotonic() + start_timeout
