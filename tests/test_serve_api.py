@@ -47,6 +47,9 @@ def test_tiny_model_answers_with_every_round(tiny_qwen25_vl_path, media_root, on
     with running_server(create_app(backend, settings)) as url:
         response = client(url).chat.completions.create(
             model="tiny", messages=user_message(video_part("clips/ramp.mp4")), max_tokens=5, temperature=0)
+        text_only = client(url).chat.completions.create(
+            model="tiny", messages=[{"role": "user", "content": "Say something."}], max_tokens=3)
+    assert 1 <= text_only.usage.completion_tokens <= 3 and text_only.usage.prompt_tokens > 0
     first, second = response.model_extra["videofocus"]["rounds"]
     times = first["view"]["timestamps"]
     assert len(times) == 4 and times == sorted(times) and 0 <= times[0] and times[-1] <= VIDEO_SECONDS
@@ -205,7 +208,20 @@ def test_unknown_model_is_404(scripted_url):
                                  "type": "invalid_request_error", "param": "model", "code": "model_not_found"}
 
 
-def test_a_request_needs_exactly_one_media_part(scripted_url):
+def test_a_text_only_request_is_one_model_call(media_root):
+    backend = ScriptedBackend(lambda prompt: f"system={prompt.system}; user={prompt.text}")
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Rate this caption."}]
+    with running_server(create_app(backend, ServeSettings(model_name="llm"))) as url:
+        response = client(url).chat.completions.create(model="llm", messages=messages, max_tokens=8)
+        streamed = [chunk.choices[0].delta.content for chunk in client(url).chat.completions.create(
+            model="llm", messages=messages, stream=True)]
+    assert response.choices[0].message.content == "system=Be brief.; user=Rate this caption."
+    assert "videofocus" not in response.model_extra
+    assert streamed == ["", "system=Be brief.; user=Rate this caption."]
+    assert [len(call) for call in backend.calls] == [1, 1] and backend.prompts[0].video is None
+
+
+def test_a_request_needs_at_most_one_media_part(scripted_url):
     with pytest.raises(openai.BadRequestError, match="2 video_url/image_url parts"):
         client(scripted_url).chat.completions.create(model="scripted", messages=[{"role": "user", "content": [
             video_part("clips/ramp.mp4"), image_part("photo.png"), {"type": "text", "text": "q"}]}])

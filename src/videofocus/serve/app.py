@@ -28,8 +28,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from videofocus.backends.base import Backend
+from videofocus.backends.base import Backend, Generation
 from videofocus.errors import ConfigError, MediaError
+from videofocus.models.inputs import Prompt
 from videofocus.perception import PerceptionResult, RoundResult
 from videofocus.perception.questions import question_sample
 from videofocus.schema import Sample
@@ -130,31 +131,48 @@ async def _answer(body: ChatRequest, engine: Engine, settings: ServeSettings):
         raise APIError(404, f"the model '{body.model}' does not exist; this server serves '{settings.model_name}'",
                        code="model_not_found", param="model")
     question = read_question(body)
-    rounds = body.videofocus.rounds or settings.options.rounds
-    if rounds > settings.max_rounds:
-        raise bad_request(f"videofocus.rounds is {rounds}; this server runs at most {settings.max_rounds}",
-                          param="videofocus.rounds")
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
-    scratch = TemporaryDirectory(prefix="videofocus-serve-")
+    job = await (_media_job(question, body, settings, completion_id) if question.media_type
+                 else _text_job(question, body, settings))
     try:
-        sample = await run_in_threadpool(_question_sample, question, body, Path(scratch.name), settings,
-                                         completion_id)
-        job = Job(sample=sample, options=replace(settings.options, rounds=rounds),
-                  decoding=Decoding(body.token_limit, body.temperature),
-                  deadline=time.monotonic() + settings.request_timeout, loop=asyncio.get_running_loop(),
-                  scratch=scratch)
         engine.submit(job)
-    except BaseException:
-        scratch.cleanup()  # the worker never saw this request
+    except APIError:
+        job.discard()
         raise
-    writer = CompletionWriter(completion_id, int(time.time()), settings.model_name, sample)
-    thumbnails = body.videofocus.thumbnails
+    writer = CompletionWriter(completion_id, int(time.time()), settings.model_name, job.sample)
+    thumbnails = body.videofocus.thumbnails and job.sample is not None
     if body.stream:
         return EventSourceResponse(_stream(job, writer, thumbnails, settings.request_timeout))
     try:
         return JSONResponse(await _completion(job, writer, thumbnails, settings.request_timeout))
     finally:
         _done_with(job)
+
+
+async def _media_job(question: Question, body: ChatRequest, settings: ServeSettings, completion_id: str) -> Job:
+    """A question about a video or image, for the loop; its media fetched into a scratch folder."""
+    rounds = body.videofocus.rounds or settings.options.rounds
+    if rounds > settings.max_rounds:
+        raise bad_request(f"videofocus.rounds is {rounds}; this server runs at most {settings.max_rounds}",
+                          param="videofocus.rounds")
+    scratch = TemporaryDirectory(prefix="videofocus-serve-")
+    try:
+        sample = await run_in_threadpool(_question_sample, question, body, Path(scratch.name), settings,
+                                         completion_id)
+    except BaseException:
+        scratch.cleanup()
+        raise
+    return Job(sample=sample, prompt=None, options=replace(settings.options, rounds=rounds),
+               decoding=Decoding(body.token_limit, body.temperature),
+               deadline=time.monotonic() + settings.request_timeout, loop=asyncio.get_running_loop(),
+               scratch=scratch)
+
+
+async def _text_job(question: Question, body: ChatRequest, settings: ServeSettings) -> Job:
+    """A text-only request: the last user message (and the system message) in one model call."""
+    return Job(sample=None, prompt=Prompt(text=question.text, system=question.system), options=None,
+               decoding=Decoding(body.token_limit, body.temperature),
+               deadline=time.monotonic() + settings.request_timeout, loop=asyncio.get_running_loop())
 
 
 def _done_with(job: Job) -> None:
@@ -194,7 +212,7 @@ def _without_path(error: Exception, path: Path) -> str:
     return str(error).replace(str(path), "the file")
 
 
-async def _events(job: Job, timeout: float) -> AsyncIterator[RoundResult | PerceptionResult]:
+async def _events(job: Job, timeout: float) -> AsyncIterator[RoundResult | PerceptionResult | Generation]:
     """The job's rounds as they finish, then its result; raises its APIError, or 504 past the deadline."""
     last_round = 0
     while True:
@@ -206,7 +224,7 @@ async def _events(job: Job, timeout: float) -> AsyncIterator[RoundResult | Perce
                            type="timeout", code="timeout") from None
         if isinstance(event, APIError):
             raise event
-        if isinstance(event, PerceptionResult):
+        if isinstance(event, (PerceptionResult, Generation)):
             yield event
             return
         if event.round > last_round:  # a batch retried after a media error repeats earlier rounds

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from queue import Empty, Queue
 from tempfile import TemporaryDirectory
 
-from videofocus.backends.base import Backend
+from videofocus.backends.base import Backend, Generation
 from videofocus.errors import MediaError
+from videofocus.models.inputs import Prompt
 from videofocus.perception import PerceptionOptions, PerceptionResult, RoundResult, perceive_batch
 from videofocus.schema import Sample
 from videofocus.serve.errors import APIError, busy
@@ -40,12 +41,15 @@ class Decoding:
 
 @dataclass(eq=False)
 class Job:
-    """One request's trip through the loop. `events` receives each RoundResult, then the
-    PerceptionResult, or an APIError. `scratch` holds the request's uploaded media; both the worker
-    and the request handler `release` the job when done with it, and the last one deletes it."""
+    """One request's trip through the worker: a question about a video or image (`sample`, run
+    through the loop with `options`) or a text-only `prompt` (one model call). `events` receives
+    each RoundResult, then the PerceptionResult (or, for a prompt, its Generation), or an APIError.
+    `scratch` holds the request's uploaded media; both the worker and the request handler `release`
+    the job when done with it, and the last one deletes it."""
 
-    sample: Sample
-    options: PerceptionOptions
+    sample: Sample | None
+    prompt: Prompt | None
+    options: PerceptionOptions | None
     decoding: Decoding
     deadline: float
     loop: asyncio.AbstractEventLoop
@@ -55,12 +59,17 @@ class Job:
     _holders: int = 2
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def publish(self, event: RoundResult | PerceptionResult | APIError) -> None:
+    def publish(self, event: RoundResult | PerceptionResult | Generation | APIError) -> None:
         """Hand `event` to the request (thread-safe; dropped once the loop is closed)."""
         try:
             self.loop.call_soon_threadsafe(self.events.put_nowait, event)
         except RuntimeError:
             pass
+
+    def discard(self) -> None:
+        """For a job the worker never took: delete its files now."""
+        if self.scratch is not None:
+            self.scratch.cleanup()
 
     def release(self) -> None:
         with self._lock:
@@ -166,7 +175,10 @@ class Engine:
             return self.backend
         return configure(max_new_tokens=decoding.max_tokens, temperature=decoding.temperature)
 
-    def _run_group(self, jobs: list[Job], options: PerceptionOptions, backend: Backend) -> None:
+    def _run_group(self, jobs: list[Job], options: PerceptionOptions | None, backend: Backend) -> None:
+        if options is None:
+            self._run_prompts(jobs, backend)
+            return
         try:
             results = perceive_batch([job.sample for job in jobs], backend, options,
                                      on_round=lambda index, round_: jobs[index].publish(round_))
@@ -185,3 +197,15 @@ class Engine:
             return
         for job, result in zip(jobs, results):
             job.publish(result)
+
+    def _run_prompts(self, jobs: list[Job], backend: Backend) -> None:
+        """Text-only requests: one backend call for all of them."""
+        try:
+            generations = backend.generate([job.prompt for job in jobs])
+        except Exception:
+            log.exception("generation failed for a batch of %d text request(s)", len(jobs))
+            for job in jobs:
+                job.publish(APIError(500, "the model failed on this request (see the server log)", type="server_error"))
+            return
+        for job, generation in zip(jobs, generations):
+            job.publish(generation)

@@ -79,36 +79,51 @@ class ChatRequest(_Lenient):
 @dataclass(frozen=True)
 class Question:
     """What the messages ask: the question text and the one video or image it is about, with
-    where in the request the media reference sits (for error messages)."""
+    where in the request the media reference sits (for error messages); no media for a text-only
+    request, which also keeps the system / developer messages' text."""
 
     text: str
-    media_type: str
-    media_url: str
-    media_param: str
+    media_type: str | None = None
+    media_url: str | None = None
+    media_param: str | None = None
+    system: str | None = None
 
 
 def read_question(request: ChatRequest) -> Question:
-    """The last user message's text and its one video or image. A 400 APIError when there is no
-    user message, no question text, no media, or more than one media part (the loop samples the
-    frames itself, so it needs the video, not frames cut from it)."""
+    """The last user message's text and its one video or image (or none). A 400 APIError when there
+    is no user message, no question text, or more than one media part (the loop samples the frames
+    itself, so it needs the video, not frames cut from it)."""
     users = [(index, message) for index, message in enumerate(request.messages) if message.role == "user"]
     if not users:
         raise bad_request("the messages have no user message", param="messages")
     index, message = users[-1]
-    parts = [TextPart(type="text", text=message.content)] if isinstance(message.content, str) \
-        else list(message.content or [])
-    text = "\n".join(part.text for part in parts if isinstance(part, TextPart)).strip()
+    parts = _parts(message)
+    text = _text(parts)
     media = [(position, part) for position, part in enumerate(parts) if not isinstance(part, TextPart)]
     where = f"messages[{index}].content"
-    if len(media) != 1:
-        raise bad_request(f"the last user message has {len(media)} video_url/image_url parts; send exactly one "
+    if len(media) > 1:
+        raise bad_request(f"the last user message has {len(media)} video_url/image_url parts; send at most one "
                           "(a whole video: the server samples its frames round by round)", param=where)
     if not text:
         raise bad_request("the last user message has no text: ask a question", param=where)
+    if not media:
+        system = "\n\n".join(_text(_parts(message)) for message in request.messages
+                               if message.role in ("system", "developer"))
+        return Question(text, system=system or None)
     position, part = media[0]
     if isinstance(part, VideoPart):
         return Question(text, "video", part.video_url.url, f"{where}[{position}].video_url.url")
     return Question(text, "image", part.image_url.url, f"{where}[{position}].image_url.url")
+
+
+def _parts(message: Message) -> list[TextPart | ImagePart | VideoPart]:
+    if isinstance(message.content, str):
+        return [TextPart(type="text", text=message.content)]
+    return list(message.content or [])
+
+
+def _text(parts: list[TextPart | ImagePart | VideoPart]) -> str:
+    return "\n".join(part.text for part in parts if isinstance(part, TextPart)).strip()
 
 
 def split_options(text: str) -> tuple[str, list[str] | None]:
