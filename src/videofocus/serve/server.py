@@ -15,9 +15,9 @@ from fastapi import FastAPI
 from videofocus.errors import ConfigError
 
 
-def _config(app: FastAPI, host: str, port: int, shutdown_grace: float) -> uvicorn.Config:
+def _config(app: FastAPI, host: str, port: int, shutdown_grace: float, log_level: str = "warning") -> uvicorn.Config:
     # uvicorn waits up to `shutdown_grace` s for open requests before running the app's shutdown.
-    return uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=shutdown_grace)
+    return uvicorn.Config(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=shutdown_grace)
 
 
 class _Server(uvicorn.Server):
@@ -38,9 +38,7 @@ class _Server(uvicorn.Server):
 
 def serve_forever(app: FastAPI, *, host: str, port: int, shutdown_grace: float) -> None:
     """Serve until interrupted (Ctrl-C / SIGTERM): then stop taking requests and let the open ones finish."""
-    config = _config(app, host, port, shutdown_grace)
-    config.log_level = "info"
-    _Server(config, shutdown_grace).run()
+    _Server(_config(app, host, port, shutdown_grace, log_level="info"), shutdown_grace).run()
 
 
 @contextmanager
