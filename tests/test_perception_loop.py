@@ -214,6 +214,22 @@ def test_batch_asks_once_per_round_for_the_samples_still_running(ramp_video):
     assert results[0].stop_reason == "converged" and results[1].final.option == "C"
 
 
+def test_on_round_reports_each_round_as_it_finishes(ramp_video):
+    reported = []
+    backend = ScriptedBackend(lambda prompt: completion(interval=(2.0, 4.0) if "first" in prompt.text else (6.0, 7.0),
+                                                        answer="A"))
+    first = video_sample(ramp_video, sample_id="a").model_copy(update={"question": "first"})
+    second = video_sample(ramp_video, sample_id="b").model_copy(update={"question": "second"})
+
+    def on_round(index, round_):
+        reported.append((index, round_.round, len(backend.calls)))
+
+    results = perceive_batch([first, second], backend, options(rounds=3), on_round=on_round)
+    # Rounds 1 and 2 after their backend calls; round 3 repeats round 2's input and is reused.
+    assert reported == [(0, 1, 1), (1, 1, 1), (0, 2, 2), (1, 2, 2), (0, 3, 2), (1, 3, 2)]
+    assert [[round_.round for round_ in result.rounds] for result in results] == [[1, 2, 3], [1, 2, 3]]
+
+
 def test_unreadable_media_raises_a_media_error(tmp_path):
     from videofocus.errors import MediaError
 

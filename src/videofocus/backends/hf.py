@@ -10,6 +10,7 @@ comes with a draft (the previous round's output) is decoded by verifying the dra
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from collections.abc import Sequence
@@ -79,6 +80,21 @@ class HFBackend:
         model, processor = load_model(path_or_id, dtype=dtype, device=device,
                                       attn_implementation=attn_implementation)
         return cls(model, processor, **options)
+
+    def with_decoding(self, *, max_new_tokens: int | None = None, temperature: float | None = None) -> HFBackend:
+        """This backend (sharing model, processor and feature cache) with other decoding settings:
+        `max_new_tokens` per completion; temperature 0 decodes greedily, above 0 samples. None keeps
+        the current setting. A server applies each request's settings this way."""
+        if max_new_tokens is not None and max_new_tokens < 1:
+            raise ConfigError("HFBackend: max_new_tokens must be at least 1")
+        current = self.generation_config
+        do_sample = current.do_sample if temperature is None else temperature > 0
+        temperature = temperature if temperature else (current.temperature or 1.0)
+        variant = copy.copy(self)
+        variant.generation_config = self._generation_config(max_new_tokens or current.max_new_tokens, do_sample,
+                                                            temperature, current.top_p or 1.0)
+        variant.deterministic = not do_sample
+        return variant
 
     def _generation_config(self, max_new_tokens: int, do_sample: bool, temperature: float,
                            top_p: float) -> GenerationConfig:

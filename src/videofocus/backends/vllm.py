@@ -18,6 +18,7 @@ vision-feature reuse here as in `HFBackend`.
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from collections.abc import Sequence
@@ -78,8 +79,19 @@ class VLLMBackend:
         self.llm = vllm.LLM(model=str(model), seed=seed, limit_mm_per_prompt={"video": 1, "image": max_images},
                             **engine_options)
         self._visual_ids = set(vision_token_ids(self.processor))
-        self.sampling = vllm.SamplingParams(max_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
-                                            seed=seed, logit_bias={i: _BANNED for i in self._visual_ids})
+        self._sampling_args = dict(max_tokens=max_new_tokens, temperature=temperature, top_p=top_p, seed=seed,
+                                   logit_bias={i: _BANNED for i in self._visual_ids})
+        self.sampling = vllm.SamplingParams(**self._sampling_args)
+
+    def with_decoding(self, *, max_new_tokens: int | None = None, temperature: float | None = None) -> VLLMBackend:
+        """This backend (the same engine) with other sampling settings, as `HFBackend.with_decoding`."""
+        overrides = {"max_tokens": max_new_tokens, "temperature": temperature}
+        variant = copy.copy(self)
+        variant._sampling_args = {**self._sampling_args,
+                                  **{name: value for name, value in overrides.items() if value is not None}}
+        variant.sampling = _import_vllm().SamplingParams(**variant._sampling_args)
+        variant.deterministic = variant._sampling_args["temperature"] == 0.0
+        return variant
 
     def generate(self, prompts: Sequence[Prompt], drafts: Sequence[str | None] | None = None) -> list[Generation]:
         """Completions for `prompts`, all submitted to the engine at once (`drafts` are not used:

@@ -13,6 +13,7 @@ from videofocus.cli import infer  # noqa: E402,F401
 from videofocus.cli import eval  # noqa: E402,F401
 from videofocus.cli import train  # noqa: E402,F401
 from videofocus.cli import demo  # noqa: E402,F401
+from videofocus.cli import serve  # noqa: E402,F401
 
 
 def main() -> None:

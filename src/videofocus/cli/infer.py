@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import typer
-from pydantic import ValidationError
 from rich.table import Table
 from typer.core import TyperCommand
 
@@ -15,8 +14,8 @@ from videofocus.cli.app import app, console
 from videofocus.cli.model_defaults import model_input_defaults
 from videofocus.errors import ConfigError
 from videofocus.perception import PerceptionOptions, PerceptionResult, RoundResult, perceive
+from videofocus.perception.questions import question_sample
 from videofocus.schema import Sample
-from videofocus.tasks import get_task
 
 # "A. text", "(B) text", "C) text" → the option text; the letters follow from the order.
 _OPTION_LABEL = re.compile(r"^\s*\(?[A-Z]\s*[.)]\s+")
@@ -128,27 +127,11 @@ def infer(
 def _sample(video: Path | None, image: Path | None, question: str, options: list[str] | None,
             task: str | None) -> Sample:
     """The one-off sample the command asks about (media size and duration filled in for the prompt)."""
-    from videofocus.media.image import load_image
-    from videofocus.media.video import probe
-
     if (video is None) == (image is None):
         raise ConfigError("give exactly one of --video and --image")
-    if task is not None:
-        get_task(task)  # ConfigError naming the known tasks
     texts = [_OPTION_LABEL.sub("", option).strip() for option in options or []] or None
-    if video is not None:
-        info = probe(video)
-        media = {"type": "video", "path": str(video.resolve()), "duration": info.duration,
-                 "width": info.width, "height": info.height}
-        default_task = "grounded_qa" if texts else "temporal_grounding"
-    else:
-        width, height = load_image(image).size
-        media = {"type": "image", "path": str(image.resolve()), "width": width, "height": height}
-        default_task = "mcq" if texts else "spatial_grounding"
-    try:
-        return Sample(id="infer", task=task or default_task, media=media, question=question, options=texts)
-    except ValidationError as exc:
-        raise ConfigError(f"cannot ask this: {exc.errors()[0]['msg']}") from None
+    return question_sample(video or image, "video" if video is not None else "image", question, options=texts,
+                           task=task, sample_id="infer")
 
 
 def _rounds_table(result: PerceptionResult) -> Table:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -242,27 +242,32 @@ def _open_source(sample: Sample, media_root: str | os.PathLike | None) -> VideoS
 
 
 def perceive_batch(samples: Sequence[Sample], backend: Backend, options: PerceptionOptions | None = None, *,
-                   media_root: str | os.PathLike | None = None) -> list[PerceptionResult]:
+                   media_root: str | os.PathLike | None = None,
+                   on_round: Callable[[int, RoundResult], None] | None = None) -> list[PerceptionResult]:
     """Iterative perception for several samples; one backend call per round over the samples still
     running. Raises MediaError for media that cannot be opened; a bad clue never raises.
+    `on_round(i, round_)` is called as each round of `samples[i]` finishes (a server streams them).
 
     All the samples' clips of a round are held in memory at once: pass groups of a size the
     backend would batch anyway."""
     options = options or PerceptionOptions()
     runs = [_Run(sample, get_task(options.task or sample.task), _open_source(sample, media_root), options)
             for sample in samples]
+    report = on_round or (lambda _index, _round: None)
     while active := [run for run in runs if not run.done]:
         texts = [run.prompt_text() for run in active]
         asked = []
         for run, text in zip(active, texts):
             if backend.deterministic and run.repeats_last_round(text):
                 run.record_repeat()
+                report(runs.index(run), run.rounds[-1])
             else:
                 asked.append((run, run.request(text)))
         drafts = [run.rounds[-1].output if run.rounds else None for run, _ in asked]
         generations = _generate(backend, [request.prompt for _, request in asked], drafts) if asked else []
         for (run, request), generation in zip(asked, generations):
             run.record(request, generation, backend)
+            report(runs.index(run), run.rounds[-1])
     return [run.result() for run in runs]
 
 
