@@ -21,10 +21,19 @@ def test_the_demo_model_is_a_qwen3_vl_of_under_a_million_parameters(tmp_path):
 
 def test_quick_is_smaller_than_full_and_tiny_smaller_still():
     full, quick, tiny = PRESETS["full"], PRESETS["quick"], PRESETS["tiny"]
-    for name in ("train_samples", "test_samples_per_task", "sft_steps", "grpo_steps"):
+    for name in ("test_samples_per_task", "grpo_steps"):
         assert getattr(full, name) > getattr(quick, name) > getattr(tiny, name), name
     assert full.model_size == quick.model_size == DEMO_MODEL
     assert full.rounds == 3 and full.eval_frames == 8
+    assert full.test_samples_per_task >= 100      # one held-out sample is at most 1 point
+
+
+def test_full_and_quick_start_from_the_shipped_warmup_built_by_the_warmup_preset():
+    full, quick, scratch, warmup = (PRESETS[name] for name in ("full", "quick", "scratch", "warmup"))
+    assert full.warmup == quick.warmup == "shipped" and scratch.warmup == warmup.warmup == "scratch"
+    assert warmup.sft_steps * warmup.sft_batch_size > 2 * scratch.sft_steps * scratch.sft_batch_size
+    assert (warmup.arch, warmup.model_size, warmup.frame_pixels, warmup.seed) == \
+        (full.arch, full.model_size, full.frame_pixels, full.seed)
 
 
 def test_overrides_replace_fields_of_the_preset():
@@ -34,7 +43,8 @@ def test_overrides_replace_fields_of_the_preset():
 
 
 @pytest.mark.parametrize(("call", "message"), [
-    (lambda: demo_settings("huge"), "unknown demo preset 'huge'; choose one of full, quick, tiny"),
+    (lambda: demo_settings("huge"), "unknown demo preset 'huge'; choose one of full, quick, scratch, warmup, tiny"),
+    (lambda: demo_settings(warmup="borrowed"), "warmup must be one of shipped, scratch, got 'borrowed'"),
     (lambda: demo_settings(sft_step=3), "unknown demo setting(s) sft_step"),
     (lambda: demo_settings(num_generations=1), "num_generations must be at least 2"),
     (lambda: demo_settings(grpo_steps=0), "grpo_steps must be at least 1, got 0"),
