@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from videofocus.cli.app import app, console
+from videofocus.cli.model_defaults import LIBRARY_PIXELS, model_input_defaults
 from videofocus.evaluate.settings import GenerationSettings
 from videofocus.perception import PerceptionOptions
 
@@ -37,8 +38,11 @@ def serve(
                                        help="Require `Authorization: Bearer KEY` on /v1 routes."),
     rounds: int = typer.Option(_PERCEPTION.rounds, "--rounds", min=1, help="Perception rounds per request."),
     max_rounds: int = typer.Option(8, "--max-rounds", min=1, help="Most rounds a request may ask for."),
-    num_frames: int | None = typer.Option(None, "--num-frames", min=1, help="Fixed frame budget (else --fps)."),
-    fps: float = typer.Option(_PERCEPTION.fps, "--fps", min=0.001, help="Frames per second without --num-frames."),
+    num_frames: int | None = typer.Option(None, "--num-frames", min=1,
+                                          help="Fixed frame budget of each round (default: the model's "
+                                               "videofocus.json when --fps is not given, else --fps)."),
+    fps: float | None = typer.Option(None, "--fps", min=0.001,
+                                     help=f"Frames per second without --num-frames (default {_PERCEPTION.fps:g})."),
     max_frames: int = typer.Option(_PERCEPTION.max_frames, "--max-frames", min=1),
     key_ratio: float = typer.Option(_PERCEPTION.key_ratio, "--key-ratio",
                                     help="Share of frames placed inside the clue in rounds 2+."),
@@ -65,15 +69,16 @@ def serve(
     from videofocus.serve import ServeSettings, create_app
     from videofocus.serve.server import serve_forever
 
-    options = PerceptionOptions(rounds=rounds, num_frames=num_frames, fps=fps, max_frames=max_frames,
-                                min_frames=min(_PERCEPTION.min_frames, max_frames), key_ratio=key_ratio,
+    pixels, num_frames = model_input_defaults(model, num_frames=num_frames, fps=fps, **dict.fromkeys(LIBRARY_PIXELS))
+    options = PerceptionOptions(rounds=rounds, num_frames=num_frames, fps=fps or _PERCEPTION.fps,
+                                max_frames=max_frames, min_frames=min(_PERCEPTION.min_frames, max_frames), key_ratio=key_ratio,
                                 carry_history=carry_history, early_stop=early_stop, protocol=protocol)
     settings = ServeSettings(model_name=served_model_name or model, options=options, media_root=media_root,
                              allow_remote_media=allow_remote_media, api_key=api_key, max_batch=max_batch,
                              batch_window=batch_window_ms / 1000,
                              max_queue=max_queue, request_timeout=timeout, max_body_bytes=int(max_body_mb * 2**20),
                              max_rounds=max(max_rounds, rounds))
-    generation = GenerationSettings(backend=backend, dtype=dtype, max_new_tokens=max_new_tokens)
+    generation = GenerationSettings(backend=backend, dtype=dtype, max_new_tokens=max_new_tokens, **pixels)
     loaded = build_backend(model, generation, batch_size=max_batch, device=device)
     console.print(f"serving [bold]{settings.model_name}[/] on http://{host}:{port} (API under /v1, web page at /)",
                   highlight=False)
