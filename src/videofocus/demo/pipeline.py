@@ -37,8 +37,8 @@ from videofocus.demo.settings import DemoSettings
 from videofocus.demo.targets import TargetCheck, check_targets
 from videofocus.errors import ConfigError, DataError
 from videofocus.models.saved_settings import write_model_settings
-from videofocus.report import (NOT_ABOVE_MARK, Cell, CurvePanel, Figure, ResultsTable, plot_example_timelines, plot_rounds,
-                               plot_training_curves, read_results, write_report)
+from videofocus.report import (NOT_ABOVE_MARK, Cell, CurvePanel, Figure, ResultsTable, plot_example_timelines,
+                               plot_rounds, plot_training_curves, read_results, write_report)
 from videofocus.schema import atomic_writer, read_samples
 from videofocus.uncertainty import jackknife_standard_errors
 
