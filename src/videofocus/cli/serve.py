@@ -69,10 +69,11 @@ def serve(
     from videofocus.serve import ServeSettings, create_app
     from videofocus.serve.server import serve_forever
 
-    pixels, num_frames = model_input_defaults(model, num_frames=num_frames, fps=fps, **dict.fromkeys(LIBRARY_PIXELS))
+    pixels, num_frames = model_input_defaults(model, num_frames=num_frames, fps=fps,
+                                              **dict.fromkeys(LIBRARY_PIXELS))
     options = PerceptionOptions(rounds=rounds, num_frames=num_frames, fps=fps or _PERCEPTION.fps,
-                                max_frames=max_frames, min_frames=min(_PERCEPTION.min_frames, max_frames), key_ratio=key_ratio,
-                                carry_history=carry_history, early_stop=early_stop, protocol=protocol)
+                                max_frames=max_frames, min_frames=min(_PERCEPTION.min_frames, max_frames),
+                                key_ratio=key_ratio, carry_history=carry_history, early_stop=early_stop, protocol=protocol)
     settings = ServeSettings(model_name=served_model_name or model, options=options, media_root=media_root,
                              allow_remote_media=allow_remote_media, api_key=api_key, max_batch=max_batch,
                              batch_window=batch_window_ms / 1000,

@@ -385,8 +385,8 @@ def _table_note(settings: DemoSettings) -> str:
             "crop of the previous box). The brief-evidence answer is visible only inside a short flash that uniform "
             f"frames never show, so its r1 sits at the video-blind level by construction. {NOT_ABOVE_MARK}: not above "
             "the video-blind row by more than the cell's standard error. Video-blind answers: "
-            + "; ".join(f"{title} — {BASELINE_WORDS[stages.selection_benchmark(selection)]}"
-                        for selection, title in ((sel, stages.SELECTION_LABELS.get(sel, sel)) for sel in settings.tasks))
+            + "; ".join(f"{stages.SELECTION_LABELS.get(selection, selection)} — "
+                        f"{BASELINE_WORDS[stages.selection_benchmark(selection)]}" for selection in settings.tasks)
             + ".")
 
 
