@@ -115,7 +115,7 @@ def test_prompts_carry_question_and_options():
     canonical = get_task("grounded_qa").build_prompt(sample)
     assert "Why did he stop?" in canonical and "B. to eat" in canonical and "<clue>" in canonical
     released = get_task("grounded_qa").build_prompt(sample, protocol="videochat_r1")
-    assert "Select the answer from :['A. to rest', 'B. to eat', 'C. to call', 'D. to read']" in released
+    assert "Select the answer from :['(A) to rest', '(B) to eat', '(C) to call', '(D) to read']" in released
     assert "<glue>" in released and "<think>" in released
     r15 = get_task("grounded_qa").build_prompt(sample, protocol="videochat_r1_5")
     assert "<glue>" in r15 and "<think>" not in r15

@@ -43,7 +43,8 @@ def eval_command(
     key_ratio: float = typer.Option(_PERCEPTION.key_ratio, "--key-ratio",
                                     help="Share of frames placed inside the clue in rounds 2+."),
     protocol: str = typer.Option(_PERCEPTION.protocol, "--protocol",
-                                 help="Prompt protocol: videofocus, videochat_r1, videochat_r1_5."),
+                                 help="Prompt protocol: videofocus, videochat_r1, videochat_r1_nothink, "
+                                      "videochat_r1_5 (docs/protocols.md)."),
     task: str | None = typer.Option(None, "--task", help="Ask every sample with this task's prompt "
                                                          "(default: each sample's own task)."),
     carry_history: bool = typer.Option(_PERCEPTION.carry_history, "--carry-history/--no-carry-history",

@@ -82,7 +82,8 @@ def infer(
     carry_history: bool = typer.Option(False, "--carry-history", help="Quote the previous round in the prompt."),
     early_stop: bool = typer.Option(False, "--early-stop", help="Stop when clue and answer stop changing."),
     protocol: str = typer.Option("videofocus", "--protocol", help="Prompt protocol: videofocus, videochat_r1, "
-                                                                 "videochat_r1_5."),
+                                                                 "videochat_r1_nothink, videochat_r1_5 "
+                                                                 "(docs/protocols.md)."),
     max_new_tokens: int = typer.Option(1024, "--max-new-tokens", min=1),
     min_pixels: int | None = typer.Option(None, "--min-pixels", min=1,
                                           help="Fewest pixels per frame / image (default 128·28·28 / 4·28·28)."),

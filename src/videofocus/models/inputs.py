@@ -85,14 +85,16 @@ QwenProcessor = Qwen2_5_VLProcessor | Qwen3VLProcessor
 
 @dataclass
 class Prompt:
-    """One request: a user text with an optional clip and images (shown in that order before the
-    text), an optional system message, and text the assistant's answer is forced to start with."""
+    """One request: a user text with an optional clip and images (shown in that order, before the
+    text unless `media_first` is False: the released VideoChat-R1 puts its text first), an optional
+    system message, and text the assistant's answer is forced to start with."""
 
     text: str
     system: str | None = None
     video: Clip | None = None
     images: list[Image.Image] = field(default_factory=list)
     assistant_prefix: str = ""
+    media_first: bool = True
 
 
 @dataclass(frozen=True)
@@ -148,9 +150,10 @@ def encode_prompts(processor: QwenProcessor, prompts: list[Prompt], *,
 
 def render_prompt(processor: QwenProcessor, prompt: Prompt) -> str:
     """The prompt as text through the checkpoint's chat template, before vision expansion."""
-    content = [{"type": "video"}] if prompt.video is not None else []
-    content += [{"type": "image"} for _ in prompt.images]
-    content.append({"type": "text", "text": prompt.text})
+    media = [{"type": "video"}] if prompt.video is not None else []
+    media += [{"type": "image"} for _ in prompt.images]
+    text = [{"type": "text", "text": prompt.text}]
+    content = media + text if prompt.media_first else text + media
     messages = [{"role": "system", "content": prompt.system}] if prompt.system is not None else []
     messages.append({"role": "user", "content": content})
     text = processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)

@@ -227,9 +227,11 @@ def build_prompt(item: TrainSample, config: TrainConfig) -> Prompt:
     """The model prompt for a sample: its task's prompt text and its decoded media (video frames at
     `video_fps` within the frame limits, the track's own frames for tracking, or the image)."""
     sample = item.sample
-    text = get_task(sample.task).build_prompt(sample, protocol=config.protocol)
+    task = get_task(sample.task)
+    text = task.build_prompt(sample, protocol=config.protocol, stage="train")
+    media_first = task.protocol_for(sample, config.protocol).media_first
     if sample.media.type == "image":
-        return Prompt(text=text, images=[load_image(item.media_path)])
+        return Prompt(text=text, images=[load_image(item.media_path)], media_first=media_first)
     info = probe(item.media_path)
     if item.view is not None:
         indices = loop_view_indices(info, sample, item.view)
@@ -238,7 +240,7 @@ def build_prompt(item: TrainSample, config: TrainConfig) -> Prompt:
     else:
         indices = fps_indices(info, fps=config.video_fps, min_frames=config.video_min_frames,
                               max_frames=config.video_max_frames)
-    return Prompt(text=text, video=read_frames(info, indices))
+    return Prompt(text=text, video=read_frames(info, indices), media_first=media_first)
 
 
 def loop_view_indices(info: VideoInfo, sample: Sample, view: LoopView) -> np.ndarray:
