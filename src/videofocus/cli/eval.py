@@ -42,6 +42,10 @@ def eval_command(
     max_frames: int = typer.Option(_PERCEPTION.max_frames, "--max-frames", min=1),
     key_ratio: float = typer.Option(_PERCEPTION.key_ratio, "--key-ratio",
                                     help="Share of frames placed inside the clue in rounds 2+."),
+    focus_sampling: str | None = typer.Option(None, "--focus-sampling",
+                                              help="Rounds 2+: key_ratio (ours) or released (VideoChat-R1.5: clue "
+                                                   "frames weigh 1.5, duplicates dropped); default released under "
+                                                   "--protocol videochat_r1_5, else key_ratio."),
     protocol: str = typer.Option(_PERCEPTION.protocol, "--protocol",
                                  help="Prompt protocol: videofocus, videochat_r1, videochat_r1_nothink, "
                                       "videochat_r1_5 (docs/protocols.md)."),
@@ -78,7 +82,8 @@ def eval_command(
     """Evaluate a model on a benchmark, reporting metrics after each listed perception round."""
     perception = PerceptionOptions(num_frames=num_frames, fps=fps, min_frames=min_frames, max_frames=max_frames,
                                    key_ratio=key_ratio, carry_history=carry_history, early_stop=early_stop,
-                                   early_stop_iou=early_stop_iou, protocol=protocol, task=task)
+                                   early_stop_iou=early_stop_iou, protocol=protocol, task=task,
+                                   focus_sampling=focus_sampling)
     generation = GenerationSettings(backend=backend, dtype=dtype, max_new_tokens=max_new_tokens, do_sample=do_sample,
                                     temperature=temperature, top_p=top_p,
                                     video_min_pixels=video_min_pixels, video_max_pixels=video_max_pixels,

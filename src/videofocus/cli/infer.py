@@ -79,6 +79,9 @@ def infer(
     fps: float = typer.Option(2.0, "--fps", min=0.001, help="Frames per second sampled when --num-frames is not set."),
     max_frames: int = typer.Option(768, "--max-frames", min=1, help="Most frames --fps may take."),
     key_ratio: float = typer.Option(0.5, "--key-ratio", help="Share of frames placed inside the clue in rounds 2+."),
+    focus_sampling: str | None = typer.Option(None, "--focus-sampling",
+                                              help="Rounds 2+: key_ratio or released (VideoChat-R1.5's rule); "
+                                                   "default released under --protocol videochat_r1_5."),
     carry_history: bool = typer.Option(False, "--carry-history", help="Quote the previous round in the prompt."),
     early_stop: bool = typer.Option(False, "--early-stop", help="Stop when clue and answer stop changing."),
     protocol: str = typer.Option("videofocus", "--protocol", help="Prompt protocol: videofocus, videochat_r1, "
@@ -103,7 +106,7 @@ def infer(
     sample = _sample(video, image, question, options, task)
     perception = PerceptionOptions(rounds=rounds, num_frames=num_frames, fps=fps, max_frames=max_frames,
                                    min_frames=min(4, max_frames), key_ratio=key_ratio, carry_history=carry_history,
-                                   early_stop=early_stop, protocol=protocol)
+                                   early_stop=early_stop, protocol=protocol, focus_sampling=focus_sampling)
     backend = HFBackend.from_pretrained(model, dtype=dtype, device=device, max_new_tokens=max_new_tokens,
                                         video_min_pixels=min_pixels, image_min_pixels=min_pixels,
                                         video_max_pixels=max_pixels, image_max_pixels=max_pixels,
