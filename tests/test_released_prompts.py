@@ -109,6 +109,7 @@ R15_CASES = {
     ("QA", "eval_videomme.py"): (VIDEOMME, "eval", True, lambda t: fill(
         t, QUESTION=VIDEOMME["question"], OPTION=videomme_options(VIDEOMME["options"]))),
     ("GROUND_TEMPLATE", "evaluate_chara.py"): (TG, "eval", True, lambda t: fill(t, QUESTION=QUERY)),
+    ("GQA_TEMPLATE", "evaluate_gqa.py"): (GQA, "eval", True, gqa_fill),
 }
 # Released templates we deliberately do not reproduce, each a row of docs/protocols.md.
 R15_NOT_REPRODUCED = {("QA_THINK_GLUE", "eval_mvbench.py"), ("QA_THINK", "eval_mvbench.py")}

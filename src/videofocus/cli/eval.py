@@ -13,6 +13,7 @@ from rich.table import Table
 from videofocus.cli.app import app, console
 from videofocus.cli.score import BenchmarkName, TrackUnitsOption
 from videofocus.evaluate import EvalResult, EvalSettings, GenerationSettings, evaluate, parse_rounds
+from videofocus.media.budget import RELEASED_BUDGETS, released_budget
 from videofocus.perception import PerceptionOptions
 
 _PERCEPTION = PerceptionOptions()
@@ -72,6 +73,11 @@ def eval_command(
     video_total_pixels: int | None = typer.Option(_GENERATION.video_total_pixels, "--video-total-pixels", min=1,
                                                   help="Pixel budget for all the frames of a clip together "
                                                        "(qwen-vl-utils' total_pixels); default: none."),
+    released: str | None = typer.Option(None, "--released-budget",
+                                        help="Use a released script's video budget (total and least pixels per "
+                                             "clip, fps 2, its frame cap), overriding --fps/--num-frames/"
+                                             "--max-frames and the video pixel options: "
+                                             + ", ".join(RELEASED_BUDGETS) + " (docs/protocols.md)."),
     image_min_pixels: int = typer.Option(_GENERATION.image_min_pixels, "--image-min-pixels", min=1),
     image_max_pixels: int = typer.Option(_GENERATION.image_max_pixels, "--image-max-pixels", min=1),
     track_units: TrackUnitsOption = typer.Option(TrackUnitsOption.normalised, "--track-units",
@@ -80,6 +86,11 @@ def eval_command(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Evaluate a model on a benchmark, reporting metrics after each listed perception round."""
+    if released is not None:
+        budget = released_budget(released)
+        num_frames, fps, max_frames = None, budget.fps, budget.max_frames
+        video_min_pixels, video_max_pixels, video_total_pixels = budget.min_pixels, budget.max_pixels, \
+            budget.total_pixels
     perception = PerceptionOptions(num_frames=num_frames, fps=fps, min_frames=min_frames, max_frames=max_frames,
                                    key_ratio=key_ratio, carry_history=carry_history, early_stop=early_stop,
                                    early_stop_iou=early_stop_iou, protocol=protocol, task=task,

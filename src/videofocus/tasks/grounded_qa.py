@@ -39,8 +39,13 @@ VIDEOCHAT_R1_NOTHINK = Protocol(
     format_pattern=tagged(("answer", OPTION_ANSWER), ("glue", CLUE_CONTENT["temporal"])),
     media_first=False,
 )
-# VideoChat-R1.5: task_prompts["gqa"] (the same text as R1's no-think prompt) and ["igqa"] for images.
-VIDEOCHAT_R1_5 = replace(VIDEOCHAT_R1_NOTHINK, media_first=True)
+# VideoChat-R1.5: task_prompts["gqa"] in training (the same text as R1's no-think prompt), evaluate_gqa.py's
+# think + answer + glue prompt in evaluation; ["igqa"] for images.
+VIDEOCHAT_R1_5 = replace(
+    VIDEOCHAT_R1_NOTHINK, media_first=True, train_template=VIDEOCHAT_R1_NOTHINK.template,
+    template=(RELEASED_VIDEO_QUESTION + "\n\nOutput your thought process within the <think> </think> tags.\n\n"
+              "Then, " + _GLUE_ANSWER.replace("For example: <answer>", "For example: <think>...</think><answer>")),
+)
 IMAGE_GLUE = Protocol(
     template=('Answer the question: "${question}" according to the content of the image. Select the answer from '
               ":${options_inline}.\n\n"
