@@ -50,6 +50,16 @@ def test_released_loop_asks_for_a_clue_until_the_last_round_and_keeps_a_missing_
     assert result.rounds[2].view.focus == (CLUE,) and result.rounds[2].fallback is None
 
 
+def test_an_unreadable_clue_resets_the_kept_one_as_the_release_does(ramp_video):
+    backend = ScriptedBackend([released_answer("A", CLUE), "<answer>B</answer><glue>[(twelve, 16)]</glue>",
+                               released_answer("B")])
+    result = perceive(video_sample(ramp_video, task="mcq"), backend,
+                      PerceptionOptions(num_frames=BUDGET, protocol="videochat_r1_5"))
+    assert result.rounds[1].view.focus == (CLUE,)
+    assert result.rounds[2].view.frame_indices == result.rounds[0].view.frame_indices
+    assert result.rounds[2].view.focus is None
+
+
 def test_without_keep_last_clue_a_round_without_clue_falls_back_to_uniform(ramp_video):
     backend = ScriptedBackend([released_answer("A", CLUE), released_answer("B"), released_answer("B")])
     result = perceive(video_sample(ramp_video, task="mcq"), backend,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -33,6 +34,9 @@ from videofocus.perception.views import ImageSource, VideoSource, first_round_in
 from videofocus.schema import Sample
 from videofocus.tasks import get_task
 from videofocus.tasks.spec import TaskSpec
+
+
+_CLUE_BLOCK = re.compile(r"<(clue|glue)\s*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -184,11 +188,15 @@ class _Run:
 
     def _clue_round(self, last: RoundResult) -> RoundResult | None:
         """The round whose intervals focus the next one: the last round, or with `keep_last_clue`
-        the latest round that gave readable intervals."""
-        if last.intervals:
-            return last
-        if self.options.keeps_last_clue:
-            return next((round_ for round_ in reversed(self.rounds) if round_.intervals), None)
+        the latest round that gave readable intervals, as the released loop keeps its clue through
+        rounds without a clue block (a clue block it cannot read resets it: uniform frames)."""
+        if last.intervals or not self.options.keeps_last_clue:
+            return last if last.intervals else None
+        for round_ in reversed(self.rounds):
+            if round_.intervals:
+                return round_
+            if _CLUE_BLOCK.search(round_.output):
+                return None
         return None
 
     def result(self) -> PerceptionResult:

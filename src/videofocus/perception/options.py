@@ -32,9 +32,10 @@ class PerceptionOptions:
         the clue, in reusable pairs) or "released" (the released R1.5 rule: clue frames weigh 1.5,
         duplicates dropped, `media.sampling.released_key_frames`). None: "released" under the
         videochat_r1_5 protocol, "key_ratio" otherwise.
-    keep_last_clue: a round that gives no readable clue refocuses on the last clue given (the
-        released R1.5 loop keeps its previous clue when the answer has no <glue>) instead of
-        falling back to uniform frames. None: True under the videochat_r1_5 protocol.
+    keep_last_clue: a round that writes no clue block refocuses on the last clue given (the
+        released R1.5 loop keeps its previous clue when the answer has no <glue>; a clue block it
+        cannot read resets it) instead of falling back to uniform frames. None: True under the
+        videochat_r1_5 protocol.
     """
 
     rounds: int = 3
