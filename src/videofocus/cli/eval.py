@@ -78,6 +78,9 @@ def eval_command(
                                              "clip, fps 2, its frame cap), overriding --fps/--num-frames/"
                                              "--max-frames and the video pixel options: "
                                              + ", ".join(RELEASED_BUDGETS) + " (docs/protocols.md)."),
+    time_positions: str = typer.Option(_GENERATION.time_positions, "--time-positions",
+                                       help="Qwen2.5-VL video time positions: mean (one spacing per clip) or "
+                                            "exact (each frame pair at its true time; hf backend)."),
     image_min_pixels: int = typer.Option(_GENERATION.image_min_pixels, "--image-min-pixels", min=1),
     image_max_pixels: int = typer.Option(_GENERATION.image_max_pixels, "--image-max-pixels", min=1),
     track_units: TrackUnitsOption = typer.Option(TrackUnitsOption.normalised, "--track-units",
@@ -99,7 +102,8 @@ def eval_command(
                                     temperature=temperature, top_p=top_p,
                                     video_min_pixels=video_min_pixels, video_max_pixels=video_max_pixels,
                                     video_total_pixels=video_total_pixels,
-                                    image_min_pixels=image_min_pixels, image_max_pixels=image_max_pixels)
+                                    image_min_pixels=image_min_pixels, image_max_pixels=image_max_pixels,
+                                    time_positions=time_positions)
     settings = EvalSettings(benchmark=benchmark.value, rounds=parse_rounds(rounds), perception=perception,
                             limit=limit, batch_size=batch_size, seed=seed, track_units=track_units.value,
                             generation=generation)

@@ -95,6 +95,9 @@ def infer(
     total_pixels: int | None = typer.Option(None, "--total-pixels", min=1,
                                             help="Pixel budget for all the video's frames together "
                                                  "(qwen-vl-utils' total_pixels; default: none)."),
+    time_positions: str = typer.Option("mean", "--time-positions",
+                                       help="Qwen2.5-VL video time positions: mean (one spacing per clip) or "
+                                            "exact (each frame pair at its true time)."),
     device: str | None = typer.Option(None, "--device", help="cpu, cuda, cuda:1 … (default: cuda when present)."),
     dtype: str | None = typer.Option(None, "--dtype", help="float32, bfloat16 … (default: bf16 on GPU)."),
     json_output: bool = typer.Option(False, "--json", help="Print the full result as JSON instead of a table."),
@@ -110,7 +113,7 @@ def infer(
     backend = HFBackend.from_pretrained(model, dtype=dtype, device=device, max_new_tokens=max_new_tokens,
                                         video_min_pixels=min_pixels, image_min_pixels=min_pixels,
                                         video_max_pixels=max_pixels, image_max_pixels=max_pixels,
-                                        video_total_pixels=total_pixels)
+                                        video_total_pixels=total_pixels, time_positions=time_positions)
     result = perceive(sample, backend, perception)
     if json_output:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))

@@ -1,4 +1,4 @@
-"""The released scripts' video budgets: `videofocus eval --released-budget` and the shipped recipes."""
+"""The released scripts' settings: `videofocus eval --released-budget`, the shipped recipes, `--time-positions`."""
 
 from __future__ import annotations
 
@@ -47,3 +47,14 @@ def test_recipes_use_their_releases_training_budget(recipe, budget):
 
 def test_every_released_budget_names_its_source_file():
     assert all(".py" in budget.source and "@" in budget.source for budget in RELEASED_BUDGETS.values())
+
+
+def test_time_positions_option_reaches_the_recorded_settings(monkeypatch):
+    ran = {}
+    monkeypatch.setattr("videofocus.cli.eval.evaluate", lambda annotations, folder, settings, **_: ran.update(
+        settings=settings.to_dict()))
+    base = ["eval", "--model", "m", "--benchmark", "mcq", "--annotations", "a.jsonl"]
+    assert runner.invoke(app, [*base, "--time-positions", "exact"]).exit_code == 0
+    assert ran["settings"]["generation"]["time_positions"] == "exact"
+    refused = runner.invoke(app, [*base, "--time-positions", "exact", "--backend", "vllm"])
+    assert isinstance(refused.exception, ConfigError) and "hf backend only" in str(refused.exception)
