@@ -27,13 +27,13 @@ GQA = {"id": "nextgqa#0", "task": "grounded_qa", "media": {"type": "video", "pat
        "options": NEXTGQA_OPTIONS, "answer": "C", "clue": {"intervals": [[23.0, 27.7]]}}
 GOT_START = [0.093, 0.0, 0.8, 0.797]  # GOT-10k_Val_000010's first box, as the release's got_val.json has it
 WIDTH, HEIGHT = 1280, 720
-TRACK = {"id": "got#0", "task": "tracking", "media": {"type": "video", "path": "v.mp4", "width": WIDTH, "height": HEIGHT},
-         "question": "sloth",
+TRACK = {"id": "got#0", "task": "tracking",
+         "media": {"type": "video", "path": "v.mp4", "width": WIDTH, "height": HEIGHT}, "question": "sloth",
          "clue": {"track": [{"t": k / 2, "box": [GOT_START[0] * WIDTH, GOT_START[1] * HEIGHT, GOT_START[2] * WIDTH,
                                                   GOT_START[3] * HEIGHT]} for k in range(8)]}}
 QUERY = "A person is putting a book on a shelf."
-TG = {"id": "charades#0", "task": "temporal_grounding", "media": {"type": "video", "path": "v.mp4", "duration": 30.0},
-      "question": QUERY, "clue": {"intervals": [[0.0, 6.9]]}}
+TG = {"id": "charades#0", "task": "temporal_grounding",
+      "media": {"type": "video", "path": "v.mp4", "duration": 30.0}, "question": QUERY, "clue": {"intervals": [[0.0, 6.9]]}}
 CLS = {"id": "quality#0", "task": "classification", "media": {"type": "video", "path": "v.mp4"},
        "question": "How about the quality of the video from an aesthetic and technical point of view? Choice one answer "
                    "from ['low quality', 'high quality'].", "answer": "low quality"}

@@ -77,7 +77,8 @@ class PerceptionOptions:
             (self.protocol in PROTOCOLS, f"protocol must be one of {', '.join(PROTOCOLS)}"),
             (self.max_crops >= 1, "max_crops must be at least 1"),
             (self.crop_margin >= 0, "crop_margin must not be negative"),
-            (self.focus_sampling in (None, *FOCUS_SAMPLING), f"focus_sampling must be one of {', '.join(FOCUS_SAMPLING)}"),
+            (self.focus_sampling in (None, *FOCUS_SAMPLING),
+             f"focus_sampling must be one of {', '.join(FOCUS_SAMPLING)}"),
         ]
         for ok, message in checks:
             if not ok:

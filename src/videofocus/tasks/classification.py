@@ -25,7 +25,8 @@ VIDEOFOCUS = Protocol(
 )
 # VideoChat-R1: CLS_QA_TEMPLATE (training and evaluation alike), the no-think training prompt.
 VIDEOCHAT_R1 = Protocol(
-    template="${problem}\n\n" + TIMESTEP_THINK + "\n\nThen, provide your final answer within the <answer> </answer> tags.\n",
+    template=("${problem}\n\n" + TIMESTEP_THINK +
+              "\n\nThen, provide your final answer within the <answer> </answer> tags.\n"),
     format_pattern=tagged(("think", FREE_TEXT), ("answer", FREE_TEXT)),
     media_first=False,
 )

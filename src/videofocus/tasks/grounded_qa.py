@@ -23,10 +23,10 @@ VIDEOFOCUS_IMAGE = Protocol(
     format_pattern=tagged(("think", FREE_TEXT), ("clue", CLUE_CONTENT["spatial"]), ("answer", OPTION_ANSWER)),
 )
 
-_GLUE_ANSWER = ("provide your answer within the <answer> </answer> tags, output the corresponding letter of the option. "
-                "At the same time, in the <glue> </glue> tags, present the precise time period in seconds of the "
-                "video clips on which you base your answer to this question in the format of [(s1, e1), (s2, e2), "
-                "...]. For example: <answer>A</answer><glue>[(5.2, 10.4)]</glue>.\n")
+_GLUE_ANSWER = ("provide your answer within the <answer> </answer> tags, output the corresponding letter of the "
+                "option. At the same time, in the <glue> </glue> tags, present the precise time period in seconds "
+                "of the video clips on which you base your answer to this question in the format of [(s1, e1), "
+                "(s2, e2), ...]. For example: <answer>A</answer><glue>[(5.2, 10.4)]</glue>.\n")
 
 # VideoChat-R1: GQA_THINK_ANSWER_GLUE (training and evaluation alike) and GQA_ANSWER_GLUE (no think).
 VIDEOCHAT_R1 = Protocol(

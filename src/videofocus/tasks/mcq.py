@@ -1,8 +1,8 @@
 """Multiple-choice video/image QA (MVBench, VideoMME, …). The canonical protocol also asks for a clue
 so that iterative perception can refocus; it earns a reward only where the sample annotates one."""
 
-from videofocus.tasks.spec import (FREE_TEXT, OPTION_ANSWER, RELEASED_VIDEO_QUESTION, TIMESTEP_THINK, Protocol, TaskSpec,
-                                   question_variables, register_task, tagged)
+from videofocus.tasks.spec import (FREE_TEXT, OPTION_ANSWER, RELEASED_VIDEO_QUESTION, TIMESTEP_THINK, Protocol,
+                                   TaskSpec, question_variables, register_task, tagged)
 from videofocus.tasks.grounded_qa import VIDEOFOCUS as GROUNDED_VIDEOFOCUS, VIDEOFOCUS_IMAGE as GROUNDED_IMAGE
 
 _LETTER = "provide your answer within the <answer> </answer> tags, output the corresponding letter of the option."

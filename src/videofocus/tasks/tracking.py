@@ -6,8 +6,8 @@ from dataclasses import replace
 
 from videofocus.errors import DataError
 from videofocus.schema import Sample
-from videofocus.tasks.spec import (BOX_LIST, CLUE_CONTENT, FREE_TEXT, TIMESTEP_THINK, Protocol, TaskSpec, format_numbers,
-                                   padded, register_task, require_frame_size, tagged)
+from videofocus.tasks.spec import (BOX_LIST, CLUE_CONTENT, FREE_TEXT, TIMESTEP_THINK, Protocol, TaskSpec,
+                                   format_numbers, padded, register_task, require_frame_size, tagged)
 
 
 def normalised_track(sample: Sample) -> list[list[float]]:
@@ -43,8 +43,8 @@ VIDEOFOCUS = Protocol(
     format_pattern=tagged(("think", FREE_TEXT), ("clue", CLUE_CONTENT["tracking"])),
 )
 
-_R1_TASK = ('Track the "${object}" in the video based on its initial coordinates "${start_released}". The output should be '
-            "a list containing ${frames_word} sublists. Each sublist includes four normalized coordinates "
+_R1_TASK = ('Track the "${object}" in the video based on its initial coordinates "${start_released}". The output '
+            "should be a list containing ${frames_word} sublists. Each sublist includes four normalized coordinates "
             "[x0, y0, x1, y1] representing the bounding box of the object at specific time intervals.\n\n")
 _R1_ANSWER = ("Provide your answer within the <answer> </answer> tags as a list of ${frames_word} sublists, where "
               "each sublist contains the normalized coordinates [x0, y0, x1, y1]. For example: "
