@@ -114,3 +114,35 @@ def test_frames_focus_says_when_the_request_cannot_be_met(monkeypatch, capsys, r
     assert code == 0 and "asks for 6 frames inside the clue; it is shown by" in " ".join(err.split())
     code, _, err = frames_cli(monkeypatch, capsys, ramp_video, "--focus", "30-40")
     assert code == 1 and "cannot focus" in err and "round-1 frames again" in " ".join(err.split())
+
+
+def test_a_segment_sample_is_shown_only_its_segment(ramp_video):
+    """MVBench's bounded tasks: the loop sees [start, end) only, its times counted from start."""
+    sample = video_sample(ramp_video, task="mcq")
+    sample = sample.model_copy(update={"media": sample.media.model_copy(update={"start": 5.0, "end": 9.0})})
+    backend = ScriptedBackend([released_answer("A", (1.0, 2.0))] * 2)
+    result = perceive(sample, backend, PerceptionOptions(num_frames=8, rounds=2))
+    first = backend.prompts[0].video
+    assert first.info.duration == pytest.approx(4.0) and first.info.num_frames == 40
+    assert min(first.timestamps) >= 0.0 and max(first.timestamps) < 4.0
+    levels = first.frames[:, 0, 0, 0].astype(int)
+    np.testing.assert_allclose(levels, 10 + 50 + first.indices, atol=2)  # frame i of the segment is frame 50 + i
+    assert result.rounds[1].view.focus == ((1.0, 2.0),)  # a clue in segment time
+
+
+def test_trim_refuses_a_segment_without_frames(ramp_video):
+    from videofocus.errors import MediaError
+    from videofocus.media.video import trim
+
+    with pytest.raises(MediaError, match="no frame in the segment"):
+        trim(probe(ramp_video), 25.0, 30.0)
+
+
+def test_a_segment_needs_both_ends_in_order():
+    from videofocus.errors import DataError
+    from videofocus.schema import parse_sample
+
+    base = {"id": "s", "task": "mcq", "question": "q", "options": ["a", "b"], "answer": "A"}
+    for media, field in (({"start": 1.0}, "start"), ({"start": 3.0, "end": 2.0}, "end")):
+        with pytest.raises(DataError, match=field):
+            parse_sample({**base, "media": {"type": "video", "path": "v.mp4", **media}})

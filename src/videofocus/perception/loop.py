@@ -238,7 +238,9 @@ def _generate(backend: Backend, prompts: list[Prompt], drafts: list[str | None])
 
 def _open_source(sample: Sample, media_root: str | os.PathLike | None) -> VideoSource | ImageSource:
     path = sample.media.resolve(media_root)
-    return VideoSource.open(path) if sample.media.type == "video" else ImageSource.open(path)
+    if sample.media.type == "video":
+        return VideoSource.open(path, sample.media.segment)
+    return ImageSource.open(path)
 
 
 def perceive_batch(samples: Sequence[Sample], backend: Backend, options: PerceptionOptions | None = None, *,

@@ -23,7 +23,7 @@ from videofocus.errors import MediaError
 from videofocus.media.image import crop_box, load_image
 from videofocus.media.pairs import focused_pair_indices
 from videofocus.media.sampling import fps_indices, released_key_frames, uniform_indices
-from videofocus.media.video import Clip, VideoInfo, probe, read_frames
+from videofocus.media.video import Clip, VideoInfo, probe, read_frames, trim
 
 Interval = tuple[float, float]
 
@@ -46,8 +46,10 @@ class VideoSource:
         self._frames: dict[int, np.ndarray] = {}
 
     @classmethod
-    def open(cls, path: str | os.PathLike) -> VideoSource:
-        return cls(probe(path))
+    def open(cls, path: str | os.PathLike, segment: tuple[float, float] | None = None) -> VideoSource:
+        """The video at `path`, or only its `segment` (start, end in seconds; `media.video.trim`)."""
+        info = probe(path)
+        return cls(trim(info, *segment) if segment is not None else info)
 
     def clip(self, indices: Sequence[int] | np.ndarray) -> DecodedClip:
         """The frames at `indices` (in the given order, repeats allowed) with their true timestamps."""

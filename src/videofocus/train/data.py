@@ -17,7 +17,7 @@ from videofocus.errors import ConfigError, VideoFocusError
 from videofocus.media.image import load_image
 from videofocus.media.pairs import second_round_indices
 from videofocus.media.sampling import fps_indices, uniform_indices
-from videofocus.media.video import VideoInfo, probe, read_frames
+from videofocus.media.video import VideoInfo, probe, read_frames, trim
 from videofocus.models.inputs import Prompt, encode_prompts
 from videofocus.parsing import Prediction
 from videofocus.perception.options import PerceptionOptions
@@ -233,6 +233,8 @@ def build_prompt(item: TrainSample, config: TrainConfig) -> Prompt:
     if sample.media.type == "image":
         return Prompt(text=text, images=[load_image(item.media_path)], media_first=media_first)
     info = probe(item.media_path)
+    if sample.media.segment is not None:
+        info = trim(info, *sample.media.segment)
     if item.view is not None:
         indices = loop_view_indices(info, sample, item.view)
     elif sample.clue is not None and sample.clue.track:
