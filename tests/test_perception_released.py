@@ -146,3 +146,18 @@ def test_a_segment_needs_both_ends_in_order():
     for media, field in (({"start": 1.0}, "start"), ({"start": 3.0, "end": 2.0}, "end")):
         with pytest.raises(DataError, match=field):
             parse_sample({**base, "media": {"type": "video", "path": "v.mp4", **media}})
+
+
+def test_itp_training_asks_every_round_with_the_training_prompt(ramp_video):
+    """ITP training rewards the training prompt's format, so its rounds are asked with that prompt."""
+    from videofocus.train.config import GRPOConfig
+    from videofocus.train.itp import perception_options
+
+    sample = video_sample(ramp_video, task="mcq")
+    config = GRPOConfig(model="m", output_dir="o", datasets=[{"path": "d.jsonl"}], protocol="videochat_r1_5",
+                        rollout_rounds=3, num_generations=2, per_device_batch_size=6)
+    backend = ScriptedBackend([released_answer("A", CLUE)] * 3)
+    perceive(sample, backend, perception_options(config))
+    training = get_task("mcq").build_prompt(sample, protocol="videochat_r1_5", stage="train")
+    # round 3 repeats round 2's input exactly, so the deterministic backend is not asked again
+    assert [prompt.text for prompt in backend.prompts] == [training] * 2

@@ -89,7 +89,7 @@ class _Run:
         previous = self.predictions[-1] if self.options.carry_history and self.predictions else None
         last_round = len(self.rounds) + 1 >= self.options.rounds
         return self.task.build_prompt(self.sample, protocol=self.options.protocol, previous=previous,
-                                      last_round=last_round)
+                                      stage=self.options.stage, last_round=last_round)
 
     def repeats_last_round(self, text: str) -> bool:
         """Whether the next round would give the model exactly the last round's input."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from videofocus.errors import ConfigError
 from videofocus.perception.views import FOCUS_SAMPLING
-from videofocus.tasks.spec import PROTOCOLS
+from videofocus.tasks.spec import PROTOCOLS, STAGES
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,8 @@ class PerceptionOptions:
         released R1.5 loop keeps its previous clue when the answer has no <glue>; a clue block it
         cannot read resets it) instead of falling back to uniform frames. None: True under the
         videochat_r1_5 protocol.
+    stage: "eval" (the protocol's evaluation prompts, per round) or "train" (its training prompt in
+        every round: ITP training, whose format reward checks that prompt's form).
     """
 
     rounds: int = 3
@@ -53,6 +55,7 @@ class PerceptionOptions:
     crop_margin: float = 0.1
     focus_sampling: str | None = None
     keep_last_clue: bool | None = None
+    stage: str = "eval"
 
     @property
     def sampling_mode(self) -> str:
@@ -75,6 +78,7 @@ class PerceptionOptions:
             (0.0 < self.key_ratio <= 1.0, "key_ratio must lie in (0, 1]"),
             (0.0 <= self.early_stop_iou <= 1.0, "early_stop_iou must lie in [0, 1]"),
             (self.protocol in PROTOCOLS, f"protocol must be one of {', '.join(PROTOCOLS)}"),
+            (self.stage in STAGES, f"stage must be one of {', '.join(STAGES)}"),
             (self.max_crops >= 1, "max_crops must be at least 1"),
             (self.crop_margin >= 0, "crop_margin must not be negative"),
             (self.focus_sampling in (None, *FOCUS_SAMPLING),
