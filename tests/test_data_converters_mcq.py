@@ -36,11 +36,11 @@ def test_mvbench_folder_of_task_files(tmp_path):
          "options": ["Not sure", "Scattering something down", "Piling something up"], "answer": "C",
          "source": "mvbench/action_antonym", "meta": {"task": "action_antonym"}},
         {"id": "mvbench/action_sequence/0", "task": "mcq",
-         "media": {"type": "video", "path": "star/Charades_v1_480/ZS9XR.mp4"},
+         "media": {"type": "video", "path": "star/Charades_v1_480/ZS9XR.mp4", "start": 13.8, "end": 19.5},
          "question": "What happened after the person took the food?",
          "options": ["Ate the medicine.", "Tidied up the blanket.", "Put down the cup/glass/bottle.",
                      "Took the box."],
-         "answer": "A", "clue": {"intervals": [[13.8, 19.5]]}, "source": "mvbench/action_sequence",
+         "answer": "A", "source": "mvbench/action_sequence",
          "meta": {"task": "action_sequence", "bound_start": 13.8, "bound_end": 19.5}},
     ]
 
@@ -56,8 +56,9 @@ def test_mvbench_frame_folders_are_encoded_once(tmp_path):
     [sample] = convert("mvbench", tmp_path, input=tmp_path / "episodic_reasoning.json",
                        media_root=tmp_path / "video", write_videos=out_dir)
     video = out_dir / "s01e02_seg02_clip_05.mp4"
-    assert sample["media"] == {"type": "video", "path": str(video.resolve()), "duration": 2.0}
-    assert sample["answer"] == "B" and sample["clue"] == {"intervals": [[0.5, 1.2]]}
+    assert sample["media"] == {"type": "video", "path": str(video.resolve()), "duration": 2.0, "start": 0.5,
+                               "end": 1.2}
+    assert sample["answer"] == "B" and "clue" not in sample
     assert sample["meta"] == {"task": "episodic_reasoning", "bound_start": 0.5, "bound_end": 1.2}
     from videofocus.media.video import probe
 
@@ -68,7 +69,7 @@ def test_mvbench_frame_folders_are_encoded_once(tmp_path):
     assert video.stat().st_mtime_ns == stamp  # kept: an interrupted run resumes
 
 
-def test_mvbench_bound_past_the_video_end_is_clipped_in_the_clue_only(tmp_path):
+def test_mvbench_bound_past_the_video_end_is_clipped_in_the_segment_only(tmp_path):
     frames = tmp_path / "video" / "tvqa" / "frames_fps3_hq" / "clip"
     for index in range(6):  # 2.0 s at 3 fps
         make_image(frames / f"{index + 1:05d}.jpg", 32, 24)
@@ -76,7 +77,7 @@ def test_mvbench_bound_past_the_video_end_is_clipped_in_the_clue_only(tmp_path):
         {"video": "clip", "question": "q", "candidates": ["a", "b"], "answer": "a", "start": "1.5", "end": 7}])
     [sample] = convert("mvbench", tmp_path, input=tmp_path / "episodic_reasoning.json",
                        media_root=tmp_path / "video", write_videos=tmp_path / "encoded")
-    assert sample["clue"] == {"intervals": [[1.5, 2.0]]}
+    assert (sample["media"]["start"], sample["media"]["end"]) == (1.5, 2.0)
     assert (sample["meta"]["bound_start"], sample["meta"]["bound_end"]) == (1.5, 7.0)
 
 

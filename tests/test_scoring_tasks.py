@@ -115,10 +115,11 @@ def test_prompts_carry_question_and_options():
     canonical = get_task("grounded_qa").build_prompt(sample)
     assert "Why did he stop?" in canonical and "B. to eat" in canonical and "<clue>" in canonical
     released = get_task("grounded_qa").build_prompt(sample, protocol="videochat_r1")
-    assert "Select the answer from :['A. to rest', 'B. to eat', 'C. to call', 'D. to read']" in released
+    assert "Select the answer from :['(A) to rest', '(B) to eat', '(C) to call', '(D) to read']" in released
     assert "<glue>" in released and "<think>" in released
-    r15 = get_task("grounded_qa").build_prompt(sample, protocol="videochat_r1_5")
-    assert "<glue>" in r15 and "<think>" not in r15
+    r15_training = get_task("grounded_qa").build_prompt(sample, protocol="videochat_r1_5", stage="train")
+    assert "<glue>" in r15_training and "<think>" not in r15_training
+    assert "<think>" in get_task("grounded_qa").build_prompt(sample, protocol="videochat_r1_5")  # its NExT-GQA eval
 
 
 def test_videochat_r1_prompts_ask_for_the_released_answer_forms():

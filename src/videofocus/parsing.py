@@ -14,7 +14,11 @@ Decisions (SPEC "Output protocol"), deliberate where the released VideoChat-R1 c
   with an unclosed tag (truncated generation) has no answer.
 - Clue: read from the clue block; without one, from the answer when the answer is nothing but a
   clue (`12.54 to 17.83`, `[(1, 2)]`, `[x0, y0, x1, y1]`: VideoChat-R1 puts the grounding there),
-  or from the `"bbox_2d": [...]` entries of Qwen2.5-VL's native JSON grounding answer.
+  or from the `"bbox_2d": [...]` entries of Qwen2.5-VL's native JSON grounding answer. "Nothing but
+  a clue" allows quotes (`"12.54 to 17.83"`, as the R1 prompt's example writes it), the words
+  from/to/between/and, units and a final full stop: `from 12.5 to 17.8 seconds.` and `between 12.5
+  and 17.8` are intervals; a sentence around them (`The event happens from …`) is not read, under
+  every protocol (docs/protocols.md compares the released rules).
 - Numbers: a bracketed group of 2 numbers is an interval, of 4 a box. Bare numbers (no brackets)
   written as ranges, `s to e` or `s - e` each (units allowed), joined by anything else (`12 to 17
   and 20 to 25`), are intervals; bare numbers without any range count when there are exactly 2 (an
@@ -66,9 +70,11 @@ _CLUE_TOKEN = re.compile(rf"(?P<open>[\[(])|(?P<close>[\])])|(?P<clock>{_COLON_D
 # What joins the two ends of a bare range, after the first end's unit ("12.5s - 17s").
 _RANGE_JOIN = re.compile(r"(?:(?:s|secs?|seconds?)\b\s*)?(?:to|-|–|—|~)", re.IGNORECASE)
 _QWEN_BBOX = re.compile(r'"bbox_2d"\s*:\s*(\[[^\[\]]*\])')
-# What a pure-clue answer may hold besides numbers: brackets, separators, "to", "from", units.
-_CLUE_FILLER = re.compile(rf"{_NUMBER}|[\[\]()\s,;:~\-–—]+|\b(?:from|to|and)\b|(?:s|secs?|seconds?)\b",
-                          re.IGNORECASE)
+# What a pure-clue answer may hold besides numbers: brackets, separators, quotes (VideoChat-R1's
+# prompt shows its answer as "12.54 to 17.83", quotes included), "from"/"to"/"between"/"and", units,
+# and a full stop at the end.
+_CLUE_FILLER = re.compile(rf"{_NUMBER}|[\[\]()\s,;:~\-–—\"'“”‘’]+|\b(?:from|to|between|and)\b"
+                          r"|(?:s|secs?|seconds?)\b|\.\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

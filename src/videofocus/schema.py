@@ -44,12 +44,24 @@ class Media(_Strict):
     duration: float | None = Field(default=None, ge=0)
     width: int | None = Field(default=None, gt=0)
     height: int | None = Field(default=None, gt=0)
+    # The segment of the video the sample is about (seconds): the model sees only [start, end), and
+    # every time of the sample (clue intervals, track times) counts from `start`.
+    start: float | None = Field(default=None, ge=0)
+    end: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _image_has_no_duration(self):
-        if self.type == "image" and self.duration is not None:
-            raise _FieldError("duration", "an image has no duration")
+        if self.type == "image" and (self.duration is not None or self.start is not None or self.end is not None):
+            raise _FieldError("duration", "an image has no duration or segment")
+        if (self.start is None) != (self.end is None):
+            raise _FieldError("start", "a segment needs both start and end")
+        if self.start is not None and self.end <= self.start:
+            raise _FieldError("end", f"segment end {self.end} is not after its start {self.start}")
         return self
+
+    @property
+    def segment(self) -> tuple[float, float] | None:
+        return (self.start, self.end) if self.start is not None else None
 
     def resolve(self, media_root: str | os.PathLike | None) -> Path:
         """The media file's path: absolute as given, else relative to `media_root`."""

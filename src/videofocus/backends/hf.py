@@ -14,6 +14,7 @@ import copy
 import os
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -45,6 +46,9 @@ class HFBackend:
         when the draft is poor, so None (the default) drafts only calls with a single prompt
         (one sample, as `videofocus infer`); True drafts every prompt, False none.
     box_convention: how the model writes boxes; None reads it from the model type.
+    time_positions: Qwen2.5-VL video time positions: "mean" (one spacing per clip, the mean of its
+        patches') or "exact" (each patch at its true time, `models.time_positions`). Qwen3-VL
+        states the times as text and ignores it.
     """
 
     def __init__(self, model: Any, processor: Any, *, max_new_tokens: int = 1024, do_sample: bool = False,
@@ -53,9 +57,13 @@ class HFBackend:
                  video_total_pixels: int | None = None,
                  image_min_pixels: int | None = None, image_max_pixels: int | None = None,
                  cache_vision_features: bool = True, feature_cache_bytes: int = 1 << 30,
-                 use_drafts: bool | None = None, box_convention: BoxConvention | None = None):
+                 use_drafts: bool | None = None, box_convention: BoxConvention | None = None,
+                 time_positions: str = "mean"):
         if batch_size < 1 or max_new_tokens < 1:
             raise ConfigError("HFBackend: batch_size and max_new_tokens must be at least 1")
+        if time_positions not in ("mean", "exact"):
+            raise ConfigError(f"HFBackend: time_positions must be 'mean' or 'exact', got {time_positions!r}")
+        self.exact_times = time_positions == "exact" and model.config.model_type == "qwen2_5_vl"
         self.model, self.processor = model.eval(), processor
         self.batch_size = batch_size
         self.box_convention = box_convention or box_convention_for(model.config.model_type)
@@ -124,7 +132,8 @@ class HFBackend:
         return results
 
     def _generate_batch(self, prompts: Sequence[Prompt], draft: str | None = None) -> list[Generation]:
-        from videofocus.models.inputs import encode_prompts
+        from videofocus.models.inputs import encode_prompts, video_patch_times
+        from videofocus.models.time_positions import exact_time_positions
 
         started = time.perf_counter()
         inputs = encode_prompts(self.processor, list(prompts), **self.pixel_limits).to(self.model.device)
@@ -139,7 +148,9 @@ class HFBackend:
             tokens = self.processor.tokenizer(draft, add_special_tokens=False)["input_ids"]
             candidates = PreviousOutputCandidates(tokens, prompt_length=inputs["input_ids"].shape[1])
             kwargs["custom_generate"] = drafted_decoding(candidates)
-        with torch.inference_mode():
+        times = exact_time_positions(self.model, video_patch_times(self.processor, list(prompts))) \
+            if self.exact_times and "video_grid_thw" in inputs else nullcontext()
+        with torch.inference_mode(), times:
             output = self.model.generate(**kwargs, generation_config=self.generation_config)
         completions = output[:, inputs["input_ids"].shape[1]:]
         texts = self.processor.batch_decode(completions, skip_special_tokens=True)

@@ -14,6 +14,7 @@ from videofocus.cli.app import app, console
 from videofocus.cli.model_defaults import model_input_defaults
 from videofocus.cli.score import BenchmarkName, TrackUnitsOption
 from videofocus.evaluate import EvalResult, EvalSettings, GenerationSettings, evaluate, parse_rounds
+from videofocus.media.budget import RELEASED_BUDGETS, released_budget
 from videofocus.perception import PerceptionOptions
 
 _PERCEPTION = PerceptionOptions()
@@ -47,8 +48,13 @@ def eval_command(
     max_frames: int = typer.Option(_PERCEPTION.max_frames, "--max-frames", min=1),
     key_ratio: float = typer.Option(_PERCEPTION.key_ratio, "--key-ratio",
                                     help="Share of frames placed inside the clue in rounds 2+."),
+    focus_sampling: str | None = typer.Option(None, "--focus-sampling",
+                                              help="Rounds 2+: key_ratio (ours) or released (VideoChat-R1.5: clue "
+                                                   "frames weigh 1.5, duplicates dropped); default released under "
+                                                   "--protocol videochat_r1_5, else key_ratio."),
     protocol: str = typer.Option(_PERCEPTION.protocol, "--protocol",
-                                 help="Prompt protocol: videofocus, videochat_r1, videochat_r1_5."),
+                                 help="Prompt protocol: videofocus, videochat_r1, videochat_r1_nothink, "
+                                      "videochat_r1_5 (docs/protocols.md)."),
     task: str | None = typer.Option(None, "--task", help="Ask every sample with this task's prompt "
                                                          "(default: each sample's own task)."),
     carry_history: bool = typer.Option(_PERCEPTION.carry_history, "--carry-history/--no-carry-history",
@@ -73,6 +79,14 @@ def eval_command(
                                                   help="Pixel budget for all the frames of a clip together "
                                                        "(qwen-vl-utils' total_pixels; default: the model's "
                                                        "videofocus.json, else none)."),
+    released: str | None = typer.Option(None, "--released-budget",
+                                        help="Use a released script's video budget (total and least pixels per "
+                                             "clip, fps 2, its frame cap), overriding --fps/--num-frames/"
+                                             "--max-frames and the video pixel options: "
+                                             + ", ".join(RELEASED_BUDGETS) + " (docs/protocols.md)."),
+    time_positions: str = typer.Option(_GENERATION.time_positions, "--time-positions",
+                                       help="Qwen2.5-VL video time positions: mean (one spacing per clip) or "
+                                            "exact (each frame pair at its true time; hf backend)."),
     image_min_pixels: int | None = typer.Option(None, "--image-min-pixels", min=1, help="Least pixels of each "
                                                 "image after resizing" + _SAVED),
     image_max_pixels: int | None = typer.Option(None, "--image-max-pixels", min=1, help="Most pixels of each "
@@ -83,15 +97,21 @@ def eval_command(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Evaluate a model on a benchmark, reporting metrics after each listed perception round."""
+    if released is not None:
+        budget = released_budget(released)
+        num_frames, fps, max_frames = None, budget.fps, budget.max_frames
+        video_min_pixels, video_max_pixels, video_total_pixels = budget.min_pixels, budget.max_pixels, \
+            budget.total_pixels
     pixels, num_frames = model_input_defaults(model, num_frames=num_frames, fps=fps, video_min_pixels=video_min_pixels,
                                               video_max_pixels=video_max_pixels, video_total_pixels=video_total_pixels,
                                               image_min_pixels=image_min_pixels, image_max_pixels=image_max_pixels)
     perception = PerceptionOptions(num_frames=num_frames, fps=fps or _PERCEPTION.fps, min_frames=min_frames,
                                    max_frames=max_frames,
                                    key_ratio=key_ratio, carry_history=carry_history, early_stop=early_stop,
-                                   early_stop_iou=early_stop_iou, protocol=protocol, task=task)
+                                   early_stop_iou=early_stop_iou, protocol=protocol, task=task,
+                                   focus_sampling=focus_sampling)
     generation = GenerationSettings(backend=backend, dtype=dtype, max_new_tokens=max_new_tokens, do_sample=do_sample,
-                                    temperature=temperature, top_p=top_p, **pixels)
+                                    temperature=temperature, top_p=top_p, time_positions=time_positions, **pixels)
     settings = EvalSettings(benchmark=benchmark.value, rounds=parse_rounds(rounds), perception=perception,
                             limit=limit, batch_size=batch_size, seed=seed, track_units=track_units.value,
                             generation=generation)

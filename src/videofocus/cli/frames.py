@@ -11,11 +11,13 @@ import typer
 from rich.table import Table
 
 from videofocus.cli.app import app, console, err_console
+from videofocus.errors import MediaError
 from videofocus.media.budget import IMAGE_FACTOR, VIDEO_MAX_PIXELS, VIDEO_MIN_PIXELS, PixelBudget, clip_frame_size
 from videofocus.media.image import smart_resize
-from videofocus.media.sampling import clue_mask, focused_indices, fps_indices, uniform_indices
+from videofocus.media.sampling import clue_mask
 from videofocus.media.sheet import contact_sheet
 from videofocus.media.video import VideoInfo, probe, read_frames
+from videofocus.perception.views import FOCUS_SAMPLING, first_round_indices, refocus
 
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*-\s*(\d+(?:\.\d*)?|\.\d+)\s*$")
 _SHEET_THUMB_WIDTH = 256
@@ -43,11 +45,16 @@ def frames(
     min_frames: int = typer.Option(4, "--min-frames", help="Fewest frames with --fps."),
     max_frames: int = typer.Option(768, "--max-frames", help="Most frames with --fps."),
     focus: list[str] | None = typer.Option(None, "--focus",
-                                           help="Clue interval START-END in seconds (repeatable): put "
-                                                "--key-ratio of the same frame budget densely inside it, "
-                                                "the rest uniformly outside, as an iterative-perception "
-                                                "round does."),
-    key_ratio: float = typer.Option(0.5, "--key-ratio", help="Share of the frames inside --focus."),
+                                           help="Clue interval START-END in seconds (repeatable): show the "
+                                                "frames iterative perception shows in round 2 after a round 1 "
+                                                "of the frames above with this clue (same budget, denser "
+                                                "inside the clue)."),
+    key_ratio: float = typer.Option(0.5, "--key-ratio", help="Share of the frames inside --focus "
+                                                                "(--sampling key_ratio)."),
+    sampling: str = typer.Option("key_ratio", "--sampling",
+                                 help="How round 2 places the frames: key_ratio (ours, reusable pairs) or "
+                                      "released (VideoChat-R1.5: clue frames weigh 1.5, duplicates dropped); "
+                                      "as `videofocus eval/infer` under the protocol."),
     as_json: bool = typer.Option(False, "--json",
                                  help='Print {"duration", "fps", "width", "height", "timestamps"} as JSON.'),
     sheet: str | None = typer.Option(None, "--sheet",
@@ -69,10 +76,12 @@ def frames(
     Examples: `videofocus frames clip.mp4 -n 16`, `videofocus frames clip.mp4 --fps 2 --json`,
     `videofocus frames clip.mp4 -n 32 --focus 12.5-17.0 --key-ratio 0.5 --sheet sheet.png`."""
     intervals = _parse_focus(focus)
+    if sampling not in FOCUS_SAMPLING:
+        raise typer.BadParameter(f"choose one of {', '.join(FOCUS_SAMPLING)}", param_hint="--sampling")
     info = probe(video)
-    indices = fps_indices(info, fps, min_frames, max_frames) if fps is not None else uniform_indices(info, num_frames)
+    indices = first_round_indices(info, None if fps is not None else num_frames, fps or 2.0, min_frames, max_frames)
     if intervals:
-        indices = focused_indices(info, len(indices), intervals, key_ratio=key_ratio)
+        indices = _round_two(info, indices, intervals, sampling, key_ratio)
     if as_json:
         print(json.dumps({"duration": info.duration, "fps": info.fps, "width": info.width,
                           "height": info.height, "timestamps": info.frame_times[indices].tolist()}))
@@ -84,6 +93,25 @@ def frames(
         clip = read_frames(info, indices, size=_thumb_size(info))
         written = contact_sheet(clip, sheet, thumb_width=_SHEET_THUMB_WIDTH)
         (err_console if as_json else console).print(f"wrote contact sheet {written}")
+
+
+def _round_two(info: VideoInfo, first_round: np.ndarray, intervals: list[tuple[float, float]], sampling: str,
+               key_ratio: float) -> np.ndarray:
+    """The perception loop's round 2 for this clue (`perception.views.refocus`). MediaError when the
+    loop could not focus (it would show round 1's frames again); a note when the clue holds fewer
+    frames than the share asked for."""
+    focused = refocus(info, first_round, first_round, intervals, mode=sampling, key_ratio=key_ratio)
+    if focused.fallback is not None:
+        raise MediaError(f"{info.path}: cannot focus: {focused.fallback}; the perception loop would show the "
+                         "round-1 frames again")
+    shown_inside = int(clue_mask(info, list(focused.focus))[focused.indices].sum())
+    if sampling == "key_ratio" and shown_inside < round(key_ratio * len(first_round)):
+        err_console.print(f"note: --key-ratio {key_ratio:g} asks for {round(key_ratio * len(first_round))} frames "
+                          f"inside the clue; it is shown by {shown_inside}, the rest go outside it")
+    if len(focused.indices) < len(first_round):
+        err_console.print(f"note: {len(focused.indices)} of {len(first_round)} frames: the released rule drops "
+                          "duplicate frames")
+    return focused.indices
 
 
 def _model_frame_size(info: VideoInfo, num_frames: int, *, min_pixels: int, max_pixels: int,

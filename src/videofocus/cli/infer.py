@@ -82,10 +82,14 @@ def infer(
                                      help="Frames per second sampled when --num-frames is not set (default 2)."),
     max_frames: int = typer.Option(768, "--max-frames", min=1, help="Most frames --fps may take."),
     key_ratio: float = typer.Option(0.5, "--key-ratio", help="Share of frames placed inside the clue in rounds 2+."),
+    focus_sampling: str | None = typer.Option(None, "--focus-sampling",
+                                              help="Rounds 2+: key_ratio or released (VideoChat-R1.5's rule); "
+                                                   "default released under --protocol videochat_r1_5."),
     carry_history: bool = typer.Option(False, "--carry-history", help="Quote the previous round in the prompt."),
     early_stop: bool = typer.Option(False, "--early-stop", help="Stop when clue and answer stop changing."),
     protocol: str = typer.Option("videofocus", "--protocol", help="Prompt protocol: videofocus, videochat_r1, "
-                                                                 "videochat_r1_5."),
+                                                                 "videochat_r1_nothink, videochat_r1_5 "
+                                                                 "(docs/protocols.md)."),
     max_new_tokens: int = typer.Option(1024, "--max-new-tokens", min=1),
     min_pixels: int | None = typer.Option(None, "--min-pixels", min=1,
                                           help="Fewest pixels per frame / image (default: the model's "
@@ -97,6 +101,9 @@ def infer(
                                             help="Pixel budget for all the video's frames together "
                                                  "(qwen-vl-utils' total_pixels; default: the model's "
                                                  "videofocus.json, else none)."),
+    time_positions: str = typer.Option("mean", "--time-positions",
+                                       help="Qwen2.5-VL video time positions: mean (one spacing per clip) or "
+                                            "exact (each frame pair at its true time)."),
     device: str | None = typer.Option(None, "--device", help="cpu, cuda, cuda:1 … (default: cuda when present)."),
     dtype: str | None = typer.Option(None, "--dtype", help="float32, bfloat16 … (default: bf16 on GPU)."),
     json_output: bool = typer.Option(False, "--json", help="Print the full result as JSON instead of a table."),
@@ -111,8 +118,9 @@ def infer(
                                               image_max_pixels=max_pixels, video_total_pixels=total_pixels)
     perception = PerceptionOptions(rounds=rounds, num_frames=num_frames, fps=fps or 2.0, max_frames=max_frames,
                                    min_frames=min(4, max_frames), key_ratio=key_ratio, carry_history=carry_history,
-                                   early_stop=early_stop, protocol=protocol)
-    backend = HFBackend.from_pretrained(model, dtype=dtype, device=device, max_new_tokens=max_new_tokens, **pixels)
+                                   early_stop=early_stop, protocol=protocol, focus_sampling=focus_sampling)
+    backend = HFBackend.from_pretrained(model, dtype=dtype, device=device, max_new_tokens=max_new_tokens,
+                                        time_positions=time_positions, **pixels)
     result = perceive(sample, backend, perception)
     if json_output:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))

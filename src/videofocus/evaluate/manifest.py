@@ -111,7 +111,7 @@ def sample_prompts(samples: Iterable[Sample], settings: EvalSettings) -> dict[st
         if task.name in prompts:
             continue
         try:
-            text = task.build_prompt(sample, protocol=options.protocol)
+            text = task.build_prompt(sample, protocol=options.protocol, last_round=options.rounds == 1)
         except VideoFocusError:  # this sample cannot be asked; it fails in the run, another may show the prompt
             continue
         prompts[task.name] = {"sample": sample.id, "media": sample.media.type, "text": text}

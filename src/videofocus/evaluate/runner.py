@@ -146,7 +146,8 @@ def build_backend(model: str | os.PathLike | None, generation: GenerationSetting
         temperature=generation.temperature, top_p=generation.top_p,
         video_min_pixels=generation.video_min_pixels, video_max_pixels=generation.video_max_pixels,
         video_total_pixels=generation.video_total_pixels,
-        image_min_pixels=generation.image_min_pixels, image_max_pixels=generation.image_max_pixels)
+        image_min_pixels=generation.image_min_pixels, image_max_pixels=generation.image_max_pixels,
+        time_positions=generation.time_positions)
 
 
 def evaluate_batch(samples: Sequence[Sample], backend: Backend, options: PerceptionOptions,

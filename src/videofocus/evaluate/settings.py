@@ -24,7 +24,9 @@ class GenerationSettings:
     video_min_pixels / video_max_pixels / image_min_pixels / image_max_pixels: per-frame / per-image
     pixel limits (the papers': video 128·28·28 to 768·28·28, image 4·28·28 to 768·28·28).
     video_total_pixels: a pixel budget for all the frames of a clip together, qwen-vl-utils'
-    total_pixels (`media.budget`): long clips get smaller frames. None (the papers'): no budget."""
+    total_pixels (`media.budget`): long clips get smaller frames. None (the papers'): no budget.
+    time_positions: Qwen2.5-VL video time positions, "mean" spacing or "exact" (hf backend only;
+    `models.time_positions`)."""
 
     backend: BackendName = "hf"
     dtype: str | None = None
@@ -37,10 +39,14 @@ class GenerationSettings:
     video_total_pixels: int | None = None
     image_min_pixels: int = IMAGE_MIN_PIXELS
     image_max_pixels: int = IMAGE_MAX_PIXELS
+    time_positions: str = "mean"
 
     def __post_init__(self) -> None:
         if self.backend not in ("hf", "vllm"):
             raise ConfigError(f"unknown backend {self.backend!r}; choose hf or vllm")
+        if self.time_positions not in ("mean", "exact") or (self.time_positions == "exact" and self.backend != "hf"):
+            raise ConfigError(f"time_positions must be mean or exact (exact with the hf backend only), "
+                              f"got {self.time_positions!r} with {self.backend}")
         if self.max_new_tokens < 1:
             raise ConfigError("max_new_tokens must be at least 1")
         if not 1 <= self.video_min_pixels <= self.video_max_pixels or \

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from videofocus.errors import ConfigError
 from videofocus.media.image import smart_resize
 
 IMAGE_FACTOR = 28  # patch 14 x spatial merge 2 (Qwen2.5-VL); Qwen3-VL: patch 16 -> 32
@@ -69,3 +70,44 @@ def max_frames(height: int, width: int, budget: PixelBudget = PixelBudget()) -> 
 def _total(height: int, width: int, count: int, budget: PixelBudget) -> int:
     frame_h, frame_w = frame_size(height, width, count, budget)
     return -(-count // FRAME_FACTOR) * frame_h * frame_w
+
+
+@dataclass(frozen=True)
+class ReleasedBudget:
+    """The video budget a released VideoChat script gives each clip: qwen-vl-utils' `total_pixels`
+    and `min_pixels` (per-frame cap `max_pixels`), sampled at `fps` up to `max_frames` frames."""
+
+    total_pixels: int
+    min_pixels: int
+    max_frames: int
+    source: str
+    max_pixels: int = VIDEO_MAX_PIXELS
+    fps: float = 2.0
+
+
+_TOKEN = IMAGE_FACTOR * IMAGE_FACTOR
+_R15_EVAL = "Videochat-R1.5/src_eval/{} @ 16f03aa (my_vision_process.py: at most 512 frames, min 128x28x28)"
+# By recipe and benchmark, as the released scripts set them (docs/protocols.md).
+RELEASED_BUDGETS: dict[str, ReleasedBudget] = {
+    "r1": ReleasedBudget(3584 * _TOKEN, 16 * _TOKEN, 768, "VideoChat-R1 @ 73b2ea9: training (grpo_tasks_trainer.py) "
+                         "and every src_eval script; qwen-vl-utils' 768-frame cap"),
+    "r1.5-train": ReleasedBudget(8192 * _TOKEN, 128 * _TOKEN, 512, "Videochat-R1.5/src/open_r1/grpo_tasks.py @ "
+                                 "c9194bf (my_vision_process.py: at most 512 frames, min 128x28x28)"),
+    "r1.5-videomme": ReleasedBudget(128 * 108 * _TOKEN, 128 * _TOKEN, 512, _R15_EVAL.format("eval_videomme.py")),
+    "r1.5-lvbench": ReleasedBudget(128 * 108 * _TOKEN, 128 * _TOKEN, 512, _R15_EVAL.format("eval_lvbench.py")),
+    "r1.5-mlvu": ReleasedBudget(128 * 108 * _TOKEN, 128 * _TOKEN, 512, _R15_EVAL.format("eval_mlvu.py")),
+    "r1.5-mvbench": ReleasedBudget(5120 * _TOKEN, 1280 * _TOKEN, 512, "Videochat-R1.5/src_eval/eval_mvbench.py @ "
+                                   "67d2d75 (its TVQA frame folders: min 640x28x28)"),
+    "r1.5-charades": ReleasedBudget(3584 * _TOKEN, 16 * _TOKEN, 768, "Videochat-R1.5/src_eval/evaluate_chara.py @ "
+                                    "67d2d75 (qwen-vl-utils)"),
+    "r1.5-nextgqa": ReleasedBudget(3584 * _TOKEN, 16 * _TOKEN, 768, "Videochat-R1.5/src_eval/evaluate_gqa.py @ "
+                                   "67d2d75 (qwen-vl-utils)"),
+}
+
+
+def released_budget(name: str) -> ReleasedBudget:
+    """The released budget called `name`; ConfigError naming the known ones otherwise."""
+    try:
+        return RELEASED_BUDGETS[name]
+    except KeyError:
+        raise ConfigError(f"unknown released budget {name!r}; choose one of {', '.join(RELEASED_BUDGETS)}") from None

@@ -63,6 +63,50 @@ def focused_indices(info: VideoInfo, num_frames: int, intervals: Intervals, key_
     return np.sort(np.concatenate([chosen_inside, chosen_outside]))
 
 
+RELEASED_CLUE_WEIGHT = 1.5  # VideoChat-R1.5's evaluation: a clue frame counts 1.5 times an other frame
+
+
+def released_key_frames(info: VideoInfo, num_frames: int, intervals: Intervals,
+                        clue_weight: float = RELEASED_CLUE_WEIGHT) -> np.ndarray:
+    """The frame rule of the released VideoChat-R1.5 evaluation (`sample_frames` in its
+    my_vision_process.py), for the rounds after the first:
+
+    - each interval becomes the frame range int(start × fps) … int(end × fps) over the first
+      `num_frames - 1` frames of the video (the release passes the frame count minus one, so the
+      last frame is never sampled), ranges left empty are dropped, overlaps are not merged;
+    - the budget splits in proportion to frames × weight (`clue_weight` inside, 1 outside), the
+      clue's share rounded (Python's round); each range gets a rounded share of it, at least one
+      frame, spread by `np.linspace(…, dtype=int)`; the other frames are spread the same way;
+    - duplicates are dropped, so a round can show FEWER frames than the budget.
+
+    `info.fps` is the video's average rate, as decord's. Raises MediaError when the rule has nothing
+    to share (the release then samples uniformly)."""
+    count = _checked_count(info, num_frames)
+    usable = info.num_frames - 1
+    ranges = []
+    for start, end in intervals:
+        first, last = int(start * info.fps), min(int(end * info.fps), usable - 1)
+        if first <= last:
+            ranges.append((first, last))
+    clue_frames = sum(last - first + 1 for first, last in ranges)
+    other_frames = usable - clue_frames
+    weighted = clue_frames * clue_weight + other_frames
+    if weighted <= 0:
+        raise MediaError(f"{info.path}: no frames to share between the clue {_format(intervals)} and the rest")
+    clue_share = round(count * clue_frames * clue_weight / weighted)
+    chosen: list[int] = []
+    for first, last in ranges:
+        share = max(1, round(clue_share * (last - first + 1) / clue_frames))
+        chosen.extend(np.linspace(first, last, num=share, dtype=int).tolist())
+    in_clue = np.zeros(max(usable, 0), dtype=bool)
+    for first, last in ranges:
+        in_clue[first:last + 1] = True
+    others = np.flatnonzero(~in_clue)
+    if count - clue_share > 0 and others.size:
+        chosen.extend(others[np.linspace(0, others.size - 1, num=count - clue_share, dtype=int)].tolist())
+    return np.array(sorted(set(chosen)), dtype=np.int64)
+
+
 def clue_mask(info: VideoInfo, intervals: Intervals) -> np.ndarray:
     """Which frames are on screen during `intervals`: frame i is shown from its time until the
     next frame's, so even a point-like interval catches the frame shown then. MediaError if no

@@ -9,7 +9,7 @@ before each wanted frame and decodes forward, reusing one decode run for nearby 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -226,6 +226,27 @@ def _video_info(path: Path, stream, packets: _Packets, first_frame, rotation: in
         frame_times=frame_times, pts=packets.pts, time_base=time_base,
         keyframe_indices=np.searchsorted(packets.pts, packets.keyframe_pts),
         codec=stream.codec_context.name)
+
+
+def trim(info: VideoInfo, start: float, end: float) -> VideoInfo:
+    """The part [start, end) of a video (seconds from its first frame) as a video of its own: the
+    frames whose times fall in it, their times counted from `start`, decoded from the same file.
+    Samples about one segment (MVBench's bounded tasks) are shown only that segment, as the official
+    evaluation does. MediaError when no frame falls inside."""
+    if not (0 <= start < end):
+        raise MediaError(f"{info.path}: a segment needs 0 <= start < end, got [{start}, {end}]")
+    inside = np.flatnonzero((info.frame_times >= start) & (info.frame_times < end))
+    if inside.size == 0:
+        raise MediaError(f"{info.path}: no frame in the segment [{start:.2f}, {end:.2f}] s of a "
+                         f"{info.duration:.2f} s video")
+    first, last = int(inside[0]), int(inside[-1]) + 1
+    duration = min(end, info.duration) - start
+    # The segment's first frame stands in as a keyframe: seeking backward to it lands on the real one.
+    keyframes = np.union1d([0], info.keyframe_indices[(info.keyframe_indices > first) &
+                                                      (info.keyframe_indices < last)] - first)
+    return replace(info, duration=duration, fps=inside.size / duration, num_frames=int(inside.size),
+                   start_time=info.start_time + start, frame_times=info.frame_times[first:last] - start,
+                   pts=info.pts[first:last], keyframe_indices=keyframes.astype(np.int64))
 
 
 # --- decoding --------------------------------------------------------------------------------

@@ -26,8 +26,8 @@ Both processors see pre-decoded frames with `do_sample_frames=False` and a video
   This is exact for uniform samples, and for uneven ones keeps the first and last patch at their true
   distance (the span the model must ground answers in) while the dense middle is linearly
   misplaced; a least-squares slope was considered and rejected: it moves the last patch away from
-  its true time to shave error in the middle. Prompts that need exact times with Qwen2.5-VL must
-  state them in the text.
+  its true time to shave error in the middle. `models.time_positions.exact_time_positions` (the
+  backends' `time_positions="exact"`) places every patch at its true time instead.
 
 Frame count: the vision encoders merge frames in pairs (temporal patch 2). An odd count gets its last
 frame repeated, with its timestamp repeated, before anything else, so the frames, the Qwen3-VL
@@ -85,14 +85,16 @@ QwenProcessor = Qwen2_5_VLProcessor | Qwen3VLProcessor
 
 @dataclass
 class Prompt:
-    """One request: a user text with an optional clip and images (shown in that order before the
-    text), an optional system message, and text the assistant's answer is forced to start with."""
+    """One request: a user text with an optional clip and images (shown in that order, before the
+    text unless `media_first` is False: the released VideoChat-R1 puts its text first), an optional
+    system message, and text the assistant's answer is forced to start with."""
 
     text: str
     system: str | None = None
     video: Clip | None = None
     images: list[Image.Image] = field(default_factory=list)
     assistant_prefix: str = ""
+    media_first: bool = True
 
 
 @dataclass(frozen=True)
@@ -148,9 +150,10 @@ def encode_prompts(processor: QwenProcessor, prompts: list[Prompt], *,
 
 def render_prompt(processor: QwenProcessor, prompt: Prompt) -> str:
     """The prompt as text through the checkpoint's chat template, before vision expansion."""
-    content = [{"type": "video"}] if prompt.video is not None else []
-    content += [{"type": "image"} for _ in prompt.images]
-    content.append({"type": "text", "text": prompt.text})
+    media = [{"type": "video"}] if prompt.video is not None else []
+    media += [{"type": "image"} for _ in prompt.images]
+    text = [{"type": "text", "text": prompt.text}]
+    content = media + text if prompt.media_first else text + media
     messages = [{"role": "system", "content": prompt.system}] if prompt.system is not None else []
     messages.append({"role": "user", "content": content})
     text = processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
@@ -165,6 +168,13 @@ def patch_times(timestamps: np.ndarray, temporal_patch_size: int = 2) -> np.ndar
     `timestamps` must already have a multiple of `temporal_patch_size` entries."""
     grouped = np.asarray(timestamps, dtype=np.float64).reshape(-1, temporal_patch_size)
     return (grouped[:, 0] + grouped[:, -1]) / 2
+
+
+def video_patch_times(processor: QwenProcessor, prompts: list[Prompt]) -> list[np.ndarray]:
+    """The patch times of each prompt's clip as `encode_prompts` encodes it (odd counts padded), in
+    batch order: what `models.time_positions.exact_time_positions` places the patches at."""
+    patch = processor.video_processor.temporal_patch_size
+    return [patch_times(_even_clip(prompt.video, patch)[1], patch) for prompt in prompts if prompt.video is not None]
 
 
 def second_per_grid(timestamps: np.ndarray, temporal_patch_size: int = 2) -> float:

@@ -2,10 +2,13 @@
 
 Round 1 shows the whole video (uniform frames) or the full image; the model answers with think,
 clue and answer. Round k+1 keeps the frame budget and re-samples densely inside round k's
-interval(s) and sparsely elsewhere, or shows the full image plus crops of round k's boxes. A clue
-that cannot be read, that lies outside the video or image, or that has no length (area) there
-makes the next round fall back to the uniform / full view; the round records why. The final answer
-is the last round's.
+interval(s) and sparsely elsewhere (`perception.views.refocus`: our key-ratio rule or the released
+R1.5 rule), or shows the full image plus crops of round k's boxes. A clue that cannot be read, that
+lies outside the video or image, or that has no length (area) there makes the next round fall back
+to the uniform / full view; the round records why. With `keep_last_clue` (the released R1.5 loop) a
+round without a readable time interval refocuses on the last one given instead. The prompt of every
+round but the last is the protocol's `round_template` where it has one (R1.5: think + answer +
+glue; the last round asks for the answer alone). The final answer is the last round's.
 
 `perceive_batch` runs several samples round by round, so each round is one backend call over all
 samples still running (samples that stop early drop out).
@@ -15,23 +18,25 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from videofocus.backends.base import Backend, Generation
-from videofocus.errors import MediaError
 from videofocus.geometry import box_iou, temporal_iou
-from videofocus.media.pairs import focused_pair_indices
 from videofocus.models.inputs import Prompt
 from videofocus.parsing import Prediction, parse_completion, parse_option
 from videofocus.perception.options import PerceptionOptions
 from videofocus.perception.result import PerceptionResult, RoundCost, RoundResult, View
-from videofocus.perception.views import ImageSource, VideoSource, clip_intervals, first_round_indices
+from videofocus.perception.views import ImageSource, VideoSource, first_round_indices, lost_part, refocus
 from videofocus.schema import Sample
 from videofocus.tasks import get_task
 from videofocus.tasks.spec import TaskSpec
+
+
+_CLUE_BLOCK = re.compile(r"<(clue|glue)\s*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,9 @@ class _Run:
 
     def prompt_text(self) -> str:
         previous = self.predictions[-1] if self.options.carry_history and self.predictions else None
-        return self.task.build_prompt(self.sample, protocol=self.options.protocol, previous=previous)
+        last_round = len(self.rounds) + 1 >= self.options.rounds
+        return self.task.build_prompt(self.sample, protocol=self.options.protocol, previous=previous,
+                                      stage=self.options.stage, last_round=last_round)
 
     def repeats_last_round(self, text: str) -> bool:
         """Whether the next round would give the model exactly the last round's input."""
@@ -95,14 +102,16 @@ class _Run:
 
     def request(self, text: str) -> _Request:
         self.last_text = text
+        media_first = self.task.protocol_for(self.sample, self.options.protocol).media_first
         if isinstance(self.source, VideoSource):
             decoded = self.source.clip(self.plan.indices)
             view = View("video", frame_indices=tuple(int(i) for i in decoded.clip.indices),
                         timestamps=tuple(float(t) for t in decoded.clip.timestamps), focus=self.plan.focus)
-            return _Request(Prompt(text=text, video=decoded.clip), view, decoded.decoded_frames, decoded.seconds)
+            return _Request(Prompt(text=text, video=decoded.clip, media_first=media_first), view,
+                            decoded.decoded_frames, decoded.seconds)
         image_view = self.source.view(self.plan.boxes or (), margin=self.options.crop_margin)
         view = View("image", image_size=self.source.size, crops=tuple(image_view.crops), focus=self.plan.focus)
-        return _Request(Prompt(text=text, images=image_view.images), view)
+        return _Request(Prompt(text=text, images=image_view.images, media_first=media_first), view)
 
     # ----- reading a round's output -------------------------------------------------------------
 
@@ -159,22 +168,16 @@ class _Run:
     def _next_plan(self, last: RoundResult) -> _Plan:
         number = last.round
         if isinstance(self.source, VideoSource):
-            if not last.intervals:
+            clue_round = self._clue_round(last)
+            if clue_round is None:
                 return _Plan(indices=self.uniform, fallback=f"round {number} gave no readable time interval; "
                                                             "uniform sampling")
-            duration = self.source.info.duration
-            inside = clip_intervals(last.intervals, duration)
-            if not inside:
-                return _Plan(indices=self.uniform, fallback=f"round {number}'s "
-                                                            f"{_lost_intervals(last.intervals, duration)}; "
+            focused = refocus(self.source.info, self.uniform, np.asarray(last.view.frame_indices),
+                              clue_round.intervals, mode=self.options.sampling_mode, key_ratio=self.options.key_ratio)
+            if focused.fallback is not None:
+                return _Plan(indices=self.uniform, fallback=f"round {clue_round.round}'s {focused.fallback}; "
                                                             "uniform sampling")
-            try:
-                indices = focused_pair_indices(self.source.info, len(self.uniform), inside, self.options.key_ratio,
-                                               previous=np.asarray(last.view.frame_indices))
-            except MediaError as error:
-                return _Plan(indices=self.uniform, fallback=f"round {number}'s interval could not be sampled "
-                                                            f"({error}); uniform sampling")
-            return _Plan(indices=indices, focus=tuple(inside))
+            return _Plan(indices=focused.indices, focus=focused.focus)
         if not last.boxes:
             return _Plan(fallback=f"round {number} gave no readable box; full image only")
         inside = self.source.clip_boxes(last.boxes)[: self.options.max_crops]
@@ -183,32 +186,29 @@ class _Run:
                                   "full image only")
         return _Plan(boxes=inside, focus=tuple(tuple(box) for box in inside))
 
+    def _clue_round(self, last: RoundResult) -> RoundResult | None:
+        """The round whose intervals focus the next one: the last round, or with `keep_last_clue`
+        the latest round that gave readable intervals, as the released loop keeps its clue through
+        rounds without a clue block (a clue block it cannot read resets it: uniform frames)."""
+        if last.intervals or not self.options.keeps_last_clue:
+            return last if last.intervals else None
+        for round_ in reversed(self.rounds):
+            if round_.intervals:
+                return round_
+            if _CLUE_BLOCK.search(round_.output):
+                return None
+        return None
+
     def result(self) -> PerceptionResult:
         return PerceptionResult(id=self.sample.id, task=self.task.name, media_type=self.media_type,
                                 rounds=list(self.rounds), stop_reason=self.stop_reason)
-
-
-def _lost_intervals(intervals: Sequence[tuple[float, float]], duration: float) -> str:
-    """Why cutting `intervals` to the video left nothing."""
-    flat = [0.0 <= start == end <= duration for start, end in intervals]
-    return _lost("interval", "length", flat, f"the video (0-{duration:.2f} s)")
 
 
 def _lost_boxes(boxes: Sequence[Sequence[float]], width: int, height: int) -> str:
     """Why cutting `boxes` to the image left nothing."""
     flat = [(x0 == x1 or y0 == y1) and x0 <= width and y0 <= height and x1 >= 0 and y1 >= 0
             for x0, y0, x1, y1 in boxes]
-    return _lost("box", "area", flat, f"the image ({width}x{height})")
-
-
-def _lost(kind: str, size: str, flat: list[bool], where: str) -> str:
-    """`flat[i]`: whether part i of the clue touches the media but has no `size`; the others lie
-    outside `where`."""
-    if all(flat):
-        return f"{kind} has zero {size}"
-    if any(flat):
-        return f"{kind} has zero {size} or lies outside {where}"
-    return f"{kind} lies outside {where}"
+    return lost_part("box", "area", flat, f"the image ({width}x{height})")
 
 
 def _converged(previous: RoundResult, current: RoundResult, min_iou: float) -> bool:
@@ -238,7 +238,9 @@ def _generate(backend: Backend, prompts: list[Prompt], drafts: list[str | None])
 
 def _open_source(sample: Sample, media_root: str | os.PathLike | None) -> VideoSource | ImageSource:
     path = sample.media.resolve(media_root)
-    return VideoSource.open(path) if sample.media.type == "video" else ImageSource.open(path)
+    if sample.media.type == "video":
+        return VideoSource.open(path, sample.media.segment)
+    return ImageSource.open(path)
 
 
 def perceive_batch(samples: Sequence[Sample], backend: Backend, options: PerceptionOptions | None = None, *,

@@ -21,8 +21,9 @@ from PIL import Image
 
 from videofocus.errors import MediaError
 from videofocus.media.image import crop_box, load_image
-from videofocus.media.sampling import fps_indices, uniform_indices
-from videofocus.media.video import Clip, VideoInfo, probe, read_frames
+from videofocus.media.pairs import focused_pair_indices
+from videofocus.media.sampling import fps_indices, released_key_frames, uniform_indices
+from videofocus.media.video import Clip, VideoInfo, probe, read_frames, trim
 
 Interval = tuple[float, float]
 
@@ -45,8 +46,10 @@ class VideoSource:
         self._frames: dict[int, np.ndarray] = {}
 
     @classmethod
-    def open(cls, path: str | os.PathLike) -> VideoSource:
-        return cls(probe(path))
+    def open(cls, path: str | os.PathLike, segment: tuple[float, float] | None = None) -> VideoSource:
+        """The video at `path`, or only its `segment` (start, end in seconds; `media.video.trim`)."""
+        info = probe(path)
+        return cls(trim(info, *segment) if segment is not None else info)
 
     def clip(self, indices: Sequence[int] | np.ndarray) -> DecodedClip:
         """The frames at `indices` (in the given order, repeats allowed) with their true timestamps."""
@@ -76,6 +79,54 @@ def clip_intervals(intervals: Sequence[Interval], duration: float) -> list[Inter
     """The parts of `intervals` that lie inside [0, duration] and have a length."""
     clipped = [(max(0.0, start), min(duration, end)) for start, end in intervals]
     return [(start, end) for start, end in clipped if end > start]
+
+
+FOCUS_SAMPLING = ("key_ratio", "released")
+
+
+@dataclass(frozen=True)
+class Refocus:
+    """The frames of a round after the first: `indices` focused on `focus` (the clue cut to the
+    video), or round 1's frames again when the clue cannot be used, `fallback` saying why."""
+
+    indices: np.ndarray
+    focus: tuple[Interval, ...] | None = None
+    fallback: str | None = None
+
+
+def refocus(info: VideoInfo, first_round: np.ndarray, previous: np.ndarray, intervals: Sequence[Interval], *,
+            mode: str = "key_ratio", key_ratio: float = 0.5) -> Refocus:
+    """The frames of the next round for a clue, with round 1's budget. mode "key_ratio": a
+    `key_ratio` share inside the clue in reusable pairs (`media.pairs.focused_pair_indices`, reusing
+    `previous` frames); "released": the released R1.5 rule (`media.sampling.released_key_frames`).
+    One definition for the loop and for `videofocus frames --focus`."""
+    inside = clip_intervals(intervals, info.duration)
+    if not inside:
+        return Refocus(first_round, fallback=lost_intervals(intervals, info.duration))
+    try:
+        if mode == "released":
+            indices = released_key_frames(info, len(first_round), inside)
+        else:
+            indices = focused_pair_indices(info, len(first_round), inside, key_ratio, previous=previous)
+    except MediaError as error:
+        return Refocus(first_round, fallback=f"interval could not be sampled ({error})")
+    return Refocus(indices, focus=tuple(inside))
+
+
+def lost_intervals(intervals: Sequence[Interval], duration: float) -> str:
+    """Why cutting `intervals` to the video left nothing."""
+    flat = [0.0 <= start == end <= duration for start, end in intervals]
+    return lost_part("interval", "length", flat, f"the video (0-{duration:.2f} s)")
+
+
+def lost_part(kind: str, size: str, flat: list[bool], where: str) -> str:
+    """`flat[i]`: whether part i of the clue touches the media but has no `size`; the others lie
+    outside `where`."""
+    if all(flat):
+        return f"{kind} has zero {size}"
+    if any(flat):
+        return f"{kind} has zero {size} or lies outside {where}"
+    return f"{kind} lies outside {where}"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """Video captioning (FIBER-1k training, Dream-1k evaluation): rewarded by the event recall an LLM judge
 measures (rewards.caption_recall). The sample's `answer` holds the reference caption."""
 
+from dataclasses import replace
+
 from videofocus.schema import Sample
 from videofocus.tasks.spec import FREE_TEXT, Protocol, TaskSpec, register_task, tagged
 
@@ -22,17 +24,21 @@ VIDEOCHAT_R1 = Protocol(
     template=("${instruction}\n\nOutput your thought process within the <think> </think> tags.\n\n"
               "Then, provide the detailed description within the <answer> </answer> tags.\n"),
     format_pattern=tagged(("think", FREE_TEXT), ("answer", FREE_TEXT)),
+    media_first=False,
 )
-VIDEOCHAT_R1_5 = Protocol(
+VIDEOCHAT_R1_NOTHINK = Protocol(
     template="${instruction}\n\nProvide the detailed description within the <answer> </answer> tags.\n",
     format_pattern=tagged(("answer", FREE_TEXT)),
+    media_first=False,
 )
+VIDEOCHAT_R1_5 = replace(VIDEOCHAT_R1_NOTHINK, media_first=True)
 
 TASK = register_task(TaskSpec(
     name="caption",
     clue_kind=None,
     reward_names=("format", "caption_recall"),
     benchmarks=(),  # Dream-1k scores event F1 with the judge; videofocus.metrics has no caption benchmark
-    protocols={"videofocus": VIDEOFOCUS, "videochat_r1": VIDEOCHAT_R1, "videochat_r1_5": VIDEOCHAT_R1_5},
+    protocols={"videofocus": VIDEOFOCUS, "videochat_r1": VIDEOCHAT_R1, "videochat_r1_nothink": VIDEOCHAT_R1_NOTHINK,
+               "videochat_r1_5": VIDEOCHAT_R1_5},
     variables=caption_variables,
 ))

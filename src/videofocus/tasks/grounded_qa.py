@@ -1,8 +1,10 @@
 """Grounded multiple-choice QA (NExT-GQA, ReXTime; VisualCoT for images): the answer letter plus the
 clue it rests on (time spans in a video, a box in an image)."""
 
-from videofocus.tasks.spec import (CLUE_CONTENT, FREE_TEXT, OPTION_ANSWER, RELEASED_QUESTION, Protocol, TaskSpec,
-                                   question_variables, register_task, tagged)
+from dataclasses import replace
+
+from videofocus.tasks.spec import (CLUE_CONTENT, FREE_TEXT, OPTION_ANSWER, RELEASED_VIDEO_QUESTION, TIMESTEP_THINK,
+                                   Protocol, TaskSpec, question_variables, register_task, tagged)
 
 VIDEOFOCUS = Protocol(
     template=("Question: ${question}\nOptions:\n${options}\n\n"
@@ -21,29 +23,32 @@ VIDEOFOCUS_IMAGE = Protocol(
     format_pattern=tagged(("think", FREE_TEXT), ("clue", CLUE_CONTENT["spatial"]), ("answer", OPTION_ANSWER)),
 )
 
-# VideoChat-R1 (seed 001): think, answer, then the temporal "glue".
-VIDEOCHAT_R1 = Protocol(
-    template=(RELEASED_QUESTION + "\n\n"
-              "Output your thought process within the <think> </think> tags.\n\n"
-              "Then, provide your answer within the <answer> </answer> tags, output the corresponding letter of "
-              "the option. At the same time, in the <glue> </glue> tags, present the precise time period in "
-              "seconds of the video clips on which you base your answer to this question in the format of "
-              "[(s1, e1), (s2, e2), ...]. For example: "
-              "<think>...</think><answer>A</answer><glue>[(5.2, 10.4)]</glue>.\n"),
-    format_pattern=tagged(("think", FREE_TEXT), ("answer", OPTION_ANSWER), ("glue", CLUE_CONTENT["temporal"])),
-)
+_GLUE_ANSWER = ("provide your answer within the <answer> </answer> tags, output the corresponding letter of the "
+                "option. At the same time, in the <glue> </glue> tags, present the precise time period in seconds "
+                "of the video clips on which you base your answer to this question in the format of [(s1, e1), "
+                "(s2, e2), ...]. For example: <answer>A</answer><glue>[(5.2, 10.4)]</glue>.\n")
 
-# VideoChat-R1.5 released code, task_prompts["gqa"] (video) and ["igqa"] (image).
-VIDEOCHAT_R1_5 = Protocol(
-    template=(RELEASED_QUESTION +
-              " Provide your answer within the <answer> </answer> tags, output the corresponding letter of the "
-              "option. At the same time, in the <glue> </glue> tags, present the precise time period in seconds "
-              "of the video clips on which you base your answer to this question in the format of "
-              "[(s1, e1), (s2, e2), ...]. For example: <answer>A</answer><glue>[(5.2, 10.4)]</glue>.\n"),
+# VideoChat-R1: GQA_THINK_ANSWER_GLUE (training and evaluation alike) and GQA_ANSWER_GLUE (no think).
+VIDEOCHAT_R1 = Protocol(
+    template=RELEASED_VIDEO_QUESTION + "\n\n" + TIMESTEP_THINK + "\n\nThen, " + _GLUE_ANSWER,
+    format_pattern=tagged(("think", FREE_TEXT), ("answer", OPTION_ANSWER), ("glue", CLUE_CONTENT["temporal"])),
+    media_first=False,
+)
+VIDEOCHAT_R1_NOTHINK = Protocol(
+    template=RELEASED_VIDEO_QUESTION + " P" + _GLUE_ANSWER[1:],
     format_pattern=tagged(("answer", OPTION_ANSWER), ("glue", CLUE_CONTENT["temporal"])),
+    media_first=False,
+)
+# VideoChat-R1.5: task_prompts["gqa"] in training (the same text as R1's no-think prompt), evaluate_gqa.py's
+# think + answer + glue prompt in evaluation; ["igqa"] for images.
+VIDEOCHAT_R1_5 = replace(
+    VIDEOCHAT_R1_NOTHINK, media_first=True, train_template=VIDEOCHAT_R1_NOTHINK.template,
+    template=(RELEASED_VIDEO_QUESTION + "\n\nOutput your thought process within the <think> </think> tags.\n\n"
+              "Then, " + _GLUE_ANSWER.replace("For example: <answer>", "For example: <think>...</think><answer>")),
 )
 IMAGE_GLUE = Protocol(
-    template=(RELEASED_QUESTION + "\n\n"
+    template=('Answer the question: "${question}" according to the content of the image. Select the answer from '
+              ":${options_inline}.\n\n"
               "Then, provide your answer within the <answer> </answer> tags, output the corresponding letter of "
               "the option.\n\n"
               "At the same time, in the <glue> </glue> tags,  present the glue area to answer the question with a "
@@ -58,7 +63,9 @@ TASK = register_task(TaskSpec(
     image_clue_kind="spatial",
     reward_names=("format", "temporal_iou", "box_iou", "accuracy"),
     benchmarks=("nextgqa", "rextime"),
-    protocols={"videofocus": VIDEOFOCUS, "videochat_r1": VIDEOCHAT_R1, "videochat_r1_5": VIDEOCHAT_R1_5},
-    image_protocols={"videofocus": VIDEOFOCUS_IMAGE, "videochat_r1": IMAGE_GLUE, "videochat_r1_5": IMAGE_GLUE},
+    protocols={"videofocus": VIDEOFOCUS, "videochat_r1": VIDEOCHAT_R1, "videochat_r1_nothink": VIDEOCHAT_R1_NOTHINK,
+               "videochat_r1_5": VIDEOCHAT_R1_5},
+    image_protocols={"videofocus": VIDEOFOCUS_IMAGE, "videochat_r1": IMAGE_GLUE, "videochat_r1_nothink": IMAGE_GLUE,
+                     "videochat_r1_5": IMAGE_GLUE},
     variables=question_variables,
 ))

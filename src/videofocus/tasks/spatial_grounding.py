@@ -26,6 +26,7 @@ TASK = register_task(TaskSpec(
     clue_kind="spatial",
     reward_names=("format", "box_iou"),
     benchmarks=("refcoco",),
-    protocols={"videofocus": VIDEOFOCUS, "videochat_r1": DETECTION, "videochat_r1_5": DETECTION},
+    protocols={"videofocus": VIDEOFOCUS, "videochat_r1": DETECTION, "videochat_r1_nothink": DETECTION,
+               "videochat_r1_5": DETECTION},
     variables=question_variables,
 ))

@@ -5,10 +5,19 @@ Protocols (what the model is asked to write):
 - "videofocus": the canonical protocol, `<think>…</think><clue>…</clue><answer>…</answer>` with the
   clue kind and its units spelled out (seconds from the start of the video; pixels of the image the
   model sees; tracking boxes normalised 0–1, as VideoChat-R1 trained them).
-- "videochat_r1": the VideoChat-R1 prompts (think + answer, `<glue>` for grounded QA, temporal
-  grounding answered as "12.54 to 17.83"), so released R1 checkpoints see what they were trained on.
-- "videochat_r1_5": the prompts of the released VideoChat-R1.5 training code (`task_prompts`: no
-  think, intervals as `[(s1, e1), …]` inside `<answer>`, `<glue>` clues).
+- "videochat_r1": the released VideoChat-R1 prompts (think + answer, `<glue>` for grounded QA,
+  temporal grounding answered as "12.54 to 17.83"), so released R1 checkpoints see what they were
+  trained on; "videochat_r1_nothink": the same release's no-think prompts (the non-thinking
+  checkpoint).
+- "videochat_r1_5": the prompts of the released VideoChat-R1.5 code (training `task_prompts`: no
+  think, intervals as `[(s1, e1), …]` inside `<answer>`, `<glue>` clues; its evaluation asks for
+  think + answer + glue in every ITP round but the last, and for the answer alone in the last).
+
+Each released protocol is byte-identical to the release where the release states it (tests compare
+against tests/data/released_prompts/, which name each template's file and commit): a Protocol keeps
+the evaluation template, the training template where training differs (`stage="train"`), the
+template of the ITP rounds before the last where those differ, and the order of media and text.
+docs/protocols.md lists every remaining difference.
 """
 
 from __future__ import annotations
@@ -22,7 +31,8 @@ from videofocus.errors import ConfigError, DataError
 from videofocus.parsing import Prediction
 from videofocus.schema import OPTION_LETTERS, Sample
 
-PROTOCOLS = ("videofocus", "videochat_r1", "videochat_r1_5")
+PROTOCOLS = ("videofocus", "videochat_r1", "videochat_r1_nothink", "videochat_r1_5")
+STAGES = ("eval", "train")
 ClueKind = str  # "temporal" | "spatial" | "tracking"
 
 # ----- format regex building blocks (linear-time: no two unbounded runs can trade characters) -----
@@ -55,11 +65,30 @@ CLUE_CONTENT = {kind: padded(content) for kind, content in
 
 @dataclass(frozen=True)
 class Protocol:
-    """One protocol's prompt for a task: a `string.Template` over the prompt variables, and the
-    regex a well-formed completion matches in full."""
+    """One protocol's prompt for a task: `string.Template`s over the prompt variables, and the regex
+    a well-formed completion matches in full.
+
+    template: the prompt of a single pass, and of the last ITP round.
+    train_template: the released training prompt where it differs from `template` (None: the same).
+    round_template: the prompt of ITP rounds before the last, where the release asks for more there
+        (VideoChat-R1.5 evaluation: think + answer + glue, so that the next round can refocus).
+    train_question: how training rewrites the question first (VideoChat-R1 lowercases the grounding
+        query and drops its final ".").
+    media_first: whether the video/images come before the text in the user turn."""
 
     template: str
     format_pattern: re.Pattern[str]
+    train_template: str | None = None
+    round_template: str | None = None
+    train_question: Callable[[str], str] | None = None
+    media_first: bool = True
+
+    def template_for(self, stage: str = "eval", last_round: bool = True) -> str:
+        if stage not in STAGES:
+            raise ConfigError(f"unknown prompt stage {stage!r}; choose one of {', '.join(STAGES)}")
+        if stage == "train":
+            return self.train_template or self.template
+        return self.template if last_round or self.round_template is None else self.round_template
 
 
 @dataclass(frozen=True)
@@ -96,11 +125,17 @@ class TaskSpec:
             return self.image_protocols[protocol]
         return self.protocols[protocol]
 
-    def build_prompt(self, sample: Sample, *, protocol: str = "videofocus",
-                     previous: Prediction | None = None) -> str:
-        """The user text for `sample`. `previous` (iterative perception) appends the last round's
-        think/clue/answer so the model can refine them instead of starting over."""
-        text = Template(self.protocol_for(sample, protocol).template).substitute(self.variables(sample))
+    def build_prompt(self, sample: Sample, *, protocol: str = "videofocus", previous: Prediction | None = None,
+                     stage: str = "eval", last_round: bool = True) -> str:
+        """The user text for `sample`. `stage`: "eval" (inference) or "train" (the released training
+        prompt where it differs). `last_round`: False for ITP rounds before the last (the released
+        R1.5 loop asks for a clue there). `previous` (iterative perception) appends the last
+        round's think/clue/answer so the model can refine them instead of starting over."""
+        chosen = self.protocol_for(sample, protocol)
+        variables = self.variables(sample)
+        if stage == "train" and chosen.train_question is not None:
+            variables = {**variables, "question": chosen.train_question(variables["question"])}
+        text = Template(chosen.template_for(stage, last_round)).substitute(variables)
         return text + previous_round_note(previous) if previous is not None else text
 
     def format_ok(self, sample: Sample, completion: str, protocol: str = "videofocus") -> bool:
@@ -142,8 +177,21 @@ def options_block(sample: Sample) -> str:
 
 
 def options_inline(sample: Sample) -> str:
-    """Options as the released VideoChat code renders them: the string of a Python list of "A. text"."""
-    return str([f"{letter}. {text}" for letter, text in zip(OPTION_LETTERS, sample.options or [])])
+    """Options as the released VideoChat code renders them in training and in its R1 evaluation:
+    `str(options)` of the NExT-GQA annotation, a Python list of "(A) text"."""
+    return str([f"({letter}) {text}" for letter, text in zip(OPTION_LETTERS, sample.options or [])])
+
+
+def options_lines(sample: Sample) -> str:
+    """Options as the released VideoChat-R1.5 MCQ evaluation renders them: each "A. text" line
+    followed by a newline (VideoMME's own option strings)."""
+    return "".join(f"{letter}. {text}\n" for letter, text in zip(OPTION_LETTERS, sample.options or []))
+
+
+def released_training_query(query: str) -> str:
+    """The grounding query as VideoChat-R1's training reads it: stripped, lowercased, final "." dropped."""
+    query = query.strip().lower()
+    return query[:-1] if query.endswith(".") else query
 
 
 def duration_note(sample: Sample) -> str:
@@ -151,14 +199,19 @@ def duration_note(sample: Sample) -> str:
     return f" The video is {duration:.2f} seconds long." if duration else ""
 
 
-# The question sentence of the released VideoChat-R1 / R1.5 QA prompts.
-RELEASED_QUESTION = ('Answer the question: "${question}" according to the content of the ${medium}. '
-                     "Select the answer from :${options_inline}.")
+# The question sentence of the released VideoChat-R1 / R1.5 QA prompts (the R1.5 evaluation lists
+# the options one per line instead: ${options_lines}).
+RELEASED_VIDEO_QUESTION = ('Answer the question: "${question}" according to the content of the video. '
+                           "Select the answer from :${options_inline}.")
+# The sentence the released VideoChat-R1 adds to every think prompt it trains its grounding tasks with.
+TIMESTEP_THINK = ("Output your thought process within the <think> </think> tags, including analysis with either "
+                  "specific timestamps (xx.xx) or time ranges (xx.xx to xx.xx) in <timestep> </timestep> tags.")
 
 
 def question_variables(sample: Sample) -> dict[str, str]:
-    return {"question": sample.question, "medium": sample.media.type, "options": options_block(sample),
-            "options_inline": options_inline(sample), "duration_note": duration_note(sample)}
+    return {"question": sample.question, "options": options_block(sample),
+            "options_inline": options_inline(sample), "options_lines": options_lines(sample),
+            "duration_note": duration_note(sample)}
 
 
 def require_frame_size(sample: Sample) -> tuple[int, int]:

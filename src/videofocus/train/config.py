@@ -56,7 +56,8 @@ class TrainConfig:
         single_task_batches: Draw every global batch from one task (as the papers' released code did);
             otherwise batches mix tasks. With GRPO's dynamic sampling, a step's refills come from further
             batches of its own task (the batches of other tasks passed over go to the next steps).
-        protocol: Prompt/answer protocol of the tasks: "videofocus", "videochat_r1" or "videochat_r1_5".
+        protocol: Prompt/answer protocol of the tasks: "videofocus", "videochat_r1", "videochat_r1_nothink" or
+            "videochat_r1_5" (training uses each release's training prompts, `tasks.spec`).
         video_fps: Frames per second sampled from each training video. Tracking samples are the exception
             (this and the frame limits do not apply to them): they are shown the frames nearest to their
             track's times, one frame per box (SPEC: 8 frames in and out).
@@ -121,7 +122,7 @@ class TrainConfig:
     output_dir: str = ""
     datasets: list[DatasetConfig] = field(default_factory=list)
     single_task_batches: bool = False
-    protocol: Literal["videofocus", "videochat_r1", "videochat_r1_5"] = "videofocus"
+    protocol: Literal["videofocus", "videochat_r1", "videochat_r1_nothink", "videochat_r1_5"] = "videofocus"
     video_fps: float = 2.0
     video_min_frames: int = 4
     video_max_frames: int = 768

@@ -17,7 +17,7 @@ from videofocus.errors import ConfigError, VideoFocusError
 from videofocus.media.image import load_image
 from videofocus.media.pairs import second_round_indices
 from videofocus.media.sampling import fps_indices, uniform_indices
-from videofocus.media.video import VideoInfo, probe, read_frames
+from videofocus.media.video import VideoInfo, probe, read_frames, trim
 from videofocus.models.inputs import Prompt, encode_prompts
 from videofocus.parsing import Prediction
 from videofocus.perception.options import PerceptionOptions
@@ -227,10 +227,14 @@ def build_prompt(item: TrainSample, config: TrainConfig) -> Prompt:
     """The model prompt for a sample: its task's prompt text and its decoded media (video frames at
     `video_fps` within the frame limits, the track's own frames for tracking, or the image)."""
     sample = item.sample
-    text = get_task(sample.task).build_prompt(sample, protocol=config.protocol)
+    task = get_task(sample.task)
+    text = task.build_prompt(sample, protocol=config.protocol, stage="train")
+    media_first = task.protocol_for(sample, config.protocol).media_first
     if sample.media.type == "image":
-        return Prompt(text=text, images=[load_image(item.media_path)])
+        return Prompt(text=text, images=[load_image(item.media_path)], media_first=media_first)
     info = probe(item.media_path)
+    if sample.media.segment is not None:
+        info = trim(info, *sample.media.segment)
     if item.view is not None:
         indices = loop_view_indices(info, sample, item.view)
     elif sample.clue is not None and sample.clue.track:
@@ -238,7 +242,7 @@ def build_prompt(item: TrainSample, config: TrainConfig) -> Prompt:
     else:
         indices = fps_indices(info, fps=config.video_fps, min_frames=config.video_min_frames,
                               max_frames=config.video_max_frames)
-    return Prompt(text=text, video=read_frames(info, indices))
+    return Prompt(text=text, video=read_frames(info, indices), media_first=media_first)
 
 
 def loop_view_indices(info: VideoInfo, sample: Sample, view: LoopView) -> np.ndarray:

@@ -47,10 +47,11 @@ from videofocus.train.rollout import SamplingParams, SpecialTokens, generate_com
 
 def perception_options(config: GRPOConfig) -> PerceptionOptions:
     """The perception loop as the training config asks for it: round 1 samples the video as
-    single-round training does (video_fps within video_min_frames..video_max_frames)."""
+    single-round training does (video_fps within video_min_frames..video_max_frames), every round
+    asked with the protocol's training prompt (the one its format reward checks)."""
     return PerceptionOptions(rounds=config.rollout_rounds, fps=config.video_fps, min_frames=config.video_min_frames,
                              max_frames=config.video_max_frames, key_ratio=config.itp_key_ratio,
-                             carry_history=config.itp_carry_history, protocol=config.protocol)
+                             carry_history=config.itp_carry_history, protocol=config.protocol, stage="train")
 
 
 class RolloutBackend:

@@ -10,13 +10,13 @@ referenced by absolute path (existing files are kept, so an interrupted run resu
 those records are refused. The source is `mvbench/TASK`, so `videofocus score` reports each task's
 accuracy (`Acc/action_sequence`, …) beside the overall one, as MVBench's tables do.
 
-Segments differ from the official evaluation. The tasks with `start`/`end` (action_sequence,
-action_prediction, object_interaction, action_localization, episodic_reasoning) are evaluated
-officially on frames sampled inside [start, end] only. Here the sample keeps the whole video: the
-segment becomes the clue (the evidence interval, clipped to the video) and is kept unclipped in
-meta `bound_start` / `bound_end`. A model run on these samples sees the whole video, so its
-accuracy on those tasks is not comparable with official MVBench numbers; trim the videos to the
-bound first to compare."""
+Segments as the official evaluation uses them: the tasks with `start`/`end` (action_sequence,
+action_prediction, object_interaction, action_localization, episodic_reasoning) are evaluated on
+frames inside [start, end] only, so the sample's media carries that segment (`media.start` /
+`media.end`, the end clipped to the video where its duration is known) and the model is shown that
+part alone (`media.video.trim`), its times counted from the segment's start. The bound as given stays
+in meta `bound_start` / `bound_end`. (The released VideoChat-R1.5 MVBench script shows the whole
+video: docs/protocols.md.)"""
 
 from __future__ import annotations
 
@@ -74,10 +74,10 @@ def convert(options: ConvertOptions) -> Iterator[Sample]:
             bound = _bound(record, where)
             return [make_sample(
                 where, id=f"{source}/{task}/{index}", task="mcq", source=f"{source}/{task}",
-                media={"type": "video", "path": media_path, "duration": duration},
+                media={"type": "video", "path": media_path, "duration": duration, **_segment(bound, duration, where)},
                 question=get_field(record, "question", where, str).strip(), options=candidates,
                 answer=answer_letter(get_field(record, "answer", where), candidates, where, "answer"),
-                clue=_segment(bound, duration, where), meta={"task": task, **bound})]
+                meta={"task": task, **bound})]
 
         records = ((where, (index, record)) for index, (where, record) in enumerate(iter_json_records(task_file)))
         yield from convert_each(records, to_samples, options)
@@ -100,11 +100,12 @@ def _bound(record: dict, where: Where) -> dict[str, float]:
             "bound_end": to_float(record["end"], where, "end")}
 
 
-def _segment(bound: dict[str, float], duration: float | None, where: Where) -> dict | None:
-    """The bound as the sample's clue, clipped to the video; None for tasks without one."""
+def _segment(bound: dict[str, float], duration: float | None, where: Where) -> dict[str, float]:
+    """The bound as the media's segment (`start`, `end`), clipped to the video; {} for tasks without one."""
     if not bound:
-        return None
-    return {"intervals": clip_intervals([[bound["bound_start"], bound["bound_end"]]], duration, where, "end")}
+        return {}
+    [[start, end]] = clip_intervals([[bound["bound_start"], bound["bound_end"]]], duration, where, "end")
+    return {"start": start, "end": end}
 
 
 def _encoded_frames(folder: str, video: str, options: ConvertOptions, where: Where) -> tuple[str, float]:
