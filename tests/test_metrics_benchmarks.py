@@ -234,3 +234,37 @@ def test_interval_metrics_match_the_reference_formulas(pred, gts):
     assert best_temporal_iou(pred, gts) == pytest.approx(max(hull_iou(pred, gt) for gt in gts))
     assert best_temporal_iou(pred, gts) == pytest.approx(max(nextgqa_reference(pred, gt)[0] for gt in gts))
     assert best_nextgqa_iop(pred, gts) == pytest.approx(max(nextgqa_reference(pred, gt)[1] for gt in gts))
+
+
+def nextgqa_get_tiou(pred, gt):
+    """NExT-GQA eval_ground.py `get_tIoU(loc=gt, span=pred)` as written, for any pair: IoP is 0 when
+    the prediction does not end after it starts; the caller's max starts from 0."""
+    if pred[0] == pred[1]:
+        return 0.0, 1.0 if gt[0] <= pred[0] <= gt[1] else 0.0
+    inter = min(pred[1], gt[1]) - max(pred[0], gt[0])
+    union = max(pred[1], gt[1]) - min(pred[0], gt[0])
+    iou = inter / union if union > 0 else 0.0
+    iop = inter / (pred[1] - pred[0]) if pred[1] > pred[0] else 0.0
+    return max(0.0, iou), max(0.0, iop)
+
+
+signed_times = st.integers(min_value=-100, max_value=400).map(lambda tenths: tenths / 10)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pred=st.tuples(signed_times, signed_times), gts=st.lists(spans, min_size=1, max_size=3))
+def test_unclipped_and_reversed_predictions_score_as_the_official_scripts(pred, gts):
+    """Negative starts and reversed windows as they are: no official script clips or swaps."""
+    assert best_temporal_iou(pred, gts) == pytest.approx(max(hull_iou(pred, gt) for gt in gts))
+    assert best_nextgqa_iop(pred, gts) == pytest.approx(max(nextgqa_get_tiou(pred, gt)[1] for gt in gts))
+    if pred[0] != pred[1]:
+        assert best_temporal_iou(pred, gts) == pytest.approx(max(nextgqa_get_tiou(pred, gt)[0] for gt in gts))
+
+
+def test_the_issue_examples_negative_start_and_reversed_second_window():
+    gt = [[0.0, 5.0]]
+    assert best_temporal_iou((-2.0, 4.0), gt) == pytest.approx(4 / 7)  # clipped, it would be 0.8
+    assert best_nextgqa_iop((-2.0, 4.0), gt) == pytest.approx(4 / 6)
+    window_one_alone = parse_completion("<answer>[(0, 5), (4, 3)]</answer>")
+    report = score_predictions("temporal_grounding", [temporal_sample("a", gt)], {"a": window_one_alone})
+    assert report.metrics["mIoU"] == 100.0

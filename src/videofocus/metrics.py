@@ -10,8 +10,10 @@ Conventions shared by every benchmark:
 - Temporal: the FIRST predicted interval is scored, the top-1 window that moment-DETR's R1@k and
   the released VideoChat-R1.5 evaluation (`pred_glue[0]`) score. With several ground-truth
   intervals the best-matching one counts (max over ground truth, as moment-DETR and NExT-GQA do).
-  Intervals are not clipped to the video (no official script clips): a prediction running past the
-  end is penalised by its larger union.
+  Predicted intervals are scored as written (no official script clips): a prediction starting
+  before 0 or running past the end is penalised by its larger union. Each window is judged alone: a
+  reversed top-1 window scores 0, a reversed lower-ranked one does not touch window 1 (moment_detr,
+  ReXTime). Ground truth is scored as annotated too (converters keep raw ends by default).
 - Boxes: the FIRST predicted box is scored (Qwen-VL's RefCOCO evaluation takes the first match),
   against the best-matching ground-truth box. Boxes are in the sample format's units: pixels of the
   original image (SPEC). Only tracking clips boxes to the frame, because the GOT-10k toolkit does.

@@ -10,9 +10,10 @@ format", last paragraph). Three forms of line:
 A line that mixes `output` with parsed keys is ambiguous and rejected, as are unknown keys (a typo such
 as `interval` would otherwise score 0 silently). Parsed values are checked for shape (pairs and boxes
 of finite numbers). Their geometry is not judged here, but normalised exactly as parse_completion
-normalises raw output (parsing.normalise_intervals / normalise_boxes), so both forms score alike: a
-negative start is clipped to 0, and a reversed interval or box leaves `intervals` or `boxes` null, a
-wrong prediction rather than a broken file.
+normalises raw output (parsing.normalise_intervals / normalise_boxes), so both forms score alike:
+intervals are kept as given (a negative start is not clipped; a reversed window scores 0 where it is
+scored, without voiding the others), and a reversed box leaves `boxes` null, a wrong prediction
+rather than a broken file.
 """
 
 from __future__ import annotations
