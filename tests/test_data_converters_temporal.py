@@ -40,12 +40,14 @@ def test_charades_sta_with_durations_csv(tmp_path):
     ]
 
 
-def test_charades_sta_clips_ends_past_the_video_and_takes_prefix_and_source(tmp_path):
+def test_charades_sta_keeps_raw_ends_past_the_video_and_takes_prefix_and_source(tmp_path):
     source = write_text(tmp_path / "q.txt", "AO8RW 20.0 31.5##someone leaves\n")
     csv = write_text(tmp_path / "d.csv", "id,length\nAO8RW,26.12\n")
     [sample] = convert("charades_sta", tmp_path, input=source, durations=csv, path_prefix="videos/",
                        source="charades_cot", video_ext=".webm")
-    assert sample["clue"] == {"intervals": [[20.0, 26.12]]}
+    assert sample["clue"] == {"intervals": [[20.0, 31.5]]}  # as the official evaluation scores it
+    [clipped] = convert("charades_sta", tmp_path, input=source, durations=csv, clip_to_duration=True)
+    assert clipped["clue"] == {"intervals": [[20.0, 26.12]]}
     assert sample["media"]["path"] == "videos/AO8RW.webm"
     assert (sample["id"], sample["source"]) == ("charades_cot/AO8RW#0", "charades_cot")
 
@@ -106,7 +108,7 @@ def test_activitynet_captions(tmp_path):
          "question": "She then begins dancing around.", "clue": {"intervals": [[17.37, 60.81]]},
          "source": "activitynet_captions"},
         {"id": "activitynet_captions/v_QOlSCBRmfWY#2", "task": "temporal_grounding", "media": media,
-         "question": "She continues dancing.", "clue": {"intervals": [[56.26, 82.73]]},
+         "question": "She continues dancing.", "clue": {"intervals": [[56.26, 84.0]]},  # raw end
          "source": "activitynet_captions"},
     ]
 
@@ -143,7 +145,7 @@ def test_qvhighlights_train_and_test_lines(tmp_path):
         {"id": "qvhighlights/2579", "task": "temporal_grounding",
          "media": {"type": "video", "path": "NUsG9BgSes0_210.0_360.0.mp4", "duration": 150.0},
          "question": "A girl and her mother cooked while talking with each other on facetime.",
-         "clue": {"intervals": [[26.0, 32.0], [140.0, 150.0]]}, "source": "qvhighlights"},
+         "clue": {"intervals": [[26.0, 32.0], [140.0, 152.0]]}, "source": "qvhighlights"},
         {"id": "qvhighlights/9769", "task": "temporal_grounding",
          "media": {"type": "video", "path": "RoripwjYFp8_60.0_210.0.mp4", "duration": 150.0},
          "question": "Man in baseball cap eats before doing his interview.", "source": "qvhighlights"},
@@ -185,7 +187,7 @@ def test_nextgqa_val_with_spans_and_video_map(tmp_path):
          "media": {"type": "video", "path": "0000/10001787725.mp4", "duration": 34.0, "width": 640, "height": 360},
          "question": "what does the man do after the dog jumps",
          "options": ["pats the dog", "walks away", "sits down", "claps", "runs"],
-         "answer": "A", "clue": {"intervals": [[29.7, 34.0]]}, "source": "nextgqa", "meta": {"type": "TN"}},
+         "answer": "A", "clue": {"intervals": [[29.7, 34.2]]}, "source": "nextgqa", "meta": {"type": "TN"}},
     ]
 
 
@@ -236,7 +238,7 @@ def test_rextime(tmp_path):
         {"id": "rextime/qvh_val114", "task": "grounded_qa",
          "media": {"type": "video", "path": "2I9-kvemtSU_510.0_660.0.mp4", "duration": 150.0},
          "question": "Why do they reach for water?", "options": ["spicy food", "a marathon", "a hot desert", "karaoke"],
-         "answer": "A", "clue": {"intervals": [[0.0, 150.0]]}, "source": "rextime",
+         "answer": "A", "clue": {"intervals": [[0.0, 152.5]]}, "source": "rextime",
          "meta": {"category": "cause_effect"}},
     ]
 

@@ -74,6 +74,9 @@ def convert(
                                              "here (got10k, mvbench)."),
     allow_pickle: bool = typer.Option(False, "--allow-pickle", help="Allow reading a pickle (refcoco refs); "
                                       "only plain data is accepted."),
+    clip_to_duration: bool = typer.Option(False, "--clip-to-duration", help="Cut ground-truth ends to the "
+                                          "video's duration (default: as annotated, as the official "
+                                          "evaluations score them)."),
     source: str | None = typer.Option(None, "--source", help="Source tag and id prefix (default: the format)."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Skip bad records (listed) instead of stopping."),
 ) -> None:
@@ -81,7 +84,8 @@ def convert(
     converter = get_converter(source_format)
     options = ConvertOptions(input=input_path, source=source, split=split, media_root=media_root,
                              durations=durations, video_ext=video_ext, path_prefix=path_prefix,
-                             write_videos=write_videos, allow_pickle=allow_pickle)
+                             write_videos=write_videos, allow_pickle=allow_pickle,
+                             clip_to_duration=clip_to_duration)
     with Progress(SpinnerColumn(), TextColumn("{task.description}: {task.completed} samples"), TimeElapsedColumn(),
                   console=err_console, transient=True, disable=not err_console.is_terminal) as progress:
         task = progress.add_task(f"converting {converter.name}", total=None)

@@ -91,13 +91,15 @@ def _sample_problems(sample: Sample, media: MediaChecker | None) -> list[tuple[s
 
 def clue_problems(clue: Clue | None, duration: float | None, width: int | None, height: int | None,
                   context: str) -> list[tuple[str, str]]:
-    """(message, field) for each part of a clue that lies outside [0, duration] x [0, width] x [0, height]."""
+    """(message, field) for each part of a clue that lies outside [0, duration] x [0, width] x [0, height];
+    an interval only when it starts outside (annotated ends often overshoot the video)."""
     if clue is None:
         return []
     problems = []
     for index, (start, end) in enumerate(clue.intervals or []):
-        if duration is not None and end > duration + TIME_TOLERANCE_S:
-            problems.append((f"interval [{start}, {end}] ends after the video ({duration:.2f} s {context})",
+        # Ends past the video are how benchmarks annotate (and score) them; a start past it is wrong.
+        if duration is not None and start > duration + TIME_TOLERANCE_S:
+            problems.append((f"interval [{start}, {end}] starts after the video ({duration:.2f} s {context})",
                              f"clue.intervals.{index}"))
     for index, box in enumerate(clue.boxes or []):
         problems += _box_problems(box, width, height, context, f"clue.boxes.{index}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from videofocus.data.converters.common import (ConvertOptions, Converter, Where, answer_letter, clip_intervals,
+from videofocus.data.converters.common import (ConvertOptions, Converter, Where, answer_letter, checked_intervals,
                                                convert_each, intervals_from, iter_csv_rows, make_sample,
                                                read_json_object, to_float)
 from videofocus.errors import DataError
@@ -37,7 +37,7 @@ def convert(options: ConvertOptions) -> Iterator[Sample]:
         choices = [row[column].strip() for column in OPTION_COLUMNS]
         duration, clue = None, None
         if spans is not None:
-            duration, clue = _grounding(spans, video_id, qid, where)
+            duration, clue = _grounding(spans, video_id, qid, where, options.clip_to_duration)
         return [make_sample(
             where, id=f"{source}/{video_id}#{qid}", task="grounded_qa" if spans is not None else "mcq",
             source=source,
@@ -51,13 +51,14 @@ def convert(options: ConvertOptions) -> Iterator[Sample]:
     return convert_each(iter_csv_rows(options.input, COLUMNS), to_samples, options)
 
 
-def _grounding(spans: dict, video_id: str, qid: str, where: Where) -> tuple[float, dict]:
+def _grounding(spans: dict, video_id: str, qid: str, where: Where, clip_to_duration: bool) -> tuple[float, dict]:
     video = spans.get(video_id)
     if not isinstance(video, dict) or qid not in (video.get("location") or {}):
         raise where.error(f"no time span for video {video_id} question {qid} in the gsub file", "qid")
     duration = to_float(video.get("duration"), where, "duration")
     field = f"location[{qid}]"
-    intervals = clip_intervals(intervals_from(video["location"][qid], where, field), duration, where, field)
+    intervals = checked_intervals(intervals_from(video["location"][qid], where, field), duration, where, field,
+                                  clip_to_duration=clip_to_duration)
     return duration, {"intervals": intervals}
 
 
@@ -87,5 +88,5 @@ CONVERTER = Converter(
     name=SOURCE,
     summary="NExT-GQA {val,test}.csv + gsub_*.json + video map",
     convert=convert,
-    accepts=frozenset({"split", "video_ext"}),
+    accepts=frozenset({"split", "video_ext", "clip_to_duration"}),
 )

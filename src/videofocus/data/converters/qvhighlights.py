@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from videofocus.data.converters.common import (ConvertOptions, Converter, Where, clip_intervals, convert_each,
+from videofocus.data.converters.common import (ConvertOptions, Converter, Where, checked_intervals, convert_each,
                                                get_field, intervals_from, make_sample, to_float)
 from videofocus.schema import Sample, iter_jsonl
 
@@ -25,7 +25,8 @@ def convert(options: ConvertOptions) -> Iterator[Sample]:
         clue = None
         if record.get("relevant_windows") is not None:
             windows = intervals_from(record["relevant_windows"], where, "relevant_windows")
-            clue = {"intervals": clip_intervals(windows, duration, where, "relevant_windows")}
+            clue = {"intervals": checked_intervals(windows, duration, where, "relevant_windows",
+                                                     clip_to_duration=options.clip_to_duration)}
         return [make_sample(
             where, id=f"{source}/{qid}", task="temporal_grounding", source=source,
             media={"type": "video", "path": options.media_path(f"{video_id}{options.video_ext}"),
@@ -40,5 +41,5 @@ CONVERTER = Converter(
     name=SOURCE,
     summary="QVHighlights highlight_*_release.jsonl",
     convert=convert,
-    accepts=frozenset({"video_ext"}),
+    accepts=frozenset({"video_ext", "clip_to_duration"}),
 )

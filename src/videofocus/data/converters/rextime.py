@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from videofocus.data.converters.common import (ConvertOptions, Converter, DurationLookup, Where, answer_letter,
-                                               clip_intervals, convert_each, get_field, intervals_from,
+                                               checked_intervals, convert_each, get_field, intervals_from,
                                                iter_json_records, make_sample, to_float)
 from videofocus.schema import Sample
 
@@ -34,7 +34,8 @@ def convert(options: ConvertOptions) -> Iterator[Sample]:
         span = record.get("span", record.get("relevant_windows"))
         clue = None
         if span is not None:
-            clue = {"intervals": clip_intervals(intervals_from(span, where, "span"), duration, where, "span")}
+            clue = {"intervals": checked_intervals(intervals_from(span, where, "span"), duration, where, "span",
+                                                     clip_to_duration=options.clip_to_duration)}
         answer = answer_letter(record["ans"], options_, where, "ans") if record.get("ans") is not None else None
         category = record.get("category")
         return [make_sample(
@@ -50,5 +51,5 @@ CONVERTER = Converter(
     name=SOURCE,
     summary="ReXTime rextime_*.json (Hugging Face release)",
     convert=convert,
-    accepts=frozenset({"video_ext", "durations", "media_root"}),
+    accepts=frozenset({"video_ext", "durations", "media_root", "clip_to_duration"}),
 )
