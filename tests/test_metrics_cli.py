@@ -144,3 +144,21 @@ def test_the_installed_entry_point_prints_one_red_line(tmp_path, monkeypatch, ca
     assert info.value.code == 1
     err = capsys.readouterr().err
     assert "error:" in err and "nope.jsonl" in err and "file not found" in err and "Traceback" not in err
+
+
+def test_an_empty_prediction_file_is_an_error_not_zeros(temporal_files, tmp_path):
+    annotations, _ = temporal_files
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n", encoding="utf-8")
+    result = score("--benchmark", "temporal_grounding", "--predictions", str(empty), "--annotations", str(annotations))
+    assert isinstance(result.exception, DataError) and "holds no predictions" in str(result.exception)
+
+
+def test_an_empty_annotation_file_is_said_once_before_any_prediction_warning(temporal_files, tmp_path):
+    _, predictions = temporal_files
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    result = score("--benchmark", "temporal_grounding", "--predictions", str(predictions), "--annotations", str(empty))
+    assert isinstance(result.exception, DataError)
+    assert str(result.exception) == f"{empty}: the annotation file holds no samples to score against"
+    assert "has no annotation" not in result.stderr

@@ -63,10 +63,13 @@ def load_predictions(path: str | os.PathLike, *, known_ids: Collection[str] | No
                      ) -> dict[str, PredictionLike]:
     """Predictions by sample id. A repeated id keeps its first line; an id outside `known_ids` is
     dropped. Both are reported through `warn` (a message naming file and line), or raise DataError
-    when `strict`. Malformed lines always raise."""
+    when `strict`. Malformed lines always raise, and so does a file without a line (a run that wrote
+    nothing must not score as all-wrong in silence)."""
     predictions: dict[str, PredictionLike] = {}
     first_line: dict[str, int] = {}
+    lines = 0
     for record in read_predictions(path):
+        lines += 1
         if record.id in predictions:
             problem = DataError(f"duplicate id {record.id!r} (first at line {first_line[record.id]})",
                                 path=str(path), line=record.line, field="id")
@@ -81,6 +84,8 @@ def load_predictions(path: str | os.PathLike, *, known_ids: Collection[str] | No
             raise problem
         if warn is not None:
             warn(f"{problem}; line ignored")
+    if not lines:
+        raise DataError("the prediction file holds no predictions (no non-blank line)", path=str(path))
     return predictions
 
 

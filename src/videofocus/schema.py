@@ -203,8 +203,8 @@ def parse_sample(record: object, *, path: str | os.PathLike = "<memory>", line: 
 
 def decode_jsonl_line(text: str, *, path: str | os.PathLike, line: int) -> dict:
     """One JSONL line as a JSON object; DataError (naming path and line) when it is not one."""
-    try:
-        record = json.loads(text)
+    try:  # without its newline, an error at the end of a cut-off line is not "line 2, column 1"
+        record = json.loads(text.rstrip("\r\n"))
     except json.JSONDecodeError as exc:
         raise DataError(f"not valid JSON ({exc.msg} at column {exc.colno})", path=str(path), line=line) from None
     if not isinstance(record, dict):

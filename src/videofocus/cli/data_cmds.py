@@ -12,6 +12,7 @@ from videofocus.cli.app import console, data_app, err_console
 from videofocus.data.converters import CONVERTERS, ConvertOptions, get_converter, run_conversion
 from videofocus.data.stats import compute_stats, format_stats, plot_duration_histogram
 from videofocus.data.validate import validate_file
+from videofocus.errors import DataError
 from videofocus.schema import read_samples
 
 SKIPPED_SHOWN = 20  # skipped records listed one by one; the rest are counted
@@ -52,6 +53,8 @@ def stats(
 ) -> None:
     """Counts by task, source, media, clue and applicable reward; a duration histogram."""
     summary = compute_stats(read_samples(file))
+    if not summary.samples:
+        raise DataError("the file holds no samples (no non-blank line)", path=str(file))
     console.print(format_stats(summary, bins=bins), markup=False, highlight=False, soft_wrap=True)
     if plot is not None:
         plot_duration_histogram(summary.durations, plot)

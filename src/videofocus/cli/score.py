@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from videofocus.cli.app import app, console, err_console
-from videofocus.errors import ConfigError
+from videofocus.errors import ConfigError, DataError
 from videofocus.metrics import BENCHMARKS, ScoreReport, score_predictions
 from videofocus.parsing import Prediction
 from videofocus.predictions import PredictionLike, load_predictions
@@ -44,6 +44,8 @@ def score(
 ) -> None:
     """Score predictions on a benchmark; missing and failed predictions count as wrong."""
     samples = list(read_samples(annotations))
+    if not samples:  # before the predictions: one error, not a warning per prediction line
+        raise DataError("the annotation file holds no samples to score against", path=str(annotations))
     by_id = load_predictions(predictions, known_ids={sample.id for sample in samples}, strict=strict,
                              warn=_warn)
     units_problem = _unlikely_units(by_id.values(), track_units) if benchmark.value == "got10k" else None

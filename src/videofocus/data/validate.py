@@ -60,7 +60,9 @@ def validate_file(path: str | os.PathLike, *, media_root: str | os.PathLike | No
     report = ValidationReport(path=path, max_errors=max_errors)
     media = MediaChecker(Path(media_root) if media_root is not None else path.parent) if check_media else None
     first_line_of: dict[str, int] = {}
+    lines = 0
     for number, text in iter_nonblank_lines(path):
+        lines += 1
         try:
             sample = parse_sample(decode_jsonl_line(text, path=path, line=number), path=path, line=number)
         except DataError as error:
@@ -73,6 +75,8 @@ def validate_file(path: str | os.PathLike, *, media_root: str | os.PathLike | No
         first_line_of.setdefault(sample.id, number)
         for message, field_name in _sample_problems(sample, media):
             report.add(DataError(message, path=str(path), line=number, field=field_name))
+    if not lines:
+        report.add(DataError("the file holds no samples (no non-blank line)", path=str(path)))
     return report
 
 
