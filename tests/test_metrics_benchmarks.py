@@ -268,3 +268,24 @@ def test_the_issue_examples_negative_start_and_reversed_second_window():
     window_one_alone = parse_completion("<answer>[(0, 5), (4, 3)]</answer>")
     report = score_predictions("temporal_grounding", [temporal_sample("a", gt)], {"a": window_one_alone})
     assert report.metrics["mIoU"] == 100.0
+
+
+def test_got10k_reports_videochat_r1_mean_iou_over_all_frames_as_its_own_metric():
+    samples = [
+        track_sample("t1", [[10, 10, 20, 20], [10, 10, 20, 20], [20, 20, 40, 40], [0, 0, 10, 10]]),
+        track_sample("t2", [[0, 0, 10, 10], [50, 50, 60, 60], [50, 50, 60, 60]]),
+    ]
+    predictions = {
+        "t1": Prediction(raw="", track=[[90, 90, 95, 95], [10, 10, 20, 20], [20, 20, 40, 30], [0, 0, 10, 8]]),
+        "t2": Prediction(raw="", track=[[0, 0, 10, 10], [50, 50, 60, 60]]),
+    }
+    metrics = score_predictions("got10k", samples, predictions).metrics
+    # per clip over every frame, the given first one included (t1: 0 + 1 + 0.5 + 0.8; t2: 1 + 1 + 0),
+    # then the mean over clips, not over pooled frames; the toolkit's AO is unchanged beside it
+    assert metrics["mIoU(R1)"] == pytest.approx(100 * (2.3 / 4 + 2 / 3) / 2)
+    assert metrics["AO"] == pytest.approx(100 * 3.3 / 5)
+    past_the_edge = track_sample("e", [[0, 0, 10, 10], [80, 80, 100, 100]])
+    unclipped = {"e": Prediction(raw="", track=[[0, 0, 10, 10], [80, 80, 120, 120]])}
+    metrics = score_predictions("got10k", [past_the_edge], unclipped).metrics
+    assert metrics["mIoU(R1)"] == pytest.approx(100 * (1 + 400 / 1600) / 2)  # no frame clipping
+    assert metrics["AO"] == pytest.approx(100.0)  # the toolkit clips to the frame

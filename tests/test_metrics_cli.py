@@ -86,7 +86,8 @@ def test_tracking_with_normalised_units(tmp_path):
         {"id": "t", "output": "<answer>[[0, 0, 0.05, 0.1], [0.1, 0.1, 0.3, 0.5], [0, 0, 0.25, 1]]</answer>"}])
     args = ["--benchmark", "got10k", "--predictions", str(predictions), "--annotations", str(annotations), "--json"]
     normalised = json.loads(score(*args, "--track-units", "normalised").stdout)["metrics"]
-    assert normalised == pytest.approx({"AO": 100 * (1 + 0.5) / 2, "SR@0.5": 50.0, "SR@0.75": 50.0})
+    assert normalised == pytest.approx({"AO": 100 * (1 + 0.5) / 2, "SR@0.5": 50.0, "SR@0.75": 50.0,
+                                        "mIoU(R1)": 100 * (1 + 1 + 0.5) / 3})
     as_pixels = score(*args)
     assert json.loads(as_pixels.stdout)["metrics"]["AO"] < 1.0
     assert "pass --track-units normalised" in as_pixels.stderr
