@@ -107,7 +107,7 @@ def test_got10k_excludes_the_given_box_uses_strict_sr_and_pools_frames():
         "t1": Prediction(raw="", track=[[90, 90, 95, 95], [10, 10, 20, 20], [20, 20, 40, 30], [0, 0, 10, 8]]),
         "t2": Prediction(raw="", track=[[0, 0, 10, 10], [50, 50, 60, 60]]),  # last frame missing: 0
     }
-    report = score_predictions("got10k", samples, predictions)
+    report = score_predictions("got10k", samples, predictions, track_units="pixels")
     # frames scored: t1 → 1, 0.5, 0.8; t2 → 1, 0. Pooled over the 5 frames as the toolkit does.
     assert report.metrics["AO"] == pytest.approx(100 * 3.3 / 5)
     assert report.metrics["SR@0.5"] == pytest.approx(100 * 3 / 5)  # IoU 0.5 is not above 0.5
@@ -131,7 +131,7 @@ def test_got10k_normalised_track_units_scale_by_the_frame_size():
     prediction = parse_completion("<answer>[[0, 0, 0.05, 0.1], [0.1, 0.1, 0.3, 0.5]]</answer>")
     assert score_predictions("got10k", [sample], {"t": prediction}, track_units="normalised").metrics["AO"] \
         == pytest.approx(100.0)
-    assert score_predictions("got10k", [sample], {"t": prediction}).metrics["AO"] < 1.0
+    assert score_predictions("got10k", [sample], {"t": prediction}, track_units="pixels").metrics["AO"] < 1.0
     unsized = track_sample("u", [[0, 0, 10, 10], [20, 10, 60, 50]], width=None, height=None)
     with pytest.raises(DataError, match="media.width"):
         score_predictions("got10k", [unsized], {}, track_units="normalised")
@@ -279,13 +279,13 @@ def test_got10k_reports_videochat_r1_mean_iou_over_all_frames_as_its_own_metric(
         "t1": Prediction(raw="", track=[[90, 90, 95, 95], [10, 10, 20, 20], [20, 20, 40, 30], [0, 0, 10, 8]]),
         "t2": Prediction(raw="", track=[[0, 0, 10, 10], [50, 50, 60, 60]]),
     }
-    metrics = score_predictions("got10k", samples, predictions).metrics
+    metrics = score_predictions("got10k", samples, predictions, track_units="pixels").metrics
     # per clip over every frame, the given first one included (t1: 0 + 1 + 0.5 + 0.8; t2: 1 + 1 + 0),
     # then the mean over clips, not over pooled frames; the toolkit's AO is unchanged beside it
     assert metrics["mIoU(R1)"] == pytest.approx(100 * (2.3 / 4 + 2 / 3) / 2)
     assert metrics["AO"] == pytest.approx(100 * 3.3 / 5)
     past_the_edge = track_sample("e", [[0, 0, 10, 10], [80, 80, 100, 100]])
     unclipped = {"e": Prediction(raw="", track=[[0, 0, 10, 10], [80, 80, 120, 120]])}
-    metrics = score_predictions("got10k", [past_the_edge], unclipped).metrics
+    metrics = score_predictions("got10k", [past_the_edge], unclipped, track_units="pixels").metrics
     assert metrics["mIoU(R1)"] == pytest.approx(100 * (1 + 400 / 1600) / 2)  # no frame clipping
     assert metrics["AO"] == pytest.approx(100.0)  # the toolkit clips to the frame

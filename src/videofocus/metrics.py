@@ -40,6 +40,8 @@ from videofocus.predictions import FailedPrediction, PredictionLike
 from videofocus.schema import Sample, TrackPoint
 
 TrackUnits = Literal["pixels", "normalised"]
+# The one default of `score`, `eval` and score_predictions: the tracking prompts ask for 0-1 boxes.
+DEFAULT_TRACK_UNITS: TrackUnits = "normalised"
 _NOTHING = Prediction(raw="")
 
 
@@ -68,6 +70,7 @@ class ScoreReport:
     missing: int
     metrics: dict[str, float]
     per_sample: list[SampleScore]
+    track_units: TrackUnits | None = None  # the units predicted track boxes were read in (tracking only)
 
     @property
     def failed(self) -> int:
@@ -76,7 +79,10 @@ class ScoreReport:
 
     def as_dict(self) -> dict:
         """The JSON summary `videofocus score --json` prints."""
-        return {"benchmark": self.benchmark, "n": self.n, "missing": self.missing, "metrics": dict(self.metrics)}
+        summary = {"benchmark": self.benchmark, "n": self.n, "missing": self.missing, "metrics": dict(self.metrics)}
+        if self.track_units is not None:
+            summary["track_units"] = self.track_units
+        return summary
 
 
 SampleScorer = Callable[[Sample, Prediction, TrackUnits], dict[str, float]]
@@ -98,7 +104,7 @@ class Benchmark:
 
 
 def score_predictions(benchmark: str, samples: Iterable[Sample], predictions: Mapping[str, PredictionLike],
-                      *, track_units: TrackUnits = "pixels",
+                      *, track_units: TrackUnits = DEFAULT_TRACK_UNITS,
                       annotations: str | os.PathLike | None = None) -> ScoreReport:
     """Score `predictions` (by sample id) against `samples` on `benchmark` (a name in BENCHMARKS).
 
@@ -117,7 +123,8 @@ def score_predictions(benchmark: str, samples: Iterable[Sample], predictions: Ma
         per_sample.append(SampleScore(id=sample.id, values=spec.score_sample(sample, usable, track_units),
                                       missing=prediction is None, error=failure, group=source_group(sample)))
     return ScoreReport(benchmark=spec.name, n=len(samples), missing=sum(s.missing for s in per_sample),
-                       metrics=spec.aggregate(per_sample), per_sample=per_sample)
+                       metrics=spec.aggregate(per_sample), per_sample=per_sample,
+                       track_units=track_units if "track" in spec.needs else None)
 
 
 def get_benchmark(name: str) -> Benchmark:

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from videofocus.cli.app import app, console
-from videofocus.cli.score import BenchmarkName, TrackUnitsOption
+from videofocus.cli.score import DEFAULT_TRACK_UNITS_OPTION, BenchmarkName, TrackUnitsOption
 from videofocus.evaluate import EvalResult, EvalSettings, GenerationSettings, evaluate, parse_rounds
 from videofocus.perception import PerceptionOptions
 
@@ -69,7 +69,7 @@ def eval_command(
                                                        "(qwen-vl-utils' total_pixels); default: none."),
     image_min_pixels: int = typer.Option(_GENERATION.image_min_pixels, "--image-min-pixels", min=1),
     image_max_pixels: int = typer.Option(_GENERATION.image_max_pixels, "--image-max-pixels", min=1),
-    track_units: TrackUnitsOption = typer.Option(TrackUnitsOption.normalised, "--track-units",
+    track_units: TrackUnitsOption = typer.Option(DEFAULT_TRACK_UNITS_OPTION, "--track-units",
                                                  help="Units of predicted tracking boxes for scoring "
                                                       "(the tracking prompts ask for normalised)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),

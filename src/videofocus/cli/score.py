@@ -14,7 +14,7 @@ from rich.text import Text
 
 from videofocus.cli.app import app, console, err_console
 from videofocus.errors import ConfigError, DataError
-from videofocus.metrics import BENCHMARKS, ScoreReport, score_predictions
+from videofocus.metrics import BENCHMARKS, DEFAULT_TRACK_UNITS, ScoreReport, score_predictions
 from videofocus.parsing import Prediction
 from videofocus.predictions import PredictionLike, load_predictions
 from videofocus.schema import read_samples
@@ -25,6 +25,9 @@ BenchmarkName = Enum("BenchmarkName", {name: name for name in BENCHMARKS}, type=
 class TrackUnitsOption(str, Enum):
     pixels = "pixels"
     normalised = "normalised"
+
+
+DEFAULT_TRACK_UNITS_OPTION = TrackUnitsOption(DEFAULT_TRACK_UNITS)  # score and eval share it
 
 
 @app.command()
@@ -38,9 +41,10 @@ def score(
     strict: Annotated[bool, typer.Option(help="Treat every warning as an error: duplicate prediction ids, "
                                          "ids without an annotation, track coordinates that contradict "
                                          "--track-units.")] = False,
-    track_units: Annotated[TrackUnitsOption, typer.Option(help="Units of predicted tracking boxes: original-frame "
-                                                    "pixels, or normalised 0-1 (what the tracking prompts "
-                                                    "ask the model for).")] = TrackUnitsOption.pixels,
+    track_units: Annotated[TrackUnitsOption, typer.Option(help="Units of predicted tracking boxes: normalised 0-1 "
+                                                    "(what the tracking prompts ask for; eval's default "
+                                                    "too) or original-frame pixels. The output states "
+                                                    "the units used.")] = DEFAULT_TRACK_UNITS_OPTION,
 ) -> None:
     """Score predictions on a benchmark; missing and failed predictions count as wrong."""
     samples = list(read_samples(annotations))
@@ -58,9 +62,13 @@ def score(
     if json_output:
         typer.echo(json.dumps(report.as_dict()))
     else:
-        console.print(f"{report.benchmark}: {report.n} samples, {report.missing} missing, {report.failed} failed",
-                      highlight=False)
+        units = f", track boxes read as {_UNITS_SAID[report.track_units]}" if report.track_units else ""
+        console.print(f"{report.benchmark}: {report.n} samples, {report.missing} missing, {report.failed} failed"
+                      f"{units}", highlight=False)
         console.print(_table(report))
+
+
+_UNITS_SAID = {"normalised": "normalised 0-1 coordinates", "pixels": "original-frame pixels"}
 
 
 def _warn(message: str) -> None:
