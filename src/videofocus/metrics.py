@@ -37,6 +37,7 @@ from videofocus.errors import ConfigError, DataError
 from videofocus.geometry import box_iou, frame_ious, temporal_iop, temporal_iou, track_iou, valid_box
 from videofocus.parsing import Prediction, parse_option
 from videofocus.predictions import FailedPrediction, PredictionLike
+from videofocus.ranking_metrics import clip_labels, fit_to_clips, hit_at_one, mean_window_ap, saliency_average_precision
 from videofocus.schema import Sample, TrackPoint
 
 TrackUnits = Literal["pixels", "normalised"]
@@ -266,6 +267,63 @@ def _aggregate_rextime(scores: list[SampleScore]) -> dict[str, float]:
             "Acc@IoU0.5": _mean_percent(correct_and_grounded)}
 
 
+# moment_detr eval.py `eval_moment_retrieval`: ground-truth window lengths (min, max], in seconds.
+MR_LENGTH_RANGES = {"short": (0.0, 10.0), "middle": (10.0, 30.0), "long": (30.0, 150.0)}
+# eval.py `eval_highlight`: a clip is positive for an annotator from this score on.
+HL_MIN_SCORES = {"Fair": 2, "Good": 3, "VeryGood": 4}
+
+
+def _score_qvhighlights(sample: Sample, prediction: Prediction, _units: TrackUnits) -> dict[str, float]:
+    """QVHighlights moment retrieval and highlight detection: jayleicn/moment_detr
+    standalone_eval/eval.py. R1 as `compute_mr_r1` (top-1 window, best GT window); mAP as
+    `compute_mr_ap` (ranking.mean_window_ap per query, over all GT windows and over those of each
+    length range, a query counting in a range when it has a GT window there); HL-mAP and HIT@1 as
+    `eval_highlight` per positive-score level. Windows rank by the prediction's `interval_scores`,
+    else in the order given; a prediction without saliency scores scores 0 on highlights."""
+    gt_windows = sample.clue.intervals
+    windows = prediction.intervals or []
+    window_scores = prediction.interval_scores or [-float(rank) for rank in range(len(windows))]
+    full = mean_window_ap(windows, window_scores, gt_windows)
+    values = {"iou": best_temporal_iou(first_interval(prediction), gt_windows), "ap/full": _mean(list(full.values())),
+              "ap@0.5": full[0.5], "ap@0.75": full[0.75]}
+    for name, (shortest, longest) in MR_LENGTH_RANGES.items():
+        in_range = [window for window in gt_windows if shortest < window[1] - window[0] <= longest]
+        if in_range:
+            values[f"ap/{name}"] = _mean(list(mean_window_ap(windows, window_scores, in_range).values()))
+    return {**values, **_highlight_values(sample, prediction)}
+
+
+def _highlight_values(sample: Sample, prediction: Prediction) -> dict[str, float]:
+    saliency = sample.clue.saliency
+    num_clips = int(sample.media.duration / saliency.clip_length)  # eval.py `mk_gt_scores`
+    values = {}
+    for level, min_score in HL_MIN_SCORES.items():
+        labels = [clip_labels(saliency.clip_ids, saliency.scores, num_clips, annotator, min_score)
+                  for annotator in range(saliency.annotators)]
+        if not prediction.saliency:
+            values[f"hl_ap/{level}"], values[f"hit1/{level}"] = 0.0, 0.0
+            continue
+        fitted = fit_to_clips(prediction.saliency, num_clips)
+        values[f"hl_ap/{level}"] = _mean([saliency_average_precision(row, fitted) for row in labels])
+        values[f"hit1/{level}"] = hit_at_one(prediction.saliency, labels)
+    return values
+
+
+def _aggregate_qvhighlights(scores: list[SampleScore]) -> dict[str, float]:
+    """eval.py's brief metrics; a length range without any query reports 0."""
+    ious = _column(scores, "iou")
+    metrics = {"MR-full-R1@0.5": _share_percent(ious, 0.5), "MR-full-R1@0.7": _share_percent(ious, 0.7),
+               "MR-full-mAP": _mean_percent(_column(scores, "ap/full")),
+               "MR-full-mAP@0.5": _mean_percent(_column(scores, "ap@0.5")),
+               "MR-full-mAP@0.75": _mean_percent(_column(scores, "ap@0.75"))}
+    for name in MR_LENGTH_RANGES:
+        metrics[f"MR-{name}-mAP"] = _mean_percent([s.values[f"ap/{name}"] for s in scores if f"ap/{name}" in s.values])
+    for level in HL_MIN_SCORES:
+        metrics[f"HL-min-{level}-mAP"] = _mean_percent(_column(scores, f"hl_ap/{level}"))
+        metrics[f"HL-min-{level}-Hit1"] = _mean_percent(_column(scores, f"hit1/{level}"))
+    return metrics
+
+
 SR_THRESHOLDS = (0.5, 0.75)
 
 
@@ -329,6 +387,11 @@ BENCHMARKS: dict[str, Benchmark] = {spec.name: spec for spec in (
     Benchmark("nextgqa", ("answer",),
               ("Acc@QA", "Acc@GQA", "mIoP", "IoP@0.3", "IoP@0.5", "mIoU", "IoU@0.3", "IoU@0.5"),
               _score_nextgqa, _aggregate_nextgqa, needs_some=("intervals",)),
+    Benchmark("qvhighlights", ("intervals", "saliency", "duration"),
+              ("MR-full-R1@0.5", "MR-full-R1@0.7", "MR-full-mAP", "MR-full-mAP@0.5", "MR-full-mAP@0.75",
+               *(f"MR-{name}-mAP" for name in MR_LENGTH_RANGES),
+               *(f"HL-min-{level}-{kind}" for level in HL_MIN_SCORES for kind in ("mAP", "Hit1"))),
+              _score_qvhighlights, _aggregate_qvhighlights),
     Benchmark("rextime", ("answer", "intervals"), ("Acc", "mIoU", "R@0.3", "R@0.5", "Acc@IoU0.5"),
               _score_rextime, _aggregate_rextime),
     Benchmark("got10k", ("track",), ("AO", "SR@0.5", "SR@0.75", "mIoU(R1)"), _score_got10k, _aggregate_got10k),
@@ -343,6 +406,9 @@ _NEEDS = {  # annotation → (field named in errors, test, what it is)
     "answer": ("answer", lambda s: bool(s.options) and s.answer is not None, "options and an answer"),
     "intervals": ("clue.intervals", lambda s: s.clue is not None and bool(s.clue.intervals), "clue intervals"),
     "boxes": ("clue.boxes", lambda s: s.clue is not None and bool(s.clue.boxes), "clue boxes"),
+    "saliency": ("clue.saliency", lambda s: s.clue is not None and s.clue.saliency is not None,
+                 "clip saliency scores (clue.saliency; the QVHighlights converter writes them)"),
+    "duration": ("media.duration", lambda s: s.media.duration is not None, "a video duration"),
     "track": ("clue.track", lambda s: s.clue is not None and len(s.clue.track or []) >= 2,
               "a clue track of at least 2 points (the given first box, then the frames to score)"),
     "frame_size": ("media.width", lambda s: s.media.width is not None and s.media.height is not None,

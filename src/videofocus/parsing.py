@@ -82,6 +82,10 @@ class Prediction:
     intervals: list[tuple[float, float]] | None = None
     boxes: list[list[float]] | None = None
     track: list[list[float]] | None = None
+    # Only prediction files state these (QVHighlights submissions), never model text: a confidence
+    # per interval, in the intervals' order, and a saliency score per clip of the video.
+    interval_scores: list[float] | None = None
+    saliency: list[float] | None = None
 
     @property
     def has_clue(self) -> bool:

@@ -3,7 +3,9 @@ format", last paragraph). Three forms of line:
 
 - raw: `{"id": …, "output": "<raw model text>"}`, read with `parsing.parse_completion`;
 - parsed: `{"id": …, "answer": "B", "intervals": [[s, e]], "boxes": [[x0, y0, x1, y1]],
-  "track": [[x0, y0, x1, y1], …], "think": …}` (any subset of these keys; null means "not said");
+  "track": [[x0, y0, x1, y1], …], "think": …}` (any subset of these keys; null means "not said"),
+  plus what ranked benchmarks read (QVHighlights): `"interval_scores"`, one confidence per interval,
+  and `"saliency"`, one score per clip of the video;
 - failed: `{"id": …, "error": "undecodable video"}`: the run produced nothing for this sample; it is
   scored as wrong. Other keys on a line with a non-null `error` are ignored.
 
@@ -28,7 +30,7 @@ from videofocus.errors import DataError
 from videofocus.parsing import Prediction, normalise_boxes, normalise_intervals, parse_completion
 from videofocus.schema import iter_jsonl
 
-PARSED_KEYS = ("answer", "think", "intervals", "boxes", "track")
+PARSED_KEYS = ("answer", "think", "intervals", "boxes", "track", "interval_scores", "saliency")
 KNOWN_KEYS = frozenset(("id", "output", "error", *PARSED_KEYS))
 
 
@@ -120,6 +122,9 @@ def prediction_from_record(record: dict, *, path: str | os.PathLike = "<memory>"
             values[key] = _READERS[key](record[key])
         except _BadValue as exc:
             raise fail(exc.message, field=f"{key}{exc.where}") from None
+    if values.get("interval_scores") is not None and len(values["interval_scores"]) != len(values.get("intervals") or []):
+        raise fail(f"{len(values['interval_scores'])} scores for {len(values.get('intervals') or [])} intervals",
+                   field="interval_scores")
     return Prediction(raw="", **values)
 
 
@@ -160,9 +165,18 @@ def _boxes(value: object) -> list[list[float]] | None:
     return normalise_boxes(_groups(value, 4, list))
 
 
+def _numbers(value: object) -> list[float] | None:
+    """A flat list of finite numbers (scores), or None for null."""
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise _BadValue("must be a list of numbers or null")
+    return _finite_numbers(value, len(value), "")
+
+
 _READERS: dict[str, Callable[[object], object]] = {
     "answer": _text, "think": _text, "intervals": _intervals, "boxes": _boxes,
-    "track": partial(_groups, size=4, kind=list),
+    "track": partial(_groups, size=4, kind=list), "interval_scores": _numbers, "saliency": _numbers,
 }
 
 
