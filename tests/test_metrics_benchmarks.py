@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from metrics_helpers import box_sample, grounded_qa_sample, mcq_sample, temporal_sample, track_sample
+from metrics_helpers import (box_sample, grounded_qa_sample, highlight_sample, mcq_sample, temporal_sample,
+                             track_sample)
 
 from videofocus.errors import ConfigError, DataError
 from videofocus.metrics import (BENCHMARKS, best_nextgqa_iop, best_temporal_iou, clip_box_like_got10k,
@@ -165,6 +166,7 @@ def test_every_benchmark_reports_its_named_metrics_and_zero_for_nothing():
         "temporal_grounding": [temporal_sample("x", [[0, 1]])],
         "nextgqa": [grounded_qa_sample("x", "A", [[0, 1]])],
         "rextime": [grounded_qa_sample("x", "A", [[0, 1]])],
+        "qvhighlights": [highlight_sample("x", [[0, 1]])],
         "got10k": [track_sample("x", [[0, 0, 1, 1], [0, 0, 1, 1]])],
         "refcoco": [box_sample("x", [[0, 0, 1, 1]])],
         "mcq": [mcq_sample("x", "A")],
