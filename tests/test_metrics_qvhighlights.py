@@ -6,7 +6,7 @@ benchmark was also checked against the official script's own numbers on its samp
 from __future__ import annotations
 
 import pytest
-from metrics_helpers import highlight_sample
+from metrics_helpers import highlight_sample, temporal_sample
 
 from videofocus.errors import DataError
 from videofocus.metrics import score_predictions
@@ -88,8 +88,6 @@ def test_qvhighlights_without_scores_or_saliency():
 
 
 def test_qvhighlights_needs_saliency_annotations():
-    from metrics_helpers import temporal_sample
-
     with pytest.raises(DataError, match="saliency") as caught:
         score_predictions("qvhighlights", [temporal_sample("q", [[0, 10]])], {})
     assert caught.value.field == "clue.saliency"

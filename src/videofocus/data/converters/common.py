@@ -129,15 +129,17 @@ def read_json(path: Path) -> object:
         raise DataError(f"not UTF-8 text ({exc.reason})", path=str(path)) from None
 
 
-def iter_json_records(path: Path) -> Iterator[tuple[Where, dict]]:
-    """The objects of a JSON list, or of a JSONL file (one per line), with their location."""
+def iter_json_records(path: Path, *, object_hint: str = "") -> Iterator[tuple[Where, dict]]:
+    """The objects of a JSON list, or of a JSONL file (one per line), with their location.
+    `object_hint` ends the error for a JSON object instead of a list (which converter reads it)."""
     if path.suffix == ".jsonl":
         for number, record in iter_jsonl(path):
             yield Where(path, line=number), record
         return
     document = read_json(path)
     if not isinstance(document, list):
-        raise DataError(f"expected a JSON list of records, got a JSON {type(document).__name__}", path=str(path))
+        hint = object_hint if isinstance(document, dict) else ""
+        raise DataError(f"expected a JSON list of records, got a JSON {type(document).__name__}{hint}", path=str(path))
     for index, record in enumerate(document):
         where = Where(path, record=f"[{index}]")
         if not isinstance(record, dict):
