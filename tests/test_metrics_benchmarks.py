@@ -13,6 +13,7 @@ from videofocus.metrics import (BENCHMARKS, best_nextgqa_iop, best_temporal_iou,
                                 got10k_frame_ious, score_predictions)
 from videofocus.parsing import Prediction, parse_completion
 from videofocus.predictions import FailedPrediction
+from videofocus.schema import Sample
 
 
 def interval(start: float, end: float) -> Prediction:
@@ -161,6 +162,16 @@ def test_mcq_accuracy_with_source_groups():
     assert report.as_dict() == {"benchmark": "mcq", "n": 4, "missing": 1, "metrics": report.metrics}
 
 
+class NothingEntailed:
+    """A caption judge that finds one event in every caption and entails none."""
+
+    def extract_events(self, caption: str) -> list[str]:
+        return [caption]
+
+    def entailment(self, events: list[str], description: str) -> list[bool]:
+        return [False] * len(events)
+
+
 def test_every_benchmark_reports_its_named_metrics_and_zero_for_nothing():
     samples = {
         "temporal_grounding": [temporal_sample("x", [[0, 1]])],
@@ -170,11 +181,13 @@ def test_every_benchmark_reports_its_named_metrics_and_zero_for_nothing():
         "got10k": [track_sample("x", [[0, 0, 1, 1], [0, 0, 1, 1]])],
         "refcoco": [box_sample("x", [[0, 0, 1, 1]])],
         "mcq": [mcq_sample("x", "A")],
+        "dream1k": [Sample.model_validate({"id": "x", "task": "caption", "answer": "A man walks in.",
+                                           "media": {"type": "video", "path": "x.mp4"}})],
     }
     assert set(samples) == set(BENCHMARKS)
     for name, benchmark in BENCHMARKS.items():
         for predictions in ({}, {"x": FailedPrediction("boom")}, {"x": parse_completion("garbage")}):
-            report = score_predictions(name, samples[name], predictions)
+            report = score_predictions(name, samples[name], predictions, judge=NothingEntailed())
             assert tuple(report.metrics) == benchmark.metric_names
             assert set(report.metrics.values()) == {0.0}, (name, predictions)
 

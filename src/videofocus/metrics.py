@@ -31,7 +31,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from functools import partial
+from typing import TYPE_CHECKING, Literal
 
 from videofocus.errors import ConfigError, DataError
 from videofocus.geometry import box_iou, frame_ious, temporal_iop, temporal_iou, track_iou, valid_box
@@ -39,6 +40,9 @@ from videofocus.parsing import Prediction, parse_option
 from videofocus.predictions import FailedPrediction, PredictionLike
 from videofocus.ranking_metrics import clip_labels, fit_to_clips, hit_at_one, mean_window_ap, saliency_average_precision
 from videofocus.schema import Sample, TrackPoint
+
+if TYPE_CHECKING:
+    from videofocus.judge import CaptionJudge
 
 TrackUnits = Literal["pixels", "normalised"]
 # The one default of `score`, `eval` and score_predictions: the tracking prompts ask for 0-1 boxes.
@@ -102,26 +106,34 @@ class Benchmark:
     score_sample: SampleScorer
     aggregate: Aggregator
     needs_some: tuple[str, ...] = ()
+    needs_judge: bool = False  # score_sample takes `judge=` (an LLM caption judge)
 
 
 def score_predictions(benchmark: str, samples: Iterable[Sample], predictions: Mapping[str, PredictionLike],
                       *, track_units: TrackUnits = DEFAULT_TRACK_UNITS,
-                      annotations: str | os.PathLike | None = None) -> ScoreReport:
+                      annotations: str | os.PathLike | None = None, judge: CaptionJudge | None = None) -> ScoreReport:
     """Score `predictions` (by sample id) against `samples` on `benchmark` (a name in BENCHMARKS).
 
     Predictions whose id is not a sample are ignored (the caller warns about them). `track_units`:
     predicted tracking boxes in original-frame pixels, or normalised 0–1 (what the tracking prompts
     ask for), which needs media.width/height. `annotations` names the samples' file in errors.
-    DataError when a sample lacks what the benchmark needs, or there are no samples."""
+    `judge` is the LLM caption judge the caption benchmark (dream1k) asks. DataError when a sample
+    lacks what the benchmark needs, or there are no samples."""
     spec = get_benchmark(benchmark)
     samples = list(samples)
     _check_annotations(spec, samples, track_units, annotations)
+    score_sample = spec.score_sample
+    if spec.needs_judge:
+        if judge is None:
+            raise ConfigError(f"{spec.name} is scored by an LLM caption judge: videofocus score --judge-url URL "
+                              "--judge-model NAME")
+        score_sample = partial(score_sample, judge=judge)
     per_sample = []
     for sample in samples:
         prediction = predictions.get(sample.id)
         failure = prediction.error if isinstance(prediction, FailedPrediction) else None
         usable = _NOTHING if prediction is None or failure is not None else prediction
-        per_sample.append(SampleScore(id=sample.id, values=spec.score_sample(sample, usable, track_units),
+        per_sample.append(SampleScore(id=sample.id, values=score_sample(sample, usable, track_units),
                                       missing=prediction is None, error=failure, group=source_group(sample)))
     return ScoreReport(benchmark=spec.name, n=len(samples), missing=sum(s.missing for s in per_sample),
                        metrics=spec.aggregate(per_sample), per_sample=per_sample,
@@ -368,6 +380,27 @@ def _aggregate_refcoco(scores: list[SampleScore]) -> dict[str, float]:
     return {"Acc@0.5": _share_percent(_column(scores, "iou"), 0.5)}
 
 
+def _score_dream1k(sample: Sample, prediction: Prediction, _units: TrackUnits, *,
+                   judge: CaptionJudge) -> dict[str, float]:
+    """Dream-1k caption events (DREAM-1K's AutoDQ, as VideoChat-R1 reports it): the judge splits the
+    reference and the predicted caption into events; recall is the share of reference events the
+    prediction entails, precision the share of predicted events the reference entails. A missing or
+    empty caption scores 0 on both, without asking the judge."""
+    caption = (prediction.answer or "").strip()
+    if not caption:
+        return {"precision": 0.0, "recall": 0.0}
+    recall = _mean([float(entailed) for entailed in judge.entailment(judge.extract_events(sample.answer), caption)])
+    precision = _mean([float(entailed) for entailed in judge.entailment(judge.extract_events(caption), sample.answer)])
+    return {"precision": precision, "recall": recall}
+
+
+def _aggregate_dream1k(scores: list[SampleScore]) -> dict[str, float]:
+    """Mean precision and recall over captions; F1 the harmonic mean of those two means."""
+    precision, recall = _mean_percent(_column(scores, "precision")), _mean_percent(_column(scores, "recall"))
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"F1": f1, "Precision": precision, "Recall": recall}
+
+
 def _score_mcq(sample: Sample, prediction: Prediction, _units: TrackUnits) -> dict[str, float]:
     """Multiple-choice video QA (MVBench, PerceptionTest, VideoMME, …): accuracy of the option letter."""
     return {"correct": float(answer_correct(sample, prediction))}
@@ -397,6 +430,8 @@ BENCHMARKS: dict[str, Benchmark] = {spec.name: spec for spec in (
     Benchmark("got10k", ("track",), ("AO", "SR@0.5", "SR@0.75", "mIoU(R1)"), _score_got10k, _aggregate_got10k),
     Benchmark("refcoco", ("boxes",), ("Acc@0.5",), _score_refcoco, _aggregate_refcoco),
     Benchmark("mcq", ("answer",), ("Acc",), _score_mcq, _aggregate_mcq),
+    Benchmark("dream1k", ("caption",), ("F1", "Precision", "Recall"), _score_dream1k, _aggregate_dream1k,
+              needs_judge=True),
 )}
 
 
@@ -409,6 +444,8 @@ _NEEDS = {  # annotation → (field named in errors, test, what it is)
     "saliency": ("clue.saliency", lambda s: s.clue is not None and s.clue.saliency is not None,
                  "clip saliency scores (clue.saliency; the QVHighlights converter writes them)"),
     "duration": ("media.duration", lambda s: s.media.duration is not None, "a video duration"),
+    "caption": ("answer", lambda s: s.task == "caption" and bool(s.answer and s.answer.strip()),
+                "a reference caption (a caption sample's answer)"),
     "track": ("clue.track", lambda s: s.clue is not None and len(s.clue.track or []) >= 2,
               "a clue track of at least 2 points (the given first box, then the frames to score)"),
     "frame_size": ("media.width", lambda s: s.media.width is not None and s.media.height is not None,

@@ -61,12 +61,16 @@ def score(
                                                         "submission format (to --export-file).")] = None,
     export_file: Annotated[Path | None, typer.Option(help="Where --export writes (nextgqa: answers beside it, "
                                                      "NAME.answers.json).")] = None,
+    judge_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint of the LLM caption judge "
+                                                  "(dream1k).")] = None,
+    judge_model: Annotated[str | None, typer.Option(help="Model to ask at --judge-url.")] = None,
 ) -> None:
     """Score predictions on a benchmark; missing and failed predictions count as wrong."""
     if (export is None) != (export_file is None):
         raise ConfigError("--export and --export-file go together: the format and where to write it")
     if answers is not None and read_format.value != "nextgqa":
         raise ConfigError("--answers is read with --format nextgqa only")
+    judge = _judge(judge_url, judge_model)
     samples = list(read_samples(annotations))
     if not samples:  # before the predictions: one error, not a warning per prediction line
         raise DataError("the annotation file holds no samples to score against", path=str(annotations))
@@ -81,7 +85,7 @@ def score(
     if units_problem:
         _warn(units_problem)
     report = score_predictions(benchmark.value, samples, by_id, track_units=track_units.value,
-                               annotations=annotations)
+                               annotations=annotations, judge=judge)
     if export is not None:
         written = write_submission(export.value, export_file, samples, by_id)
         err_console.print(f"{export.value} submission written to {', '.join(map(str, written))}", highlight=False,
@@ -93,6 +97,17 @@ def score(
         console.print(f"{report.benchmark}: {report.n} samples, {report.missing} missing, {report.failed} failed"
                       f"{units}", highlight=False)
         console.print(_table(report))
+
+
+def _judge(url: str | None, model: str | None):
+    """The caption judge the options name, or None."""
+    if (url is None) != (model is None):
+        raise ConfigError("--judge-url and --judge-model go together")
+    if url is None:
+        return None
+    from videofocus.judge import CaptionJudge  # only the caption benchmark needs it
+
+    return CaptionJudge(url, model)
 
 
 _UNITS_SAID = {"normalised": "normalised 0-1 coordinates", "pixels": "original-frame pixels"}
