@@ -66,6 +66,14 @@ def test_reads_nextgqa_spans_with_the_answers_beside_them(tmp_path):
     assert answers_path(spans).name == "test_ground.answers.json"
 
 
+def test_a_submission_whose_keys_name_no_sample_is_an_error_not_all_missing(tmp_path):
+    samples = [temporal_sample("charades_sta/3MSZA#0", [[0, 10]])]
+    path = tmp_path / "fmt.json"
+    path.write_text(json.dumps({"0": {"timestamp": [[2, 8]]}}), encoding="utf-8")
+    with pytest.raises(DataError, match="none of the 1 submission keys names a sample .* look like '3MSZA#0'"):
+        read_submission("timechat", path, samples)
+
+
 def test_reads_timechat_predictions(tmp_path):
     samples = [temporal_sample("charades/0", [[0, 10]]), temporal_sample("charades/1", [[0, 10]])]
     path = tmp_path / "fmt.json"

@@ -56,6 +56,10 @@ def read_submission(submission_format: str, path: str | os.PathLike, samples: It
     entries = list(_READERS[submission_format](Path(path), answers))
     if not entries:
         raise DataError("the submission holds no predictions", path=str(path))
+    if not any(key in by_key for key, _, _ in entries):
+        raise DataError(f"none of the {len(entries)} submission keys names a sample (first key {entries[0][0]!r}; "
+                        f"the annotations' keys look like {next(iter(by_key), '')!r}, their ids after the "
+                        "'<source>/' prefix)", path=str(path))
     predictions: dict[str, PredictionLike] = {}
     for key, where, prediction in entries:
         sample_id = by_key.get(key)
