@@ -25,7 +25,6 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from videofocus.data.converters.common import read_json_object
 from videofocus.errors import DataError
 from videofocus.parsing import Prediction
 from videofocus.predictions import PredictionLike, prediction_from_record
@@ -95,8 +94,15 @@ def _read_moment_jsonl(path: Path, _answers: Path | None):
         yield str(record["qid"]), {"line": line}, _parsed(fields, path, line, f"qid {record['qid']}")
 
 
+def _read_json_object(path: Path) -> dict:
+    # the converters package imports every converter (~1 s); score pays it only for these formats
+    from videofocus.data.converters.common import read_json_object
+
+    return read_json_object(path)
+
+
 def _read_nextgqa(path: Path, answers: Path | None):
-    spans = read_json_object(path)
+    spans = _read_json_object(path)
     answers = answers if answers is not None else answers_path(path)
     chosen = _read_nextgqa_answers(answers) if answers.is_file() else {}
     for key, span in spans.items():
@@ -108,7 +114,7 @@ def _read_nextgqa(path: Path, answers: Path | None):
 
 def _read_nextgqa_answers(path: Path) -> dict[str, str]:
     letters = {}
-    for key, value in read_json_object(path).items():
+    for key, value in _read_json_object(path).items():
         if isinstance(value, dict):
             value = value.get("prediction")
         if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(OPTION_LETTERS):
@@ -120,7 +126,7 @@ def _read_nextgqa_answers(path: Path) -> dict[str, str]:
 
 
 def _read_timechat(path: Path, _answers: Path | None):
-    for key, entry in read_json_object(path).items():
+    for key, entry in _read_json_object(path).items():
         if not isinstance(entry, dict) or "timestamp" not in entry:
             raise DataError('expected {"timestamp": [[start, end], ...]}', path=str(path), field=key)
         timestamps = entry["timestamp"]

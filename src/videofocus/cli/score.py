@@ -17,7 +17,7 @@ from videofocus.errors import ConfigError, DataError
 from videofocus.metrics import BENCHMARKS, DEFAULT_TRACK_UNITS, ScoreReport, score_predictions
 from videofocus.parsing import Prediction
 from videofocus.predictions import PredictionLike, load_predictions
-from videofocus.schema import read_samples
+from videofocus.schema import Sample, read_samples
 from videofocus.submissions import SUBMISSION_FORMATS, read_submission, write_submission
 
 BenchmarkName = Enum("BenchmarkName", {name: name for name in BENCHMARKS}, type=str)
@@ -74,11 +74,7 @@ def score(
     samples = list(read_samples(annotations))
     if not samples:  # before the predictions: one error, not a warning per prediction line
         raise DataError("the annotation file holds no samples to score against", path=str(annotations))
-    if read_format.value == PREDICTIONS_FORMAT:
-        by_id = load_predictions(predictions, known_ids={sample.id for sample in samples}, strict=strict,
-                                 warn=_warn)
-    else:
-        by_id = read_submission(read_format.value, predictions, samples, answers=answers, strict=strict, warn=_warn)
+    by_id = _read_predictions(read_format.value, predictions, samples, answers=answers, strict=strict)
     units_problem = _unlikely_units(by_id.values(), track_units) if benchmark.value == "got10k" else None
     if units_problem and strict:
         raise ConfigError(units_problem)
@@ -97,6 +93,14 @@ def score(
         console.print(f"{report.benchmark}: {report.n} samples, {report.missing} missing, {report.failed} failed"
                       f"{units}", highlight=False)
         console.print(_table(report))
+
+
+def _read_predictions(read_format: str, path: Path, samples: list[Sample], *, answers: Path | None,
+                      strict: bool) -> dict[str, PredictionLike]:
+    """Predictions by sample id, from our prediction JSONL or an official submission file."""
+    if read_format == PREDICTIONS_FORMAT:
+        return load_predictions(path, known_ids={sample.id for sample in samples}, strict=strict, warn=_warn)
+    return read_submission(read_format, path, samples, answers=answers, strict=strict, warn=_warn)
 
 
 def _judge(url: str | None, model: str | None):
