@@ -54,3 +54,13 @@ def write_jsonl(path: Path, records: list[dict | str]) -> Path:
 
 def write_samples_jsonl(path: Path, samples: list[Sample]) -> Path:
     return write_jsonl(path, [sample.model_dump(mode="json", exclude_none=True) for sample in samples])
+
+
+def highlight_sample(id: str, intervals: list[list[float]], *, duration: float = 10.0,
+                     clip_ids: list[int] | None = None, scores: list[list[float]] | None = None) -> Sample:
+    """A QVHighlights query: moment windows plus 2 s clip saliency by 3 annotators."""
+    saliency = {"clip_length": 2.0, "clip_ids": clip_ids or [0], "scores": scores or [[4, 4, 4]]}
+    return Sample.model_validate({
+        "id": id, "task": "temporal_grounding", "question": "when?",
+        "media": {"type": "video", "path": f"{id}.mp4", "duration": duration},
+        "clue": {"intervals": intervals, "saliency": saliency}})

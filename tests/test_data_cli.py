@@ -5,12 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from data_helpers import mcq_record, read_jsonl, sample_record, write_jsonl, write_text
 from typer.testing import CliRunner
 
 from videofocus.cli import app
 from videofocus.data.converters import CONVERTERS
-from videofocus.errors import ConfigError
+from videofocus.errors import ConfigError, DataError
 
 runner = CliRunner()
 
@@ -85,3 +86,12 @@ def test_bad_input_prints_one_red_line_and_exits_1(tmp_path):
     message = " ".join(completed.stderr.split())  # rich wraps long lines at the terminal width
     assert message == f"error: {source}:1: expected 'VIDEO START END##sentence', got 'broken'"
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("command", ["validate", "stats"])
+def test_an_empty_samples_file_is_an_error(tmp_path, command):
+    empty = write_text(tmp_path / "empty.jsonl", "\n\n")
+    result = runner.invoke(app, ["data", command, str(empty)])
+    assert result.exit_code == 1
+    message = str(result.exception) if isinstance(result.exception, DataError) else result.stderr
+    assert "holds no samples" in message

@@ -289,3 +289,20 @@ def test_broken_source_text(tmp_path):
     with pytest.raises(DataError, match="name the file .jsonl") as caught:
         convert("videochat_r1", tmp_path, input=write_jsonl(tmp_path / "y.json", VIDEOCHAT_R1_BUILT))
     assert caught.value.line == 2
+
+
+def test_videochat_r1_keeps_the_record_id_and_type(tmp_path):
+    records = [{"id": "2574374895_8", "type": "TN", "video": "nextqa/2574374895.mp4", "question": "what next?",
+                "options": ["sit", "jump"], "answer": "B", "glue": [1, 2], "duration": 30},
+               {"video": "v.mp4", "question": "someone laughs", "glue": [3, 4]}]
+    converted = convert("videochat_r1", tmp_path, input=write_json(tmp_path / "nextgqa_val.json", records))
+    assert [(sample["id"], sample.get("meta")) for sample in converted] == [
+        ("videochat_r1/2574374895_8", {"type": "TN"}), ("videochat_r1/1", None)]
+
+
+def test_videochat_r1_dict_layout_names_the_converter_that_reads_it(tmp_path):
+    charades = {"3MSZA": {"duration": 30.96, "timestamps": [[24.3, 30.4]], "sentences": ["person turns a light on"]}}
+    with pytest.raises(DataError, match="convert it with --from activitynet_captions"):
+        convert("videochat_r1", tmp_path, input=write_json(tmp_path / "charades_test.json", charades))
+    [sample] = convert("activitynet_captions", tmp_path, input=tmp_path / "charades_test.json")
+    assert sample["clue"] == {"intervals": [[24.3, 30.4]]}

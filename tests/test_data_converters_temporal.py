@@ -10,6 +10,9 @@ import pytest
 from data_helpers import convert, make_video, write_json, write_text
 
 from videofocus.errors import DataError
+from videofocus.metrics import score_predictions
+from videofocus.parsing import Prediction
+from videofocus.schema import read_samples
 
 CHARADES_STA = """\
 3MSZA 24.3 30.4##person turn a light on.
@@ -40,12 +43,14 @@ def test_charades_sta_with_durations_csv(tmp_path):
     ]
 
 
-def test_charades_sta_clips_ends_past_the_video_and_takes_prefix_and_source(tmp_path):
+def test_charades_sta_keeps_raw_ends_past_the_video_and_takes_prefix_and_source(tmp_path):
     source = write_text(tmp_path / "q.txt", "AO8RW 20.0 31.5##someone leaves\n")
     csv = write_text(tmp_path / "d.csv", "id,length\nAO8RW,26.12\n")
     [sample] = convert("charades_sta", tmp_path, input=source, durations=csv, path_prefix="videos/",
                        source="charades_cot", video_ext=".webm")
-    assert sample["clue"] == {"intervals": [[20.0, 26.12]]}
+    assert sample["clue"] == {"intervals": [[20.0, 31.5]]}  # as the official evaluation scores it
+    [clipped] = convert("charades_sta", tmp_path, input=source, durations=csv, clip_to_duration=True)
+    assert clipped["clue"] == {"intervals": [[20.0, 26.12]]}
     assert sample["media"]["path"] == "videos/AO8RW.webm"
     assert (sample["id"], sample["source"]) == ("charades_cot/AO8RW#0", "charades_cot")
 
@@ -106,7 +111,7 @@ def test_activitynet_captions(tmp_path):
          "question": "She then begins dancing around.", "clue": {"intervals": [[17.37, 60.81]]},
          "source": "activitynet_captions"},
         {"id": "activitynet_captions/v_QOlSCBRmfWY#2", "task": "temporal_grounding", "media": media,
-         "question": "She continues dancing.", "clue": {"intervals": [[56.26, 82.73]]},
+         "question": "She continues dancing.", "clue": {"intervals": [[56.26, 84.0]]},  # raw end
          "source": "activitynet_captions"},
     ]
 
@@ -143,7 +148,10 @@ def test_qvhighlights_train_and_test_lines(tmp_path):
         {"id": "qvhighlights/2579", "task": "temporal_grounding",
          "media": {"type": "video", "path": "NUsG9BgSes0_210.0_360.0.mp4", "duration": 150.0},
          "question": "A girl and her mother cooked while talking with each other on facetime.",
-         "clue": {"intervals": [[26.0, 32.0], [140.0, 150.0]]}, "source": "qvhighlights"},
+         "clue": {"intervals": [[26.0, 32.0], [140.0, 152.0]],
+                  "saliency": {"clip_length": 2.0, "clip_ids": [13, 14, 15],
+                               "scores": [[1.0, 3.0, 2.0], [2.0, 3.0, 2.0], [2.0, 2.0, 2.0]]}},
+         "source": "qvhighlights"},
         {"id": "qvhighlights/9769", "task": "temporal_grounding",
          "media": {"type": "video", "path": "RoripwjYFp8_60.0_210.0.mp4", "duration": 150.0},
          "question": "Man in baseball cap eats before doing his interview.", "source": "qvhighlights"},
@@ -185,20 +193,39 @@ def test_nextgqa_val_with_spans_and_video_map(tmp_path):
          "media": {"type": "video", "path": "0000/10001787725.mp4", "duration": 34.0, "width": 640, "height": 360},
          "question": "what does the man do after the dog jumps",
          "options": ["pats the dog", "walks away", "sits down", "claps", "runs"],
-         "answer": "A", "clue": {"intervals": [[29.7, 34.0]]}, "source": "nextgqa", "meta": {"type": "TN"}},
+         "answer": "A", "clue": {"intervals": [[29.7, 34.2]]}, "source": "nextgqa", "meta": {"type": "TN"}},
     ]
 
 
 def test_nextgqa_train_csv_without_spans_is_plain_mcq(tmp_path):
     source = write_text(tmp_path / "train.csv", NEXTGQA_CSV)
+    write_json(tmp_path / "map_vid_vidorID.json", NEXTGQA_MAP)
     samples = convert("nextgqa", tmp_path, input=source)
     assert [(s["task"], s["media"]["path"], "clue" in s) for s in samples] == [
-        ("mcq", "4882821564.mp4", False), ("mcq", "10001787725.mp4", False)]
+        ("mcq", "1006/4882821564.mp4", False), ("mcq", "0000/10001787725.mp4", False)]
+
+
+def test_nextgqa_names_the_file_its_rule_looked_for(tmp_path):
+    val = write_text(tmp_path / "val.csv", NEXTGQA_CSV)
+    write_json(tmp_path / "map_vid_vidorID.json", NEXTGQA_MAP)
+    with pytest.raises(DataError, match="the val time spans not found: looked for gsub_val.json beside val.csv") \
+            as caught:
+        convert("nextgqa", tmp_path, input=val)  # before, a val CSV without spans became ungrounded MCQ
+    assert caught.value.path == str(tmp_path / "gsub_val.json")
+    renamed = write_text(tmp_path / "nextgqa_val_part.csv", NEXTGQA_CSV)
+    write_json(tmp_path / "gsub_val.json", NEXTGQA_GSUB)
+    with pytest.raises(DataError, match="looked for gsub_nextgqa_val_part.json"):
+        convert("nextgqa", tmp_path, input=renamed)
+    assert len(convert("nextgqa", tmp_path, input=renamed, split="val")) == 2
+    (tmp_path / "map_vid_vidorID.json").unlink()
+    with pytest.raises(DataError, match="video map .* not found: looked for map_vid_vidorID.json"):
+        convert("nextgqa", tmp_path, input=val)
 
 
 def test_nextgqa_errors(tmp_path):
     source = write_text(tmp_path / "val.csv", NEXTGQA_CSV.replace("unwrap it,1,CW", "fly away,1,CW"))
     write_json(tmp_path / "gsub_val.json", NEXTGQA_GSUB)
+    write_json(tmp_path / "map_vid_vidorID.json", NEXTGQA_MAP)
     with pytest.raises(DataError, match="neither an option letter") as caught:
         convert("nextgqa", tmp_path, input=source)
     assert (caught.value.line, caught.value.field) == (2, "answer")
@@ -206,7 +233,7 @@ def test_nextgqa_errors(tmp_path):
     with pytest.raises(DataError, match="no time span for video 10001787725 question 3") as caught:
         convert("nextgqa", tmp_path, input=write_text(tmp_path / "val.csv", NEXTGQA_CSV))
     assert caught.value.line == 3
-    with pytest.raises(DataError, match="file not found"):
+    with pytest.raises(DataError, match="looked for gsub_test.json"):
         convert("nextgqa", tmp_path, input=source, split="test")
     with pytest.raises(DataError, match="lacks column"):
         convert("nextgqa", tmp_path, input=write_text(tmp_path / "val.csv", "video_id,qid\n1,2\n"))
@@ -236,7 +263,7 @@ def test_rextime(tmp_path):
         {"id": "rextime/qvh_val114", "task": "grounded_qa",
          "media": {"type": "video", "path": "2I9-kvemtSU_510.0_660.0.mp4", "duration": 150.0},
          "question": "Why do they reach for water?", "options": ["spicy food", "a marathon", "a hot desert", "karaoke"],
-         "answer": "A", "clue": {"intervals": [[0.0, 150.0]]}, "source": "rextime",
+         "answer": "A", "clue": {"intervals": [[0.0, 152.5]]}, "source": "rextime",
          "meta": {"category": "cause_effect"}},
     ]
 
@@ -256,3 +283,19 @@ def test_unused_option_is_refused(tmp_path):
 
     with pytest.raises(ConfigError, match="does not use option.*--allow-pickle"):
         convert("qvhighlights", tmp_path, input=Path("x.jsonl"), allow_pickle=True)
+
+
+def test_rextime_github_evaluation_file_converts_for_grounding_only_scoring(tmp_path):
+    source = write_text(tmp_path / "rextime_val.jsonl", (
+        '{"qid": "qvh_val241", "query": "What were they doing before the water?", "duration": 150, '
+        '"vid": "2I9-kvemtSU_510.0_660.0", "relevant_windows": [[0, 28]], "ans": "A"}\n'
+        '{"qid": "anet_val92", "query": "What does she do?", "duration": 100.5, "vid": "v_ZMTi498qnPc", '
+        '"relevant_windows": [[5, 8]], "ans": "A"}\n'))
+    samples = convert("rextime", tmp_path, input=source)
+    assert samples[0] == {"id": "rextime/qvh_val241", "task": "temporal_grounding",
+                          "media": {"type": "video", "path": "2I9-kvemtSU_510.0_660.0.mp4", "duration": 150.0},
+                          "question": "What were they doing before the water?",
+                          "clue": {"intervals": [[0.0, 28.0]]}, "source": "rextime", "meta": {"ans": "A"}}
+    report = score_predictions("temporal_grounding", read_samples(tmp_path / "out.jsonl"),
+                               {"rextime/qvh_val241": Prediction(raw="", intervals=[(0.0, 14.0)])})
+    assert report.metrics["mIoU"] == 25.0

@@ -169,3 +169,10 @@ def test_samples_are_immutable():
     with pytest.raises(ValidationError, match="frozen"):
         sample.id = "other"  # type: ignore[misc]
     assert isinstance(sample, Sample)
+
+
+def test_a_cut_off_jsonl_line_names_the_column_where_it_ends(tmp_path):
+    path = tmp_path / "cut.jsonl"
+    path.write_text('{"id": "a"}\n{"id": "b", "task"\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"cut.jsonl:2: not valid JSON \(Expecting ':' delimiter at column 19\)"):
+        list(iter_jsonl(path))

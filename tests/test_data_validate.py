@@ -22,7 +22,7 @@ def test_reports_every_bad_line_not_just_the_first(tmp_path):
         "{broken",
         json.dumps(mcq_record(id="b", answer="Z")),
         json.dumps(sample_record(id="a")),
-        json.dumps(sample_record(id="c", clue={"intervals": [[2.0, 14.0]]})),
+        json.dumps(sample_record(id="c", clue={"intervals": [[12.0, 14.0]]})),
         "",
         json.dumps(sample_record(id="d", task="unknown")),
     ]
@@ -32,7 +32,7 @@ def test_reports_every_bad_line_not_just_the_first(tmp_path):
     assert report.samples == 3  # lines 1, 4 and 5 parse as samples
     assert _problems(report) == [(2, None), (3, "answer"), (4, "id"), (5, "clue.intervals.0"), (7, "task")]
     assert "first on line 1" in str(report.errors[2])
-    assert "ends after the video (10.00 s as declared)" in str(report.errors[3])
+    assert "starts after the video (10.00 s as declared)" in str(report.errors[3])
     assert all(str(error).startswith(f"{path}:") for error in report.errors)
 
 
@@ -48,7 +48,7 @@ def test_clean_file_passes(tmp_path):
 
 
 def test_clue_problems_tolerate_rounding_only():
-    clue = Clue(intervals=[(0.0, 10.4), (0.0, 10.6)])
+    clue = Clue(intervals=[(10.4, 11.0), (10.6, 11.0), (0.0, 14.0)])  # an end past the video is no error
     assert [field for _, field in clue_problems(clue, 10.0, None, None, "x")] == ["clue.intervals.1"]
     boxes = Clue(boxes=[[0, 0, 40.5, 30], [-3, 0, 5, 5], [0, 0, 42, 10]])
     assert [field for _, field in clue_problems(boxes, None, 40, 30, "x")] == ["clue.boxes.1", "clue.boxes.2"]
@@ -64,7 +64,7 @@ def test_check_media_against_the_real_files(tmp_path):
     image = {"type": "image", "path": "i.jpg"}
     records = [
         sample_record(id="ok", media={"type": "video", "path": "v.mp4"}, clue={"intervals": [[0.5, 1.5]]}),
-        sample_record(id="late", media={"type": "video", "path": "v.mp4"}, clue={"intervals": [[0.5, 5.0]]}),
+        sample_record(id="late", media={"type": "video", "path": "v.mp4"}, clue={"intervals": [[4.5, 5.0]]}),
         sample_record(id="dur", media={"type": "video", "path": "v.mp4", "duration": 9.0}, clue=None),
         sample_record(id="size", media={"type": "video", "path": "v.mp4", "width": 64}, clue=None),
         sample_record(id="gone", media={"type": "video", "path": "missing.mp4"}, clue=None),

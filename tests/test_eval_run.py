@@ -235,7 +235,7 @@ def test_tracking_is_scored_in_the_normalised_units_the_prompt_asks_for(tmp_path
     out = tmp_path / "out"
     result = evaluate(annotations, out, EvalSettings("got10k", rounds=(1,)),
                       backend=RoundScript(grounding_script(samples, answers)), progress=False)
-    assert result.metrics[1] == pytest.approx({"AO": 100.0, "SR@0.5": 100.0, "SR@0.75": 100.0})
+    assert result.metrics[1] == pytest.approx({"AO": 100.0, "SR@0.5": 100.0, "SR@0.75": 100.0, "mIoU(R1)": 100.0})
     command = next(line.strip() for line in (out / "results.md").read_text().splitlines()
                    if line.strip().startswith("videofocus score"))
     assert command.endswith("--track-units normalised")

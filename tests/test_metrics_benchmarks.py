@@ -5,13 +5,15 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from metrics_helpers import box_sample, grounded_qa_sample, mcq_sample, temporal_sample, track_sample
+from metrics_helpers import (box_sample, grounded_qa_sample, highlight_sample, mcq_sample, temporal_sample,
+                             track_sample)
 
 from videofocus.errors import ConfigError, DataError
 from videofocus.metrics import (BENCHMARKS, best_nextgqa_iop, best_temporal_iou, clip_box_like_got10k,
                                 got10k_frame_ious, score_predictions)
 from videofocus.parsing import Prediction, parse_completion
 from videofocus.predictions import FailedPrediction
+from videofocus.schema import Sample
 
 
 def interval(start: float, end: float) -> Prediction:
@@ -107,7 +109,7 @@ def test_got10k_excludes_the_given_box_uses_strict_sr_and_pools_frames():
         "t1": Prediction(raw="", track=[[90, 90, 95, 95], [10, 10, 20, 20], [20, 20, 40, 30], [0, 0, 10, 8]]),
         "t2": Prediction(raw="", track=[[0, 0, 10, 10], [50, 50, 60, 60]]),  # last frame missing: 0
     }
-    report = score_predictions("got10k", samples, predictions)
+    report = score_predictions("got10k", samples, predictions, track_units="pixels")
     # frames scored: t1 → 1, 0.5, 0.8; t2 → 1, 0. Pooled over the 5 frames as the toolkit does.
     assert report.metrics["AO"] == pytest.approx(100 * 3.3 / 5)
     assert report.metrics["SR@0.5"] == pytest.approx(100 * 3 / 5)  # IoU 0.5 is not above 0.5
@@ -131,7 +133,7 @@ def test_got10k_normalised_track_units_scale_by_the_frame_size():
     prediction = parse_completion("<answer>[[0, 0, 0.05, 0.1], [0.1, 0.1, 0.3, 0.5]]</answer>")
     assert score_predictions("got10k", [sample], {"t": prediction}, track_units="normalised").metrics["AO"] \
         == pytest.approx(100.0)
-    assert score_predictions("got10k", [sample], {"t": prediction}).metrics["AO"] < 1.0
+    assert score_predictions("got10k", [sample], {"t": prediction}, track_units="pixels").metrics["AO"] < 1.0
     unsized = track_sample("u", [[0, 0, 10, 10], [20, 10, 60, 50]], width=None, height=None)
     with pytest.raises(DataError, match="media.width"):
         score_predictions("got10k", [unsized], {}, track_units="normalised")
@@ -160,19 +162,32 @@ def test_mcq_accuracy_with_source_groups():
     assert report.as_dict() == {"benchmark": "mcq", "n": 4, "missing": 1, "metrics": report.metrics}
 
 
+class NothingEntailed:
+    """A caption judge that finds one event in every caption and entails none."""
+
+    def extract_events(self, caption: str) -> list[str]:
+        return [caption]
+
+    def entailment(self, events: list[str], description: str) -> list[bool]:
+        return [False] * len(events)
+
+
 def test_every_benchmark_reports_its_named_metrics_and_zero_for_nothing():
     samples = {
         "temporal_grounding": [temporal_sample("x", [[0, 1]])],
         "nextgqa": [grounded_qa_sample("x", "A", [[0, 1]])],
         "rextime": [grounded_qa_sample("x", "A", [[0, 1]])],
+        "qvhighlights": [highlight_sample("x", [[0, 1]])],
         "got10k": [track_sample("x", [[0, 0, 1, 1], [0, 0, 1, 1]])],
         "refcoco": [box_sample("x", [[0, 0, 1, 1]])],
         "mcq": [mcq_sample("x", "A")],
+        "dream1k": [Sample.model_validate({"id": "x", "task": "caption", "answer": "A man walks in.",
+                                           "media": {"type": "video", "path": "x.mp4"}})],
     }
     assert set(samples) == set(BENCHMARKS)
     for name, benchmark in BENCHMARKS.items():
         for predictions in ({}, {"x": FailedPrediction("boom")}, {"x": parse_completion("garbage")}):
-            report = score_predictions(name, samples[name], predictions)
+            report = score_predictions(name, samples[name], predictions, judge=NothingEntailed())
             assert tuple(report.metrics) == benchmark.metric_names
             assert set(report.metrics.values()) == {0.0}, (name, predictions)
 
@@ -234,3 +249,58 @@ def test_interval_metrics_match_the_reference_formulas(pred, gts):
     assert best_temporal_iou(pred, gts) == pytest.approx(max(hull_iou(pred, gt) for gt in gts))
     assert best_temporal_iou(pred, gts) == pytest.approx(max(nextgqa_reference(pred, gt)[0] for gt in gts))
     assert best_nextgqa_iop(pred, gts) == pytest.approx(max(nextgqa_reference(pred, gt)[1] for gt in gts))
+
+
+def nextgqa_get_tiou(pred, gt):
+    """NExT-GQA eval_ground.py `get_tIoU(loc=gt, span=pred)` as written, for any pair: IoP is 0 when
+    the prediction does not end after it starts; the caller's max starts from 0."""
+    if pred[0] == pred[1]:
+        return 0.0, 1.0 if gt[0] <= pred[0] <= gt[1] else 0.0
+    inter = min(pred[1], gt[1]) - max(pred[0], gt[0])
+    union = max(pred[1], gt[1]) - min(pred[0], gt[0])
+    iou = inter / union if union > 0 else 0.0
+    iop = inter / (pred[1] - pred[0]) if pred[1] > pred[0] else 0.0
+    return max(0.0, iou), max(0.0, iop)
+
+
+signed_times = st.integers(min_value=-100, max_value=400).map(lambda tenths: tenths / 10)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pred=st.tuples(signed_times, signed_times), gts=st.lists(spans, min_size=1, max_size=3))
+def test_unclipped_and_reversed_predictions_score_as_the_official_scripts(pred, gts):
+    """Negative starts and reversed windows as they are: no official script clips or swaps."""
+    assert best_temporal_iou(pred, gts) == pytest.approx(max(hull_iou(pred, gt) for gt in gts))
+    assert best_nextgqa_iop(pred, gts) == pytest.approx(max(nextgqa_get_tiou(pred, gt)[1] for gt in gts))
+    if pred[0] != pred[1]:
+        assert best_temporal_iou(pred, gts) == pytest.approx(max(nextgqa_get_tiou(pred, gt)[0] for gt in gts))
+
+
+def test_the_issue_examples_negative_start_and_reversed_second_window():
+    gt = [[0.0, 5.0]]
+    assert best_temporal_iou((-2.0, 4.0), gt) == pytest.approx(4 / 7)  # clipped, it would be 0.8
+    assert best_nextgqa_iop((-2.0, 4.0), gt) == pytest.approx(4 / 6)
+    window_one_alone = parse_completion("<answer>[(0, 5), (4, 3)]</answer>")
+    report = score_predictions("temporal_grounding", [temporal_sample("a", gt)], {"a": window_one_alone})
+    assert report.metrics["mIoU"] == 100.0
+
+
+def test_got10k_reports_videochat_r1_mean_iou_over_all_frames_as_its_own_metric():
+    samples = [
+        track_sample("t1", [[10, 10, 20, 20], [10, 10, 20, 20], [20, 20, 40, 40], [0, 0, 10, 10]]),
+        track_sample("t2", [[0, 0, 10, 10], [50, 50, 60, 60], [50, 50, 60, 60]]),
+    ]
+    predictions = {
+        "t1": Prediction(raw="", track=[[90, 90, 95, 95], [10, 10, 20, 20], [20, 20, 40, 30], [0, 0, 10, 8]]),
+        "t2": Prediction(raw="", track=[[0, 0, 10, 10], [50, 50, 60, 60]]),
+    }
+    metrics = score_predictions("got10k", samples, predictions, track_units="pixels").metrics
+    # per clip over every frame, the given first one included (t1: 0 + 1 + 0.5 + 0.8; t2: 1 + 1 + 0),
+    # then the mean over clips, not over pooled frames; the toolkit's AO is unchanged beside it
+    assert metrics["mIoU(R1)"] == pytest.approx(100 * (2.3 / 4 + 2 / 3) / 2)
+    assert metrics["AO"] == pytest.approx(100 * 3.3 / 5)
+    past_the_edge = track_sample("e", [[0, 0, 10, 10], [80, 80, 100, 100]])
+    unclipped = {"e": Prediction(raw="", track=[[0, 0, 10, 10], [80, 80, 120, 120]])}
+    metrics = score_predictions("got10k", [past_the_edge], unclipped, track_units="pixels").metrics
+    assert metrics["mIoU(R1)"] == pytest.approx(100 * (1 + 400 / 1600) / 2)  # no frame clipping
+    assert metrics["AO"] == pytest.approx(100.0)  # the toolkit clips to the frame

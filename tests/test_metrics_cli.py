@@ -85,11 +85,16 @@ def test_tracking_with_normalised_units(tmp_path):
     predictions = write_jsonl(tmp_path / "pred.jsonl", [
         {"id": "t", "output": "<answer>[[0, 0, 0.05, 0.1], [0.1, 0.1, 0.3, 0.5], [0, 0, 0.25, 1]]</answer>"}])
     args = ["--benchmark", "got10k", "--predictions", str(predictions), "--annotations", str(annotations), "--json"]
-    normalised = json.loads(score(*args, "--track-units", "normalised").stdout)["metrics"]
-    assert normalised == pytest.approx({"AO": 100 * (1 + 0.5) / 2, "SR@0.5": 50.0, "SR@0.75": 50.0})
-    as_pixels = score(*args)
+    by_default = json.loads(score(*args).stdout)  # normalised, as eval and the tracking prompts have it
+    assert by_default["track_units"] == "normalised"
+    assert by_default["metrics"] == pytest.approx({"AO": 100 * (1 + 0.5) / 2, "SR@0.5": 50.0, "SR@0.75": 50.0,
+                                                   "mIoU(R1)": 100 * (1 + 1 + 0.5) / 3})
+    as_pixels = score(*args, "--track-units", "pixels")
     assert json.loads(as_pixels.stdout)["metrics"]["AO"] < 1.0
+    assert json.loads(as_pixels.stdout)["track_units"] == "pixels"
     assert "pass --track-units normalised" in as_pixels.stderr
+    table = score(*args[:-1])
+    assert "track boxes read as normalised 0-1 coordinates" in " ".join(table.stdout.split())
 
 
 def test_pixel_tracks_scored_as_normalised_are_flagged(tmp_path):
@@ -97,9 +102,9 @@ def test_pixel_tracks_scored_as_normalised_are_flagged(tmp_path):
         track_sample("t", [[0, 0, 10, 10], [20, 10, 60, 50]], width=200, height=100)])
     predictions = write_jsonl(tmp_path / "pred.jsonl", [{"id": "t", "track": [[0, 0, 10, 10], [20, 10, 60, 50]]}])
     args = ["--benchmark", "got10k", "--predictions", str(predictions), "--annotations", str(annotations), "--json"]
-    as_pixels = score(*args)
+    as_pixels = score(*args, "--track-units", "pixels")
     assert json.loads(as_pixels.stdout)["metrics"]["AO"] == 100.0 and as_pixels.stderr == ""
-    assert "a predicted track coordinate is 60" in score(*args, "--track-units", "normalised").stderr
+    assert "a predicted track coordinate is 60" in score(*args).stderr
 
 
 @pytest.mark.parametrize("track, units, message", [
@@ -144,3 +149,21 @@ def test_the_installed_entry_point_prints_one_red_line(tmp_path, monkeypatch, ca
     assert info.value.code == 1
     err = capsys.readouterr().err
     assert "error:" in err and "nope.jsonl" in err and "file not found" in err and "Traceback" not in err
+
+
+def test_an_empty_prediction_file_is_an_error_not_zeros(temporal_files, tmp_path):
+    annotations, _ = temporal_files
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n", encoding="utf-8")
+    result = score("--benchmark", "temporal_grounding", "--predictions", str(empty), "--annotations", str(annotations))
+    assert isinstance(result.exception, DataError) and "holds no predictions" in str(result.exception)
+
+
+def test_an_empty_annotation_file_is_said_once_before_any_prediction_warning(temporal_files, tmp_path):
+    _, predictions = temporal_files
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    result = score("--benchmark", "temporal_grounding", "--predictions", str(predictions), "--annotations", str(empty))
+    assert isinstance(result.exception, DataError)
+    assert str(result.exception) == f"{empty}: the annotation file holds no samples to score against"
+    assert "has no annotation" not in result.stderr

@@ -88,9 +88,9 @@ def test_a_raw_output_is_parsed_like_a_completion():
 
 
 @pytest.mark.parametrize("raw_clue, parsed, miou", [
-    ("[(-5, 5)]", {"intervals": [[-5, 5]]}, 50.0),                  # start clipped to 0 in both forms
+    ("[(-5, 5)]", {"intervals": [[-5, 5]]}, 100 * 5 / 15),          # not clipped: union [-5, 10]
     ("[(9, 4), (0, 10)]", {"intervals": [[9, 4], [0, 10]]}, 0.0),   # the reversed top-1 is not replaced
-    ("[(0, 10), (9, 4)]", {"intervals": [[0, 10], [9, 4]]}, 0.0),
+    ("[(0, 10), (9, 4)]", {"intervals": [[0, 10], [9, 4]]}, 100.0),  # window 1 scored alone
 ])
 def test_raw_and_parsed_intervals_are_normalised_alike(raw_clue, parsed, miou):
     sample = temporal_sample("a", [[0, 10]])
@@ -98,7 +98,8 @@ def test_raw_and_parsed_intervals_are_normalised_alike(raw_clue, parsed, miou):
     as_parsed = prediction_from_record({"id": "a", **parsed})
     assert raw.intervals == as_parsed.intervals
     for prediction in (raw, as_parsed):
-        assert score_predictions("temporal_grounding", [sample], {"a": prediction}).metrics["mIoU"] == miou
+        assert score_predictions("temporal_grounding", [sample], {"a": prediction}).metrics["mIoU"] == \
+            pytest.approx(miou)
 
 
 def test_raw_and_parsed_boxes_are_normalised_alike():

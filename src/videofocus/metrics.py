@@ -10,8 +10,10 @@ Conventions shared by every benchmark:
 - Temporal: the FIRST predicted interval is scored, the top-1 window that moment-DETR's R1@k and
   the released VideoChat-R1.5 evaluation (`pred_glue[0]`) score. With several ground-truth
   intervals the best-matching one counts (max over ground truth, as moment-DETR and NExT-GQA do).
-  Intervals are not clipped to the video (no official script clips): a prediction running past the
-  end is penalised by its larger union.
+  Predicted intervals are scored as written (no official script clips): a prediction starting
+  before 0 or running past the end is penalised by its larger union. Each window is judged alone: a
+  reversed top-1 window scores 0, a reversed lower-ranked one does not touch window 1 (moment_detr,
+  ReXTime). Ground truth is scored as annotated too (converters keep raw ends by default).
 - Boxes: the FIRST predicted box is scored (Qwen-VL's RefCOCO evaluation takes the first match),
   against the best-matching ground-truth box. Boxes are in the sample format's units: pixels of the
   original image (SPEC). Only tracking clips boxes to the frame, because the GOT-10k toolkit does.
@@ -19,8 +21,9 @@ Conventions shared by every benchmark:
   equal the sample's answer.
 
 Bugs of the released VideoChat-R1 evaluation not repeated here: its accumulators reset per item, its
-recall is never incremented, its tracking average includes the given first box, its GQA IoU is 1.0
-when both sides are empty; IoP, Acc@GQA, AO/SR and Acc@0.5 are implemented.
+recall is never incremented, its GQA IoU is 1.0 when both sides are empty; IoP, Acc@GQA, AO/SR and
+Acc@0.5 are implemented. Its tracking average, which includes the given first box, is reported
+under its own name next to the toolkit's AO (GOT-10k `mIoU(R1)`), to compare with the paper.
 """
 
 from __future__ import annotations
@@ -28,15 +31,22 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from functools import partial
+from typing import TYPE_CHECKING, Literal
 
 from videofocus.errors import ConfigError, DataError
-from videofocus.geometry import box_iou, frame_ious, temporal_iop, temporal_iou, valid_box
+from videofocus.geometry import box_iou, frame_ious, temporal_iop, temporal_iou, track_iou, valid_box
 from videofocus.parsing import Prediction, parse_option
 from videofocus.predictions import FailedPrediction, PredictionLike
+from videofocus.ranking_metrics import clip_labels, fit_to_clips, hit_at_one, mean_window_ap, saliency_average_precision
 from videofocus.schema import Sample, TrackPoint
 
+if TYPE_CHECKING:
+    from videofocus.judge import CaptionJudge
+
 TrackUnits = Literal["pixels", "normalised"]
+# The one default of `score`, `eval` and score_predictions: the tracking prompts ask for 0-1 boxes.
+DEFAULT_TRACK_UNITS: TrackUnits = "normalised"
 _NOTHING = Prediction(raw="")
 
 
@@ -65,6 +75,7 @@ class ScoreReport:
     missing: int
     metrics: dict[str, float]
     per_sample: list[SampleScore]
+    track_units: TrackUnits | None = None  # the units predicted track boxes were read in (tracking only)
 
     @property
     def failed(self) -> int:
@@ -73,7 +84,10 @@ class ScoreReport:
 
     def as_dict(self) -> dict:
         """The JSON summary `videofocus score --json` prints."""
-        return {"benchmark": self.benchmark, "n": self.n, "missing": self.missing, "metrics": dict(self.metrics)}
+        summary = {"benchmark": self.benchmark, "n": self.n, "missing": self.missing, "metrics": dict(self.metrics)}
+        if self.track_units is not None:
+            summary["track_units"] = self.track_units
+        return summary
 
 
 SampleScorer = Callable[[Sample, Prediction, TrackUnits], dict[str, float]]
@@ -92,29 +106,38 @@ class Benchmark:
     score_sample: SampleScorer
     aggregate: Aggregator
     needs_some: tuple[str, ...] = ()
+    needs_judge: bool = False  # score_sample takes `judge=` (an LLM caption judge)
 
 
 def score_predictions(benchmark: str, samples: Iterable[Sample], predictions: Mapping[str, PredictionLike],
-                      *, track_units: TrackUnits = "pixels",
-                      annotations: str | os.PathLike | None = None) -> ScoreReport:
+                      *, track_units: TrackUnits = DEFAULT_TRACK_UNITS,
+                      annotations: str | os.PathLike | None = None, judge: CaptionJudge | None = None) -> ScoreReport:
     """Score `predictions` (by sample id) against `samples` on `benchmark` (a name in BENCHMARKS).
 
     Predictions whose id is not a sample are ignored (the caller warns about them). `track_units`:
     predicted tracking boxes in original-frame pixels, or normalised 0–1 (what the tracking prompts
     ask for), which needs media.width/height. `annotations` names the samples' file in errors.
-    DataError when a sample lacks what the benchmark needs, or there are no samples."""
+    `judge` is the LLM caption judge the caption benchmark (dream1k) asks. DataError when a sample
+    lacks what the benchmark needs, or there are no samples."""
     spec = get_benchmark(benchmark)
     samples = list(samples)
     _check_annotations(spec, samples, track_units, annotations)
+    score_sample = spec.score_sample
+    if spec.needs_judge:
+        if judge is None:
+            raise ConfigError(f"{spec.name} is scored by an LLM caption judge: videofocus score --judge-url URL "
+                              "--judge-model NAME")
+        score_sample = partial(score_sample, judge=judge)
     per_sample = []
     for sample in samples:
         prediction = predictions.get(sample.id)
         failure = prediction.error if isinstance(prediction, FailedPrediction) else None
         usable = _NOTHING if prediction is None or failure is not None else prediction
-        per_sample.append(SampleScore(id=sample.id, values=spec.score_sample(sample, usable, track_units),
+        per_sample.append(SampleScore(id=sample.id, values=score_sample(sample, usable, track_units),
                                       missing=prediction is None, error=failure, group=source_group(sample)))
     return ScoreReport(benchmark=spec.name, n=len(samples), missing=sum(s.missing for s in per_sample),
-                       metrics=spec.aggregate(per_sample), per_sample=per_sample)
+                       metrics=spec.aggregate(per_sample), per_sample=per_sample,
+                       track_units=track_units if "track" in spec.needs else None)
 
 
 def get_benchmark(name: str) -> Benchmark:
@@ -256,19 +279,81 @@ def _aggregate_rextime(scores: list[SampleScore]) -> dict[str, float]:
             "Acc@IoU0.5": _mean_percent(correct_and_grounded)}
 
 
+# moment_detr eval.py `eval_moment_retrieval`: ground-truth window lengths (min, max], in seconds.
+MR_LENGTH_RANGES = {"short": (0.0, 10.0), "middle": (10.0, 30.0), "long": (30.0, 150.0)}
+# eval.py `eval_highlight`: a clip is positive for an annotator from this score on.
+HL_MIN_SCORES = {"Fair": 2, "Good": 3, "VeryGood": 4}
+
+
+def _score_qvhighlights(sample: Sample, prediction: Prediction, _units: TrackUnits) -> dict[str, float]:
+    """QVHighlights moment retrieval and highlight detection: jayleicn/moment_detr
+    standalone_eval/eval.py. R1 as `compute_mr_r1` (top-1 window, best GT window); mAP as
+    `compute_mr_ap` (ranking.mean_window_ap per query, over all GT windows and over those of each
+    length range, a query counting in a range when it has a GT window there); HL-mAP and HIT@1 as
+    `eval_highlight` per positive-score level. Windows rank by the prediction's `interval_scores`,
+    else in the order given; a prediction without saliency scores scores 0 on highlights."""
+    gt_windows = sample.clue.intervals
+    windows = prediction.intervals or []
+    window_scores = prediction.interval_scores or [-float(rank) for rank in range(len(windows))]
+    full = mean_window_ap(windows, window_scores, gt_windows)
+    values = {"iou": best_temporal_iou(first_interval(prediction), gt_windows), "ap/full": _mean(list(full.values())),
+              "ap@0.5": full[0.5], "ap@0.75": full[0.75]}
+    for name, (shortest, longest) in MR_LENGTH_RANGES.items():
+        in_range = [window for window in gt_windows if shortest < window[1] - window[0] <= longest]
+        if in_range:
+            values[f"ap/{name}"] = _mean(list(mean_window_ap(windows, window_scores, in_range).values()))
+    return {**values, **_highlight_values(sample, prediction)}
+
+
+def _highlight_values(sample: Sample, prediction: Prediction) -> dict[str, float]:
+    saliency = sample.clue.saliency
+    num_clips = int(sample.media.duration / saliency.clip_length)  # eval.py `mk_gt_scores`
+    values = {}
+    for level, min_score in HL_MIN_SCORES.items():
+        labels = [clip_labels(saliency.clip_ids, saliency.scores, num_clips, annotator, min_score)
+                  for annotator in range(saliency.annotators)]
+        if not prediction.saliency:
+            values[f"hl_ap/{level}"], values[f"hit1/{level}"] = 0.0, 0.0
+            continue
+        fitted = fit_to_clips(prediction.saliency, num_clips)
+        values[f"hl_ap/{level}"] = _mean([saliency_average_precision(row, fitted) for row in labels])
+        values[f"hit1/{level}"] = hit_at_one(prediction.saliency, labels)
+    return values
+
+
+def _aggregate_qvhighlights(scores: list[SampleScore]) -> dict[str, float]:
+    """eval.py's brief metrics; a length range without any query reports 0."""
+    ious = _column(scores, "iou")
+    metrics = {"MR-full-R1@0.5": _share_percent(ious, 0.5), "MR-full-R1@0.7": _share_percent(ious, 0.7),
+               "MR-full-mAP": _mean_percent(_column(scores, "ap/full")),
+               "MR-full-mAP@0.5": _mean_percent(_column(scores, "ap@0.5")),
+               "MR-full-mAP@0.75": _mean_percent(_column(scores, "ap@0.75"))}
+    for name in MR_LENGTH_RANGES:
+        metrics[f"MR-{name}-mAP"] = _mean_percent([s.values[f"ap/{name}"] for s in scores if f"ap/{name}" in s.values])
+    for level in HL_MIN_SCORES:
+        metrics[f"HL-min-{level}-mAP"] = _mean_percent(_column(scores, f"hl_ap/{level}"))
+        metrics[f"HL-min-{level}-Hit1"] = _mean_percent(_column(scores, f"hit1/{level}"))
+    return metrics
+
+
 SR_THRESHOLDS = (0.5, 0.75)
 
 
 def _score_got10k(sample: Sample, prediction: Prediction, units: TrackUnits) -> dict[str, float]:
     """GOT-10k: got-10k/toolkit got10k/experiments/got10k.py `report` and `_evaluate` (see
-    `got10k_frame_ious`). SR counts frames with IoU strictly above the threshold (`ious > 0.5`)."""
+    `got10k_frame_ious`). SR counts frames with IoU strictly above the threshold (`ious > 0.5`).
+
+    `mIoU(R1)` is a separate number, the one VideoChat-R1 reports (43.8 for the 7B model): per clip
+    the mean box IoU over ALL annotated frames, the given first box included and nothing clipped to
+    the frame (geometry.track_iou), then the mean over clips. It is not the toolkit's AO."""
     width, height = sample.media.width, sample.media.height
     track = prediction.track
     if units == "normalised" and track:  # the frame size is there: _check_annotations made sure
         track = [[x0 * width, y0 * height, x1 * width, y1 * height] for x0, y0, x1, y1 in track]
     ious = got10k_frame_ious(track, sample.clue.track, width=width, height=height)
     return {"frames": float(len(ious)), "ao": _mean(ious),
-            **{f"sr@{t}": _mean([float(iou > t) for iou in ious]) for t in SR_THRESHOLDS}}
+            **{f"sr@{t}": _mean([float(iou > t) for iou in ious]) for t in SR_THRESHOLDS},
+            "r1_miou": track_iou(track, [point.box for point in sample.clue.track])}
 
 
 def _aggregate_got10k(scores: list[SampleScore]) -> dict[str, float]:
@@ -279,7 +364,8 @@ def _aggregate_got10k(scores: list[SampleScore]) -> dict[str, float]:
     def pooled(key: str) -> float:
         return 100.0 * sum(s.values[key] * s.values["frames"] for s in scores) / frames if frames else 0.0
 
-    return {"AO": pooled("ao"), **{f"SR@{t}": pooled(f"sr@{t}") for t in SR_THRESHOLDS}}
+    return {"AO": pooled("ao"), **{f"SR@{t}": pooled(f"sr@{t}") for t in SR_THRESHOLDS},
+            "mIoU(R1)": _mean_percent(_column(scores, "r1_miou"))}
 
 
 def _score_refcoco(sample: Sample, prediction: Prediction, _units: TrackUnits) -> dict[str, float]:
@@ -292,6 +378,27 @@ def _score_refcoco(sample: Sample, prediction: Prediction, _units: TrackUnits) -
 
 def _aggregate_refcoco(scores: list[SampleScore]) -> dict[str, float]:
     return {"Acc@0.5": _share_percent(_column(scores, "iou"), 0.5)}
+
+
+def _score_dream1k(sample: Sample, prediction: Prediction, _units: TrackUnits, *,
+                   judge: CaptionJudge) -> dict[str, float]:
+    """Dream-1k caption events (DREAM-1K's AutoDQ, as VideoChat-R1 reports it): the judge splits the
+    reference and the predicted caption into events; recall is the share of reference events the
+    prediction entails, precision the share of predicted events the reference entails. A missing or
+    empty caption scores 0 on both, without asking the judge."""
+    caption = (prediction.answer or "").strip()
+    if not caption:
+        return {"precision": 0.0, "recall": 0.0}
+    recall = _mean([float(entailed) for entailed in judge.entailment(judge.extract_events(sample.answer), caption)])
+    precision = _mean([float(entailed) for entailed in judge.entailment(judge.extract_events(caption), sample.answer)])
+    return {"precision": precision, "recall": recall}
+
+
+def _aggregate_dream1k(scores: list[SampleScore]) -> dict[str, float]:
+    """Mean precision and recall over captions; F1 the harmonic mean of those two means."""
+    precision, recall = _mean_percent(_column(scores, "precision")), _mean_percent(_column(scores, "recall"))
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"F1": f1, "Precision": precision, "Recall": recall}
 
 
 def _score_mcq(sample: Sample, prediction: Prediction, _units: TrackUnits) -> dict[str, float]:
@@ -313,11 +420,18 @@ BENCHMARKS: dict[str, Benchmark] = {spec.name: spec for spec in (
     Benchmark("nextgqa", ("answer",),
               ("Acc@QA", "Acc@GQA", "mIoP", "IoP@0.3", "IoP@0.5", "mIoU", "IoU@0.3", "IoU@0.5"),
               _score_nextgqa, _aggregate_nextgqa, needs_some=("intervals",)),
+    Benchmark("qvhighlights", ("intervals", "saliency", "duration"),
+              ("MR-full-R1@0.5", "MR-full-R1@0.7", "MR-full-mAP", "MR-full-mAP@0.5", "MR-full-mAP@0.75",
+               *(f"MR-{name}-mAP" for name in MR_LENGTH_RANGES),
+               *(f"HL-min-{level}-{kind}" for level in HL_MIN_SCORES for kind in ("mAP", "Hit1"))),
+              _score_qvhighlights, _aggregate_qvhighlights),
     Benchmark("rextime", ("answer", "intervals"), ("Acc", "mIoU", "R@0.3", "R@0.5", "Acc@IoU0.5"),
               _score_rextime, _aggregate_rextime),
-    Benchmark("got10k", ("track",), ("AO", "SR@0.5", "SR@0.75"), _score_got10k, _aggregate_got10k),
+    Benchmark("got10k", ("track",), ("AO", "SR@0.5", "SR@0.75", "mIoU(R1)"), _score_got10k, _aggregate_got10k),
     Benchmark("refcoco", ("boxes",), ("Acc@0.5",), _score_refcoco, _aggregate_refcoco),
     Benchmark("mcq", ("answer",), ("Acc",), _score_mcq, _aggregate_mcq),
+    Benchmark("dream1k", ("caption",), ("F1", "Precision", "Recall"), _score_dream1k, _aggregate_dream1k,
+              needs_judge=True),
 )}
 
 
@@ -327,6 +441,11 @@ _NEEDS = {  # annotation → (field named in errors, test, what it is)
     "answer": ("answer", lambda s: bool(s.options) and s.answer is not None, "options and an answer"),
     "intervals": ("clue.intervals", lambda s: s.clue is not None and bool(s.clue.intervals), "clue intervals"),
     "boxes": ("clue.boxes", lambda s: s.clue is not None and bool(s.clue.boxes), "clue boxes"),
+    "saliency": ("clue.saliency", lambda s: s.clue is not None and s.clue.saliency is not None,
+                 "clip saliency scores (clue.saliency; the QVHighlights converter writes them)"),
+    "duration": ("media.duration", lambda s: s.media.duration is not None, "a video duration"),
+    "caption": ("answer", lambda s: s.task == "caption" and bool(s.answer and s.answer.strip()),
+                "a reference caption (a caption sample's answer)"),
     "track": ("clue.track", lambda s: s.clue is not None and len(s.clue.track or []) >= 2,
               "a clue track of at least 2 points (the given first box, then the frames to score)"),
     "frame_size": ("media.width", lambda s: s.media.width is not None and s.media.height is not None,

@@ -28,15 +28,16 @@ Decisions (SPEC "Output protocol"), deliberate where the released VideoChat-R1 c
 - Timestamps: `m:ss` and `h:mm:ss` (fractions allowed) are seconds, and a time is never part of a
   box: a group holding one must be an interval. Any other colon form between digits (`1:5`, `0:75`)
   makes the clue unreadable rather than reading as two numbers.
-- Intervals (raw and parsed predictions alike, `normalise_intervals`): a negative start is clipped
-  to 0 (the model means "from the start"); when any interval then ends before its start, the clue
-  has no readable intervals (None). Neither swapped (that would reward a wrong output) nor dropped:
-  metrics score the FIRST interval as the top-1, and dropping a reversed first one would promote an
-  interval the model ranked lower.
-- Boxes (`normalise_boxes`, the same reasoning): any reversed box (x1 < x0 or y1 < y0) leaves
-  `boxes` None. `track` keeps every 4-number group in order (one per frame), reversed ones
-  included, so that frames stay aligned; a reversed box scores IoU 0 (geometry.box_iou). The parser
-  does not know the task: boxes and track are two readings of the same groups.
+- Intervals (raw and parsed predictions alike, `normalise_intervals`): every window is kept as the
+  model wrote it, in its order. Nothing is clipped (no official evaluation clips: a negative start
+  is penalised by the larger union) and nothing is swapped or dropped. A reversed window (end before
+  start) is judged on its own wherever it is scored: as the top-1 window it scores 0 (as in
+  moment_detr's and ReXTime's eval), while a reversed lower-ranked window leaves window 1 intact.
+- Boxes (`normalise_boxes`): any reversed box (x1 < x0 or y1 < y0) leaves `boxes` None (the
+  perception loop crops the boxes, and a reversed one cannot be cropped). `track` keeps every
+  4-number group in order (one per frame), reversed ones included, so that frames stay aligned; a
+  reversed box scores IoU 0 (geometry.box_iou). The parser does not know the task: boxes and track
+  are two readings of the same groups.
 - Options (`parse_option`): an answer that is an option's text (whole, or after an answer cue such
   as "The answer is") names that option; only an answer that opens with a bare letter form (`B`,
   `B.`, `(B) text`) is read as that letter first. A letter after a cue ("the answer is", "I
@@ -87,6 +88,10 @@ class Prediction:
     intervals: list[tuple[float, float]] | None = None
     boxes: list[list[float]] | None = None
     track: list[list[float]] | None = None
+    # Only prediction files state these (QVHighlights submissions), never model text: a confidence
+    # per interval, in the intervals' order, and a saliency score per clip of the video.
+    interval_scores: list[float] | None = None
+    saliency: list[float] | None = None
 
     @property
     def has_clue(self) -> bool:
@@ -248,12 +253,9 @@ def _interpret(groups: list[list[float]]) -> tuple[list[tuple[float, float]] | N
 
 
 def normalise_intervals(intervals: Sequence[tuple[float, float]] | None) -> list[tuple[float, float]] | None:
-    """Predicted intervals as they are scored, raw or parsed (module docstring): negative starts
-    clipped to 0; None when there are none, or when any of them then ends before it starts."""
-    clipped = [(max(0.0, start), end) for start, end in intervals or []]
-    if not clipped or any(end < start for start, end in clipped):
-        return None
-    return clipped
+    """Predicted intervals as they are scored, raw or parsed (module docstring): every window as
+    given, in order; None when there are none."""
+    return list(intervals) if intervals else None
 
 
 def normalise_boxes(boxes: Sequence[list[float]] | None) -> list[list[float]] | None:

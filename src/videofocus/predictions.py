@@ -3,16 +3,19 @@ format", last paragraph). Three forms of line:
 
 - raw: `{"id": …, "output": "<raw model text>"}`, read with `parsing.parse_completion`;
 - parsed: `{"id": …, "answer": "B", "intervals": [[s, e]], "boxes": [[x0, y0, x1, y1]],
-  "track": [[x0, y0, x1, y1], …], "think": …}` (any subset of these keys; null means "not said");
+  "track": [[x0, y0, x1, y1], …], "think": …}` (any subset of these keys; null means "not said"),
+  plus what ranked benchmarks read (QVHighlights): `"interval_scores"`, one confidence per interval,
+  and `"saliency"`, one score per clip of the video;
 - failed: `{"id": …, "error": "undecodable video"}`: the run produced nothing for this sample; it is
   scored as wrong. Other keys on a line with a non-null `error` are ignored.
 
 A line that mixes `output` with parsed keys is ambiguous and rejected, as are unknown keys (a typo such
 as `interval` would otherwise score 0 silently). Parsed values are checked for shape (pairs and boxes
 of finite numbers). Their geometry is not judged here, but normalised exactly as parse_completion
-normalises raw output (parsing.normalise_intervals / normalise_boxes), so both forms score alike: a
-negative start is clipped to 0, and a reversed interval or box leaves `intervals` or `boxes` null, a
-wrong prediction rather than a broken file.
+normalises raw output (parsing.normalise_intervals / normalise_boxes), so both forms score alike:
+intervals are kept as given (a negative start is not clipped; a reversed window scores 0 where it is
+scored, without voiding the others), and a reversed box leaves `boxes` null, a wrong prediction
+rather than a broken file.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from videofocus.errors import DataError
 from videofocus.parsing import Prediction, normalise_boxes, normalise_intervals, parse_completion
 from videofocus.schema import iter_jsonl
 
-PARSED_KEYS = ("answer", "think", "intervals", "boxes", "track")
+PARSED_KEYS = ("answer", "think", "intervals", "boxes", "track", "interval_scores", "saliency")
 KNOWN_KEYS = frozenset(("id", "output", "error", *PARSED_KEYS))
 
 
@@ -62,10 +65,13 @@ def load_predictions(path: str | os.PathLike, *, known_ids: Collection[str] | No
                      ) -> dict[str, PredictionLike]:
     """Predictions by sample id. A repeated id keeps its first line; an id outside `known_ids` is
     dropped. Both are reported through `warn` (a message naming file and line), or raise DataError
-    when `strict`. Malformed lines always raise."""
+    when `strict`. Malformed lines always raise, and so does a file without a line (a run that wrote
+    nothing must not score as all-wrong in silence)."""
     predictions: dict[str, PredictionLike] = {}
     first_line: dict[str, int] = {}
+    lines = 0
     for record in read_predictions(path):
+        lines += 1
         if record.id in predictions:
             problem = DataError(f"duplicate id {record.id!r} (first at line {first_line[record.id]})",
                                 path=str(path), line=record.line, field="id")
@@ -80,6 +86,8 @@ def load_predictions(path: str | os.PathLike, *, known_ids: Collection[str] | No
             raise problem
         if warn is not None:
             warn(f"{problem}; line ignored")
+    if not lines:
+        raise DataError("the prediction file holds no predictions (no non-blank line)", path=str(path))
     return predictions
 
 
@@ -114,6 +122,9 @@ def prediction_from_record(record: dict, *, path: str | os.PathLike = "<memory>"
             values[key] = _READERS[key](record[key])
         except _BadValue as exc:
             raise fail(exc.message, field=f"{key}{exc.where}") from None
+    if values.get("interval_scores") is not None and len(values["interval_scores"]) != len(values.get("intervals") or []):
+        raise fail(f"{len(values['interval_scores'])} scores for {len(values.get('intervals') or [])} intervals",
+                   field="interval_scores")
     return Prediction(raw="", **values)
 
 
@@ -154,9 +165,18 @@ def _boxes(value: object) -> list[list[float]] | None:
     return normalise_boxes(_groups(value, 4, list))
 
 
+def _numbers(value: object) -> list[float] | None:
+    """A flat list of finite numbers (scores), or None for null."""
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise _BadValue("must be a list of numbers or null")
+    return _finite_numbers(value, len(value), "")
+
+
 _READERS: dict[str, Callable[[object], object]] = {
     "answer": _text, "think": _text, "intervals": _intervals, "boxes": _boxes,
-    "track": partial(_groups, size=4, kind=list),
+    "track": partial(_groups, size=4, kind=list), "interval_scores": _numbers, "saliency": _numbers,
 }
 
 

@@ -90,12 +90,38 @@ class TrackPoint(_Strict):
         return _check_box(box)
 
 
+class Saliency(_Strict):
+    """Per-clip relevance of a video to its query (QVHighlights highlight detection): the video cut into
+    clips of `clip_length` s, the annotated clips by index, and each one's scores by every annotator
+    (0 = very bad … 4 = very good; QVHighlights has 3 annotators). Clips not listed score 0."""
+
+    clip_length: float = Field(default=2.0, gt=0)
+    clip_ids: list[int]
+    scores: list[list[float]]
+
+    @model_validator(mode="after")
+    def _aligned(self):
+        if len(self.clip_ids) != len(self.scores):
+            raise _FieldError("scores", f"{len(self.scores)} score rows for {len(self.clip_ids)} clip ids")
+        if any(clip < 0 for clip in self.clip_ids):
+            raise _FieldError("clip_ids", "clip ids count from 0")
+        if len({len(row) for row in self.scores}) > 1 or any(not row for row in self.scores):
+            raise _FieldError("scores", "every clip needs one score per annotator, the same annotators for all")
+        return self
+
+    @property
+    def annotators(self) -> int:
+        return len(self.scores[0]) if self.scores else 0
+
+
 class Clue(_Strict):
-    """Where the evidence is: time intervals (s), boxes (original pixels) or a track."""
+    """Where the evidence is: time intervals (s), boxes (original pixels) or a track; with intervals,
+    optionally the per-clip saliency that highlight detection scores."""
 
     intervals: list[tuple[float, float]] | None = None
     boxes: list[list[float]] | None = None
     track: list[TrackPoint] | None = None
+    saliency: Saliency | None = None
 
     @field_validator("intervals")
     @classmethod
@@ -125,6 +151,8 @@ class Clue(_Strict):
         kinds = [name for name in ("intervals", "boxes", "track") if getattr(self, name)]
         if len(kinds) != 1:
             raise ValueError(f"a clue has exactly one non-empty kind of intervals/boxes/track, got {kinds or 'none'}")
+        if self.saliency is not None and not self.intervals:
+            raise _FieldError("saliency", "saliency comes with the clue's intervals (a temporal clue)")
         return self
 
     @property
@@ -215,8 +243,8 @@ def parse_sample(record: object, *, path: str | os.PathLike = "<memory>", line: 
 
 def decode_jsonl_line(text: str, *, path: str | os.PathLike, line: int) -> dict:
     """One JSONL line as a JSON object; DataError (naming path and line) when it is not one."""
-    try:
-        record = json.loads(text)
+    try:  # without its newline, an error at the end of a cut-off line is not "line 2, column 1"
+        record = json.loads(text.rstrip("\r\n"))
     except json.JSONDecodeError as exc:
         raise DataError(f"not valid JSON ({exc.msg} at column {exc.colno})", path=str(path), line=line) from None
     if not isinstance(record, dict):

@@ -14,6 +14,7 @@ from videofocus.data.converters import CONVERTERS, ConvertOptions, get_converter
 from videofocus.data.stats import compute_stats, format_stats, plot_duration_histogram
 from videofocus.data.validate import validate_file
 from videofocus.data.vtts import BuildPaths, BuildProgress, build_dataset, format_report, load_build_config
+from videofocus.errors import DataError
 from videofocus.schema import read_samples
 
 SKIPPED_SHOWN = 20  # skipped records listed one by one; the rest are counted
@@ -54,6 +55,8 @@ def stats(
 ) -> None:
     """Counts by task, source, media, clue and applicable reward; a duration histogram."""
     summary = compute_stats(read_samples(file))
+    if not summary.samples:
+        raise DataError("the file holds no samples (no non-blank line)", path=str(file))
     console.print(format_stats(summary, bins=bins), markup=False, highlight=False, soft_wrap=True)
     if plot is not None:
         plot_duration_histogram(summary.durations, plot)
@@ -76,6 +79,9 @@ def convert(
                                              "here (got10k, mvbench)."),
     allow_pickle: bool = typer.Option(False, "--allow-pickle", help="Allow reading a pickle (refcoco refs); "
                                       "only plain data is accepted."),
+    clip_to_duration: bool = typer.Option(False, "--clip-to-duration", help="Cut ground-truth ends to the "
+                                          "video's duration (default: as annotated, as the official "
+                                          "evaluations score them)."),
     source: str | None = typer.Option(None, "--source", help="Source tag and id prefix (default: the format)."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Skip bad records (listed) instead of stopping."),
 ) -> None:
@@ -83,7 +89,8 @@ def convert(
     converter = get_converter(source_format)
     options = ConvertOptions(input=input_path, source=source, split=split, media_root=media_root,
                              durations=durations, video_ext=video_ext, path_prefix=path_prefix,
-                             write_videos=write_videos, allow_pickle=allow_pickle)
+                             write_videos=write_videos, allow_pickle=allow_pickle,
+                             clip_to_duration=clip_to_duration)
     with Progress(SpinnerColumn(), TextColumn("{task.description}: {task.completed} samples"), TimeElapsedColumn(),
                   console=err_console, transient=True, disable=not err_console.is_terminal) as progress:
         task = progress.add_task(f"converting {converter.name}", total=None)

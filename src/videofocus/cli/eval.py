@@ -12,7 +12,7 @@ from rich.table import Table
 
 from videofocus.cli.app import app, console
 from videofocus.cli.model_defaults import model_input_defaults
-from videofocus.cli.score import BenchmarkName, TrackUnitsOption
+from videofocus.cli.score import DEFAULT_TRACK_UNITS_OPTION, BenchmarkName, TrackUnitsOption
 from videofocus.evaluate import EvalResult, EvalSettings, GenerationSettings, evaluate, parse_rounds
 from videofocus.media.budget import RELEASED_BUDGETS, released_budget
 from videofocus.perception import PerceptionOptions
@@ -91,7 +91,7 @@ def eval_command(
                                                 "image after resizing" + _SAVED),
     image_max_pixels: int | None = typer.Option(None, "--image-max-pixels", min=1, help="Most pixels of each "
                                                 "image after resizing" + _SAVED),
-    track_units: TrackUnitsOption = typer.Option(TrackUnitsOption.normalised, "--track-units",
+    track_units: TrackUnitsOption = typer.Option(DEFAULT_TRACK_UNITS_OPTION, "--track-units",
                                                  help="Units of predicted tracking boxes for scoring "
                                                       "(the tracking prompts ask for normalised)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),

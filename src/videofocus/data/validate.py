@@ -60,7 +60,9 @@ def validate_file(path: str | os.PathLike, *, media_root: str | os.PathLike | No
     report = ValidationReport(path=path, max_errors=max_errors)
     media = MediaChecker(Path(media_root) if media_root is not None else path.parent) if check_media else None
     first_line_of: dict[str, int] = {}
+    lines = 0
     for number, text in iter_nonblank_lines(path):
+        lines += 1
         try:
             sample = parse_sample(decode_jsonl_line(text, path=path, line=number), path=path, line=number)
         except DataError as error:
@@ -73,6 +75,8 @@ def validate_file(path: str | os.PathLike, *, media_root: str | os.PathLike | No
         first_line_of.setdefault(sample.id, number)
         for message, field_name in _sample_problems(sample, media):
             report.add(DataError(message, path=str(path), line=number, field=field_name))
+    if not lines:
+        report.add(DataError("the file holds no samples (no non-blank line)", path=str(path)))
     return report
 
 
@@ -91,13 +95,15 @@ def _sample_problems(sample: Sample, media: MediaChecker | None) -> list[tuple[s
 
 def clue_problems(clue: Clue | None, duration: float | None, width: int | None, height: int | None,
                   context: str) -> list[tuple[str, str]]:
-    """(message, field) for each part of a clue that lies outside [0, duration] x [0, width] x [0, height]."""
+    """(message, field) for each part of a clue that lies outside [0, duration] x [0, width] x [0, height];
+    an interval only when it starts outside (annotated ends often overshoot the video)."""
     if clue is None:
         return []
     problems = []
     for index, (start, end) in enumerate(clue.intervals or []):
-        if duration is not None and end > duration + TIME_TOLERANCE_S:
-            problems.append((f"interval [{start}, {end}] ends after the video ({duration:.2f} s {context})",
+        # Ends past the video are how benchmarks annotate (and score) them; a start past it is wrong.
+        if duration is not None and start > duration + TIME_TOLERANCE_S:
+            problems.append((f"interval [{start}, {end}] starts after the video ({duration:.2f} s {context})",
                              f"clue.intervals.{index}"))
     for index, box in enumerate(clue.boxes or []):
         problems += _box_problems(box, width, height, context, f"clue.boxes.{index}")

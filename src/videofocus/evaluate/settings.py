@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from videofocus.errors import ConfigError
-from videofocus.metrics import TrackUnits, get_benchmark
+from videofocus.metrics import DEFAULT_TRACK_UNITS, TrackUnits, get_benchmark
 from videofocus.models.inputs import IMAGE_MAX_PIXELS, IMAGE_MIN_PIXELS, VIDEO_MAX_PIXELS, VIDEO_MIN_PIXELS
 from videofocus.perception import PerceptionOptions
 
@@ -84,7 +84,7 @@ class EvalSettings:
     limit: int | None = None
     batch_size: int = 4
     seed: int = 0
-    track_units: TrackUnits = "normalised"
+    track_units: TrackUnits = DEFAULT_TRACK_UNITS
     generation: GenerationSettings = field(default_factory=GenerationSettings)
 
     def __post_init__(self) -> None:

@@ -37,7 +37,8 @@ TASK = register_task(TaskSpec(
     name="caption",
     clue_kind=None,
     reward_names=("format", "caption_recall"),
-    benchmarks=(),  # Dream-1k scores event F1 with the judge; videofocus.metrics has no caption benchmark
+    # Dream-1k (`score --benchmark dream1k`) needs an LLM judge; benchmarks here are the rule-based ones.
+    benchmarks=(),
     protocols={"videofocus": VIDEOFOCUS, "videochat_r1": VIDEOCHAT_R1, "videochat_r1_nothink": VIDEOCHAT_R1_NOTHINK,
                "videochat_r1_5": VIDEOCHAT_R1_5},
     variables=caption_variables,

@@ -2,15 +2,15 @@
 `{video_id: {"duration": s, "timestamps": [[s, e], ...], "sentences": [...]}}`.
 
 Each (timestamp, sentence) pair becomes a temporal grounding sample `activitynet_captions/VIDEO#k`
-over `VIDEO.mp4` (ids keep their `v_` prefix, as the released videos are named). Timestamps are
-clipped to [0, duration]; the VideoChat-R1 release ships Charades-STA in this same layout, so this
+over `VIDEO.mp4` (ids keep their `v_` prefix, as the released videos are named). Timestamps are kept
+as annotated (--clip-to-duration cuts ends to the video); the VideoChat-R1 release ships Charades-STA in this same layout, so this
 converter reads that too (use --source to name it)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from videofocus.data.converters.common import (ConvertOptions, Converter, Where, clip_intervals, convert_each,
+from videofocus.data.converters.common import (ConvertOptions, Converter, Where, checked_intervals, convert_each,
                                                get_field, intervals_from, make_sample, read_json_object,
                                                to_float)
 from videofocus.schema import Sample
@@ -36,7 +36,8 @@ def convert(options: ConvertOptions) -> Iterator[Sample]:
         samples = []
         for index, (times, sentence) in enumerate(zip(timestamps, sentences, strict=True)):
             field = f"timestamps[{index}]"
-            intervals = clip_intervals(intervals_from(times, where, field), duration, where, field)
+            intervals = checked_intervals(intervals_from(times, where, field), duration, where, field,
+                                          clip_to_duration=options.clip_to_duration)
             if not isinstance(sentence, str) or not sentence.strip():
                 raise where.error("expected a non-empty sentence", f"sentences[{index}]")
             samples.append(make_sample(
@@ -51,5 +52,5 @@ CONVERTER = Converter(
     name=SOURCE,
     summary="ActivityNet Captions train.json / val_*.json",
     convert=convert,
-    accepts=frozenset({"video_ext"}),
+    accepts=frozenset({"video_ext", "clip_to_duration"}),
 )

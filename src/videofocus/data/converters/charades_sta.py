@@ -2,15 +2,15 @@
 
 Durations come from the Charades release's `Charades_v1_{train,test}.csv` (`id`, `length` columns)
 given as --durations, or from probing the videos under --media-root; without either the samples
-carry no duration. Annotated ends past the video's end are clipped to it (as the common loaders
-do). Sample ids are `charades_sta/VIDEO#k`, k counting that video's queries in file order."""
+carry no duration. Annotated ends past the video's end are kept as the official evaluation scores
+them; --clip-to-duration cuts them to the video (as some loaders do). Sample ids are `charades_sta/VIDEO#k`, k counting that video's queries in file order."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
 
-from videofocus.data.converters.common import (ConvertOptions, Converter, DurationLookup, Where, clip_intervals,
+from videofocus.data.converters.common import (ConvertOptions, Converter, DurationLookup, Where, checked_intervals,
                                                convert_each, make_sample, to_float)
 from videofocus.schema import Sample, iter_nonblank_lines
 
@@ -26,7 +26,8 @@ def convert(options: ConvertOptions) -> Iterator[Sample]:
         video_id, start, end, sentence = _parse_line(text, where)
         media_path = options.media_path(f"{video_id}{options.video_ext}")
         duration = durations(video_id, media_path, where)
-        intervals = clip_intervals([[start, end]], duration, where, "times")
+        intervals = checked_intervals([[start, end]], duration, where, "times",
+                                      clip_to_duration=options.clip_to_duration)
         index = seen[video_id]
         seen[video_id] += 1
         return [make_sample(
@@ -51,5 +52,5 @@ CONVERTER = Converter(
     name=SOURCE,
     summary="Charades-STA .txt lines 'VIDEO START END##sentence'",
     convert=convert,
-    accepts=frozenset({"durations", "media_root", "video_ext"}),
+    accepts=frozenset({"durations", "media_root", "video_ext", "clip_to_duration"}),
 )

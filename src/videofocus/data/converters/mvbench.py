@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from videofocus.data.converters.common import (ConvertOptions, Converter, Where, answer_letter, clip_intervals,
+from videofocus.data.converters.common import (ConvertOptions, Converter, Where, answer_letter, checked_intervals,
                                                convert_each, get_field, iter_json_records, make_sample,
                                                to_float)
 from videofocus.data.converters.frames import encode_frames, list_frames
@@ -104,7 +104,8 @@ def _segment(bound: dict[str, float], duration: float | None, where: Where) -> d
     """The bound as the media's segment (`start`, `end`), clipped to the video; {} for tasks without one."""
     if not bound:
         return {}
-    [[start, end]] = clip_intervals([[bound["bound_start"], bound["bound_end"]]], duration, where, "end")
+    [[start, end]] = checked_intervals([[bound["bound_start"], bound["bound_end"]]], duration, where, "end",
+                                       clip_to_duration=True)
     return {"start": start, "end": end}
 
 

@@ -1,18 +1,21 @@
 """QVHighlights moment retrieval (`highlight_{train,val,test}_release.jsonl`): one query a line,
 `{"qid", "query", "duration", "vid", "relevant_windows": [[s, e], ...], ...}`.
 
-`vid` (`YOUTUBEID_START_END`) names the 150 s clip `vid.mp4`. The test release has no
-`relevant_windows`: those samples carry no clue (predict, then score on the official server)."""
+`vid` (`YOUTUBEID_START_END`) names the 150 s clip `vid.mp4`. `relevant_clip_ids` and
+`saliency_scores` (2 s clips, 3 annotators) become `clue.saliency`, which highlight detection
+scores. The test release has no `relevant_windows`: those samples carry no clue (predict, then
+score on the official server)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from videofocus.data.converters.common import (ConvertOptions, Converter, Where, clip_intervals, convert_each,
+from videofocus.data.converters.common import (ConvertOptions, Converter, Where, checked_intervals, convert_each,
                                                get_field, intervals_from, make_sample, to_float)
 from videofocus.schema import Sample, iter_jsonl
 
 SOURCE = "qvhighlights"
+CLIP_SECONDS = 2.0  # QVHighlights annotates saliency per 2 s clip
 
 
 def convert(options: ConvertOptions) -> Iterator[Sample]:
@@ -25,7 +28,9 @@ def convert(options: ConvertOptions) -> Iterator[Sample]:
         clue = None
         if record.get("relevant_windows") is not None:
             windows = intervals_from(record["relevant_windows"], where, "relevant_windows")
-            clue = {"intervals": clip_intervals(windows, duration, where, "relevant_windows")}
+            clue = {"intervals": checked_intervals(windows, duration, where, "relevant_windows",
+                                                     clip_to_duration=options.clip_to_duration),
+                    "saliency": _saliency(record, where)}
         return [make_sample(
             where, id=f"{source}/{qid}", task="temporal_grounding", source=source,
             media={"type": "video", "path": options.media_path(f"{video_id}{options.video_ext}"),
@@ -36,9 +41,23 @@ def convert(options: ConvertOptions) -> Iterator[Sample]:
     return convert_each(records, to_samples, options)
 
 
+def _saliency(record: dict, where: Where) -> dict | None:
+    """The annotated clips and their scores, or None when the record has none."""
+    if record.get("relevant_clip_ids") is None or record.get("saliency_scores") is None:
+        return None
+    clip_ids = get_field(record, "relevant_clip_ids", where, list)
+    if not all(isinstance(clip, int) and not isinstance(clip, bool) for clip in clip_ids):
+        raise where.error(f"expected clip indices, got {clip_ids!r}", "relevant_clip_ids")
+    scores = get_field(record, "saliency_scores", where, list)
+    if not all(isinstance(row, list) for row in scores):
+        raise where.error("expected one list of annotator scores per clip", "saliency_scores")
+    return {"clip_length": CLIP_SECONDS, "clip_ids": clip_ids,
+            "scores": [[to_float(value, where, "saliency_scores") for value in row] for row in scores]}
+
+
 CONVERTER = Converter(
     name=SOURCE,
     summary="QVHighlights highlight_*_release.jsonl",
     convert=convert,
-    accepts=frozenset({"video_ext"}),
+    accepts=frozenset({"video_ext", "clip_to_duration"}),
 )

@@ -10,6 +10,11 @@ code reads:
   "solution": [12.54, 17.83]` or `"<answer>12.54 to 17.83</answer>", "data_type": "tg"}` and
   grounded QA `{"problem": {"question", "options"}, "solution": {"answer", "glue"}, "data_type": "gqa"}`.
 
+Sample ids are `videochat_r1/<the record's id>` when it has one (`2574374895_8`, joinable with the
+official keys), else `videochat_r1/<index>`; the record's `type` (NExT-GQA question types) goes to
+meta. The released temporal grounding annotations for Charades-STA / ActivityNet are a JSON object
+`{video: {duration, timestamps, sentences}}` instead: convert those with --from activitynet_captions.
+
 The task follows from what a record holds: options and a glue -> grounded_qa, options alone -> mcq,
 a glue alone -> temporal_grounding (video) or spatial_grounding (image). Option labels ("A. ") are
 stripped; answers may be letters, "(B)", "<answer>B</answer>" or the option text. A record without
@@ -33,13 +38,16 @@ from videofocus.schema import Sample
 SOURCE = "videochat_r1"
 _TAG = re.compile(r"</?(?:answer|glue|clue)>")
 _NUMBER_PAIR = re.compile(r"(\d+(?:\.\d+)?)\s*(?:,|to|and)\s*(\d+(?:\.\d+)?)")
+_OBJECT_HINT = ("; a JSON object {video: {duration, timestamps, sentences}} is VideoChat-R1's Charades-STA / "
+                "ActivityNet annotation layout: convert it with --from activitynet_captions")
 _TRACKING_REFUSED = ("is not supported: the release does not say which frame of the sequence each of its 8 boxes "
                      "belongs to (its code shows the model 7); convert the GOT-10k release with --from got10k")
 
 
 def convert(options: ConvertOptions) -> Iterator[Sample]:
     source = options.source_or(SOURCE)
-    records = ((where, (index, record)) for index, (where, record) in enumerate(iter_json_records(options.input)))
+    records = ((where, (index, record)) for index, (where, record)
+               in enumerate(iter_json_records(options.input, object_hint=_OBJECT_HINT)))
 
     def to_samples(where: Where, item: tuple[int, dict]) -> list[Sample]:
         index, record = item
@@ -50,12 +58,24 @@ def convert(options: ConvertOptions) -> Iterator[Sample]:
             raise where.error(f"expected a media path, got {path!r}", "video")
         choices = [strip_option_label(str(text), i) for i, text in enumerate(choices)] if choices else None
         clue = _clue(glue, media_type, where) if glue is not None else None
+        record_type = record.get("type")
         return [make_sample(
-            where, id=f"{source}/{index}", task=_task(media_type, choices, clue, where), source=source,
-            media={"type": media_type, "path": options.media_path(path), "duration": duration},
-            question=question, options=choices, answer=_answer(answer, choices, where), clue=clue)]
+            where, id=f"{source}/{_record_id(record, index, where)}", task=_task(media_type, choices, clue, where),
+            source=source, media={"type": media_type, "path": options.media_path(path), "duration": duration},
+            question=question, options=choices, answer=_answer(answer, choices, where), clue=clue,
+            meta={"type": record_type} if isinstance(record_type, str) else None)]
 
     return convert_each(records, to_samples, options)
+
+
+def _record_id(record: dict, index: int, where: Where) -> str:
+    """The record's own id (str or int), else its position in the file."""
+    value = record.get("id")
+    if value is None:
+        return str(index)
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
+        raise where.error(f"expected the record id as text or a number, got {value!r}", "id")
+    return str(value).strip()
 
 
 def _refuse_tracking(record: dict, where: Where) -> None:
