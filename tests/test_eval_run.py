@@ -242,7 +242,7 @@ def test_tracking_is_scored_in_the_normalised_units_the_prompt_asks_for(tmp_path
     args = [str(out / word) if word.endswith(".jsonl") else word for word in command.split()[1:]]
     scored = CliRunner().invoke(app, [*args, "--json"])
     saved = json.loads((out / "metrics.json").read_text())["rounds"]["1"]
-    assert saved.pop("standard_errors") == {"AO": 0.0, "SR@0.5": 0.0, "SR@0.75": 0.0}  # every frame right
+    assert saved.pop("standard_errors") == {"AO": 0.0, "SR@0.5": 0.0, "SR@0.75": 0.0, "mIoU(R1)": 0.0}  # all right
     assert json.loads(scored.stdout) == saved
 
 
