@@ -119,12 +119,20 @@ def test_the_report_says_first_whether_the_targets_were_met(demo_run):
     assert stdout.count("MISSED") + stdout.count("met:") == 3
 
 
-def test_each_model_folder_carries_the_settings_it_was_measured_with(demo_run):
+def test_each_model_folder_carries_the_pixel_settings_it_was_trained_with(demo_run):
     out, _ = demo_run
     for key in MODELS.values():
         saved = json.loads((out / key / "videofocus.json").read_text(encoding="utf-8"))
-        assert saved["num_frames"] == TINY.eval_frames
         assert saved["video_min_pixels"] == saved["video_max_pixels"] == TINY.frame_pixels
+        assert saved["image_min_pixels"] == saved["image_max_pixels"] == TINY.frame_pixels
+
+
+def test_only_the_budgeted_tasks_are_evaluated_at_the_frame_budget(demo_run):
+    out, _ = demo_run
+    for selection in TINY.tasks:
+        run = json.loads((out / "eval" / "grpo" / selection / "run.json").read_text(encoding="utf-8"))
+        frames = run["settings"]["perception"]["num_frames"]
+        assert frames == (TINY.eval_frames if selection in TINY.budgeted_tasks else None), selection
 
 
 def test_a_rerun_skips_every_finished_stage(demo_run):

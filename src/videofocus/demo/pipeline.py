@@ -36,7 +36,6 @@ from videofocus.demo.baselines import video_blind_report
 from videofocus.demo.settings import DemoSettings
 from videofocus.demo.targets import TargetCheck, check_targets
 from videofocus.errors import ConfigError, DataError
-from videofocus.models.saved_settings import write_model_settings
 from videofocus.report import (NOT_ABOVE_MARK, Cell, CurvePanel, Figure, ResultsTable, plot_example_timelines,
                                plot_rounds, plot_training_curves, read_results, write_report)
 from videofocus.schema import atomic_writer, read_samples
@@ -186,7 +185,7 @@ def _plan(layout: DemoLayout, settings: DemoSettings, command: str | None) -> li
                        f"{s.num_generations} completions", lambda: train_grpo_stage(layout, s), spinner=False),
         _Stage("sft", f"continued SFT from the warm-up: {s.grpo_steps} steps of {s.grpo_prompts_per_step} samples",
                lambda: train_continued_sft_stage(layout, s), spinner=False),
-        _Stage("evaluate", f"evaluation: {s.rounds} perception rounds of {s.eval_frames} frames, "
+        _Stage("evaluate", f"evaluation: {s.rounds} perception rounds ({_frames_words(s)}), "
                            f"{len(MODELS)} models", lambda: evaluate_stage(layout, s, command), spinner=False),
     ]
 
@@ -248,19 +247,27 @@ def train_continued_sft_stage(layout: DemoLayout, settings: DemoSettings) -> str
 
 
 def evaluate_stage(layout: DemoLayout, settings: DemoSettings, command: str | None) -> str:
-    """Every model on every selection's held-out samples, all rounds. Each model folder then records
-    the frame budget it was measured with, so `videofocus eval --model DIR` repeats the numbers."""
+    """Every model on every selection's held-out samples, all rounds."""
     for key in MODELS.values():
         model_dir = layout.trained(key)
-        write_model_settings(model_dir, {"num_frames": settings.eval_frames})
         backend = stages.load_backend(model_dir, frame_pixels=settings.frame_pixels,
                                       batch_size=settings.eval_batch_size, max_new_tokens=settings.max_new_tokens)
         for selection in settings.tasks:
             stages.evaluate_selection(backend, model_dir, stages.selection_file(layout.test_data, selection),
                                       layout.evaluation(key, selection), selection=selection, rounds=settings.rounds,
-                                      frames=settings.eval_frames, batch_size=settings.eval_batch_size,
-                                      seed=settings.seed, command=command)
+                                      frames=eval_frames(settings, selection),
+                                      batch_size=settings.eval_batch_size, seed=settings.seed, command=command)
     return f"results in {layout.root / 'eval'}"
+
+
+def eval_frames(settings: DemoSettings, selection: str) -> int | None:
+    """The frame budget a selection is evaluated at (None: 2 fps, the view the models were trained on)."""
+    return settings.eval_frames if selection in settings.budgeted_tasks else None
+
+
+def _frames_words(settings: DemoSettings) -> str:
+    budgeted = ", ".join(stages.SELECTION_LABELS.get(selection, selection) for selection in settings.budgeted_tasks)
+    return (f"{budgeted} at {settings.eval_frames} frames a round, the rest at 2 fps" if budgeted else "2 fps")
 
 
 def write_demo_report(layout: DemoLayout, settings: DemoSettings,
@@ -278,7 +285,7 @@ def write_demo_report(layout: DemoLayout, settings: DemoSettings,
                "line is what a video-blind answer scores.", plot_rounds(table, out / "rounds.png")),
         Figure("Training curves. GRPO's reward is the mean over its own sampled completions (temperature 1) of "
                "training prompts at 2 fps, one round; the table scores greedy answers to held-out samples at "
-               f"{settings.eval_frames} frames a round, so the two need not move together.",
+               f"the demo's frame budgets ({_frames_words(settings)}), so the two need not move together.",
                plot_training_curves(_curve_panels(layout), out / "training_curves.png")),
     ]
     figures += [Figure(f"Where the GRPO model looked, {selection.replace('_', ' ')} example {number}: per "
@@ -366,7 +373,7 @@ def _summary(layout: DemoLayout, settings: DemoSettings, seconds: dict[str, floa
         f"completions, learning rate {s.grpo_learning_rate:g}, β {s.grpo_beta:g}",
         f"- continued SFT from the warm-up: {s.grpo_steps} steps × {s.grpo_prompts_per_step} samples (as many as "
         f"GRPO's prompts), learning rate {s.continued_sft_learning_rate:g}",
-        f"- evaluation: {s.rounds} rounds of iterative perception, {s.eval_frames} frames a round, greedy decoding",
+        f"- evaluation: {s.rounds} rounds of iterative perception ({_frames_words(s)}), greedy decoding",
         f"- wall time: {total / 60:.1f} min ({', '.join(f'{name} {value:.0f} s' for name, value in seconds.items())}), "
         f"{s.threads} torch thread(s); seed {s.seed}",
     ]
@@ -380,10 +387,10 @@ def _model_words(settings: DemoSettings) -> str:
 
 def _table_note(settings: DemoSettings) -> str:
     return (f"Values in % ± one standard error (jackknife) on the held-out samples ({settings.test_samples_per_task} "
-            f"per task). r1 is a single round on {settings.eval_frames} uniform frames; r2 and r{settings.rounds} "
-            "re-sample the same budget densely inside the previous round's interval (images: the full image plus a "
-            "crop of the previous box). The brief-evidence answer is visible only inside a short flash that uniform "
-            f"frames never show, so its r1 sits at the video-blind level by construction. {NOT_ABOVE_MARK}: not above "
+            f"per task). r1 is a single round on uniform frames ({_frames_words(settings)}); r2 and "
+            f"r{settings.rounds} re-sample the same budget densely inside the previous round's interval (images: the "
+            "full image plus a crop of the previous box). The brief-evidence answer is visible only inside a short "
+            f"flash that uniform frames never show, so its r1 sits at the video-blind level by construction. {NOT_ABOVE_MARK}: not above "
             "the video-blind row by more than the cell's standard error. Video-blind answers: "
             + "; ".join(f"{stages.SELECTION_LABELS.get(selection, selection)} — "
                         f"{BASELINE_WORDS[stages.selection_benchmark(selection)]}" for selection in settings.tasks)
@@ -392,8 +399,9 @@ def _table_note(settings: DemoSettings) -> str:
 
 def _file_notes(layout: DemoLayout, settings: DemoSettings) -> list[str]:
     lines = [f"- models: {', '.join(f'`{layout.trained(key)}` ({label})' for label, key in MODELS.items())}; each "
-             "loads with from_pretrained and carries its frame settings (videofocus.json), so "
-             f"`videofocus eval --model {layout.trained('grpo')} ...` repeats its numbers"]
+             "loads with from_pretrained and carries its pixel settings (videofocus.json), so "
+             f"`videofocus eval --model {layout.trained('grpo')} --annotations ... --benchmark ...` repeats its "
+             f"numbers (add `--num-frames {settings.eval_frames}` for {', '.join(settings.budgeted_tasks)})"]
     lines += [f"- evaluation of {label}, {selection}: `{layout.evaluation(key, selection)}/results.md`"
               for label, key in MODELS.items() for selection in settings.tasks]
     return lines

@@ -60,8 +60,11 @@ class DemoSettings:
         grpo_prompts_per_step samples.
     Evaluation (held-out set, iterative perception)
       rounds: perception rounds; round 1 is the single-round result.
-      eval_frames: the frame budget of every round (the brief-evidence flash is placed so that this
-        many uniform frames never show it; synth `round1_frames`).
+      eval_frames, budgeted_tasks: the selections in `budgeted_tasks` are evaluated at a budget of
+        `eval_frames` frames a round (the brief-evidence flash is placed so that this many uniform
+        frames never show it, synth `round1_frames`: only a round that looks again can read it); the
+        others on the view they were trained on, 2 fps (a model this small does not carry what it
+        learned at one frame spacing over to another: benchmarks/RESULTS.md, "Demo").
       eval_batch_size: samples per model call. max_new_tokens: longest completion.
       timeline_examples: examples drawn on the report's timeline figures.
     Machine
@@ -91,6 +94,7 @@ class DemoSettings:
     continued_sft_learning_rate: float = 1e-4
     rounds: int = 3
     eval_frames: int = 8
+    budgeted_tasks: tuple[str, ...] = ("brief_evidence",)
     eval_batch_size: int = 16
     max_new_tokens: int = 256
     timeline_examples: int = 3
@@ -104,6 +108,7 @@ class DemoSettings:
         """Plain values (what OUT/demo.json records)."""
         data = dataclasses.asdict(self)
         data["tasks"] = list(self.tasks)
+        data["budgeted_tasks"] = list(self.budgeted_tasks)
         return data
 
     @property
@@ -121,6 +126,8 @@ def _problems(s: DemoSettings) -> list[str]:
         problems.append(f"arch must be one of {', '.join(ARCHS)}, got {s.arch!r}")
     if not s.tasks:
         problems.append("tasks must name at least one selection")
+    if not set(s.budgeted_tasks) <= set(s.tasks):
+        problems.append(f"budgeted_tasks must be among tasks, got {', '.join(s.budgeted_tasks)}")
     for selection in s.tasks:
         try:
             selection_benchmark(selection)
