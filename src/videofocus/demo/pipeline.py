@@ -390,8 +390,9 @@ def _table_note(settings: DemoSettings) -> str:
             f"per task). r1 is a single round on uniform frames ({_frames_words(settings)}); r2 and "
             f"r{settings.rounds} re-sample the same budget densely inside the previous round's interval (images: the "
             "full image plus a crop of the previous box). The brief-evidence answer is visible only inside a short "
-            f"flash that uniform frames never show, so its r1 sits at the video-blind level by construction. {NOT_ABOVE_MARK}: not above "
-            "the video-blind row by more than the cell's standard error. Video-blind answers: "
+            "flash that uniform frames never show, so its r1 sits at the video-blind level by construction. "
+            f"{NOT_ABOVE_MARK}: not above the video-blind row by more than the cell's standard error. Video-blind "
+            "answers: "
             + "; ".join(f"{stages.SELECTION_LABELS.get(selection, selection)} — "
                         f"{BASELINE_WORDS[stages.selection_benchmark(selection)]}" for selection in settings.tasks)
             + ".")
