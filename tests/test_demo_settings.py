@@ -44,6 +44,7 @@ def test_overrides_replace_fields_of_the_preset():
 
 @pytest.mark.parametrize(("call", "message"), [
     (lambda: demo_settings("huge"), "unknown demo preset 'huge'; choose one of full, quick, scratch, warmup, tiny"),
+    (lambda: demo_settings(tasks=("temporal_grounding",)), "budgeted_tasks must be among tasks, got brief_evidence"),
     (lambda: demo_settings(warmup="borrowed"), "warmup must be one of shipped, scratch, got 'borrowed'"),
     (lambda: demo_settings(sft_step=3), "unknown demo setting(s) sft_step"),
     (lambda: demo_settings(num_generations=1), "num_generations must be at least 2"),

@@ -126,8 +126,7 @@ def _problems(s: DemoSettings) -> list[str]:
         problems.append(f"arch must be one of {', '.join(ARCHS)}, got {s.arch!r}")
     if not s.tasks:
         problems.append("tasks must name at least one selection")
-    if not set(s.budgeted_tasks) <= set(s.tasks):
-        problems.append(f"budgeted_tasks must be among tasks, got {', '.join(s.budgeted_tasks)}")
+
     for selection in s.tasks:
         try:
             selection_benchmark(selection)
@@ -147,6 +146,8 @@ def _problems(s: DemoSettings) -> list[str]:
                         f"(sft_batch_size {s.sft_batch_size}, grpo_prompts_per_step {s.grpo_prompts_per_step})")
     if min(s.sft_learning_rate, s.grpo_learning_rate, s.continued_sft_learning_rate) <= 0 or s.grpo_beta < 0:
         problems.append("learning rates must be > 0 and grpo_beta >= 0")
+    if not problems and not set(s.budgeted_tasks) <= set(s.tasks):
+        problems.append(f"budgeted_tasks must be among tasks, got {', '.join(s.budgeted_tasks)}")
     if s.timeline_examples < 0:
         problems.append(f"timeline_examples must be >= 0, got {s.timeline_examples}")
     return problems
