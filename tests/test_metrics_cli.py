@@ -37,9 +37,12 @@ def test_json_output_is_exactly_the_summary(temporal_files):
                    "--annotations", str(annotations), "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
+    errors = summary.pop("standard_errors")
     assert summary == {"benchmark": "temporal_grounding", "n": 3, "missing": 1, "metrics": {
         "mIoU": pytest.approx(100 * 1.4 / 3), "R@0.3": pytest.approx(200 / 3), "R@0.5": pytest.approx(200 / 3),
         "R@0.7": pytest.approx(100 / 3)}}
+    # two hits of three (or one): s / sqrt(n) = sqrt(1/3) / sqrt(3)
+    assert errors["R@0.5"] == pytest.approx(100 / 3) and errors["R@0.7"] == pytest.approx(100 / 3)
     assert "pred.jsonl:3: id 'stray' has no annotation" in result.stderr
 
 

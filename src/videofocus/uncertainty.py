@@ -33,3 +33,9 @@ def jackknife_standard_errors(report: ScoreReport) -> dict[str, float]:
         mean = sum(values) / groups
         errors[name] = math.sqrt((groups - 1) / groups * sum((value - mean) ** 2 for value in values))
     return errors
+
+
+def summary_with_errors(report: ScoreReport) -> dict:
+    """What `videofocus score --json` prints and evaluation's metrics.json holds per round: the
+    report's summary and each metric's standard error."""
+    return {**report.as_dict(), "standard_errors": jackknife_standard_errors(report)}

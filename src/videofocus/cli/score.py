@@ -19,6 +19,7 @@ from videofocus.parsing import Prediction
 from videofocus.predictions import PredictionLike, load_predictions
 from videofocus.schema import Sample, read_samples
 from videofocus.submissions import SUBMISSION_FORMATS, read_submission, write_submission
+from videofocus.uncertainty import jackknife_standard_errors, summary_with_errors
 
 BenchmarkName = Enum("BenchmarkName", {name: name for name in BENCHMARKS}, type=str)
 
@@ -87,7 +88,7 @@ def score(
         err_console.print(f"{export.value} submission written to {', '.join(map(str, written))}", highlight=False,
                           soft_wrap=True)
     if json_output:
-        typer.echo(json.dumps(report.as_dict()))
+        typer.echo(json.dumps(summary_with_errors(report)))
     else:
         units = f", track boxes read as {_UNITS_SAID[report.track_units]}" if report.track_units else ""
         console.print(f"{report.benchmark}: {report.n} samples, {report.missing} missing, {report.failed} failed"
@@ -138,9 +139,11 @@ def _unlikely_units(predictions: Iterable[PredictionLike], units: TrackUnitsOpti
 
 
 def _table(report: ScoreReport) -> Table:
-    table = Table()
+    table = Table(caption="± one standard error (jackknife over samples)", caption_justify="left")
     table.add_column("metric")
     table.add_column("value (%)", justify="right")
+    table.add_column("±", justify="right")
+    errors = jackknife_standard_errors(report)
     for name, value in report.metrics.items():
-        table.add_row(name, f"{value:.2f}")
+        table.add_row(name, f"{value:.2f}", f"{errors[name]:.2f}")
     return table

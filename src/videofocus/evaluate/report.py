@@ -26,7 +26,7 @@ from videofocus.metrics import ScoreReport, score_predictions  # noqa: E402
 from videofocus.perception import PerceptionResult  # noqa: E402
 from videofocus.predictions import load_predictions  # noqa: E402
 from videofocus.schema import Sample, atomic_writer  # noqa: E402
-from videofocus.uncertainty import jackknife_standard_errors  # noqa: E402
+from videofocus.uncertainty import jackknife_standard_errors, summary_with_errors  # noqa: E402
 
 METRICS_FILE = "metrics.json"
 RESULTS_FILE = "results.md"
@@ -84,8 +84,7 @@ def write_metrics(folder: Path, reports: Mapping[int, ScoreReport], *, track_uni
     metric's jackknife standard error (`videofocus.uncertainty`)."""
     first = next(iter(reports.values()))
     data = {"benchmark": first.benchmark, "n": first.n, "track_units": track_units,
-            "rounds": {str(number): {**report.as_dict(), "standard_errors": jackknife_standard_errors(report)}
-                       for number, report in reports.items()},
+            "rounds": {str(number): summary_with_errors(report) for number, report in reports.items()},
             "failed": [{"id": failure.id, "error": failure.error} for failure in failed]}
     path = folder / METRICS_FILE
     with atomic_writer(path) as handle:
