@@ -45,6 +45,7 @@ from videofocus.geometry import temporal_iou
 from videofocus.media.pairs import focused_pair_indices
 from videofocus.models import load_model
 from videofocus.models.inputs import Prompt, encode_prompts
+from videofocus.models.saved_settings import read_model_settings
 from videofocus.models.tiny import TinySize, build_tiny_model
 from videofocus.perception import PerceptionOptions, PerceptionResult, perceive_batch
 from videofocus.perception.views import VideoSource, first_round_indices
@@ -80,6 +81,10 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=8, help="G")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--warm-start", type=Path, default=None,
+                        help="a model that already reads the flash (e.g. the demo's shipped warm-up, "
+                             "src/videofocus/demo/warmup_model) instead of building and warm-starting one here")
+    parser.add_argument("--grpo-lr", type=float, default=5e-4, help="GRPO learning rate (constant)")
     args = parser.parse_args()
     torch.set_num_threads(1)   # tiny models on a shared CPU: one thread is much faster than two
     torch.manual_seed(args.seed)
@@ -90,12 +95,15 @@ def main() -> None:
                                   split="train", overwrite=True)
     test_path = generate_dataset(args.out / "test", n=args.test, seed=args.seed + 1, tasks=["brief_evidence"],
                                  split="test", overwrite=True)
-    base = build_tiny_model(_fresh(args.out / "base"), arch="qwen3_vl", seed=args.seed, size=SIZES[args.size])
-    timings["data+model"] = time.perf_counter() - started
+    timings["data"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    warm = warm_start(base, train_path, _fresh(args.out / "warm"), steps=args.sft_steps, seed=args.seed)
-    timings["warm start"] = time.perf_counter() - started
+    if args.warm_start is not None:
+        warm = args.warm_start
+    else:
+        base = build_tiny_model(_fresh(args.out / "base"), arch="qwen3_vl", seed=args.seed, size=SIZES[args.size])
+        warm = warm_start(base, train_path, _fresh(args.out / "warm"), steps=args.sft_steps, seed=args.seed)
+    timings["model + warm start"] = time.perf_counter() - started
 
     arms = {"warm start": warm}
     training = {}
@@ -180,15 +188,22 @@ def warm_start(model_dir: Path, samples_path: Path, out_dir: Path, *, steps: int
 # ----- GRPO arms ----------------------------------------------------------------------------------------
 
 
+def model_pixels(model_dir: Path) -> dict[str, int]:
+    """The per-frame pixels a model was trained with (its videofocus.json), else this benchmark's."""
+    saved = read_model_settings(model_dir)
+    return {key: saved.get(key, PIXELS[key]) for key in PIXELS}
+
+
 def grpo_config(model_dir: Path, samples_path: Path, out_dir: Path, rounds: int, args) -> GRPOConfig:
     """Both arms: the same prompts per step and steps; a step's completions = prompts × G × rounds."""
     completions = args.prompts * args.generations * rounds
     config = config_from_dict(GRPOConfig, dict(
         model=str(model_dir), output_dir=str(out_dir), datasets=[{"path": str(samples_path)}], protocol=PROTOCOL,
-        video_fps=FPS, video_min_frames=MIN_FRAMES, video_max_frames=MAX_FRAMES, **PIXELS, dtype="float32",
+        video_fps=FPS, video_min_frames=MIN_FRAMES, video_max_frames=MAX_FRAMES, **model_pixels(model_dir),
+        dtype="float32",
         num_generations=args.generations, per_device_batch_size=args.prompts * args.generations,
         gradient_accumulation_steps=completions // (args.prompts * args.generations), max_completion_length=MAX_TOKENS,
-        temperature=1.0, learning_rate=5e-4, beta=0.0, max_steps=args.grpo_steps, lr_scheduler="constant",
+        temperature=1.0, learning_rate=args.grpo_lr, beta=0.0, max_steps=args.grpo_steps, lr_scheduler="constant",
         rollout_rounds=rounds, itp_discount=1.0, seed=args.seed, tensorboard=False, save_steps=0))
     config.validate()
     return config
@@ -202,7 +217,7 @@ def evaluate(model_dir: Path, samples: list[Sample], media_root: Path, options: 
     back to uniform; and the most frequent final answer with its share (a model that always answers
     one letter scores that letter's share of the test set, whatever it sees)."""
     backend = HFBackend.from_pretrained(model_dir, device="cpu", dtype="float32", max_new_tokens=MAX_TOKENS,
-                                        batch_size=32, **PIXELS)
+                                        batch_size=32, **model_pixels(model_dir))
     results: list[PerceptionResult] = []
     for start in range(0, len(samples), 32):
         results += perceive_batch(samples[start:start + 32], backend, options, media_root=media_root)
