@@ -39,26 +39,37 @@ def test_the_shipped_warmup_is_the_recorded_one_built_by_todays_recipe():
     assert saved["video_max_pixels"] == PRESETS["full"].frame_pixels
 
 
-@pytest.mark.slow
-def test_the_shipped_warmup_beats_every_video_blind_answer_on_unseen_samples(tmp_path):
-    # Seed 7: neither the warm-up's training data nor the demo's held-out set (both seed 0).
-    test = make_split(tmp_path / "data", split="test", n=HELD_OUT_PER_TASK * len(DEMO_TASKS), seed=7,
+NOT_LEARNED = pytest.mark.xfail(strict=True, reason="the shipped warm-up does not track or place boxes yet: "
+                                                   "benchmarks/RESULTS.md, 'Demo' (issue 15 stays open on it)")
+
+
+@pytest.fixture(scope="module")
+def unseen_samples(tmp_path_factory):
+    """Held-out samples of seed 7: neither the warm-up's training data nor the demo's held-out set (seed 0)."""
+    folder = tmp_path_factory.mktemp("unseen")
+    test = make_split(folder / "data", split="test", n=HELD_OUT_PER_TASK * len(DEMO_TASKS), seed=7,
                       selections=DEMO_TASKS, difficulty="easy")
-    files = split_by_selection(test, DEMO_TASKS)
     settings = PRESETS["full"]
     backend = load_backend(shipped_warmup(), frame_pixels=settings.frame_pixels, batch_size=HELD_OUT_PER_TASK,
                            max_new_tokens=settings.max_new_tokens)
-    for selection in DEMO_TASKS:
-        benchmark, metric = selection_benchmark(selection), HEADLINE[selection]
-        samples = [sample for sample in read_samples(files[selection]) if in_selection(sample, selection)]
-        # One round at 2 fps, the view the warm-up was trained on (the brief-evidence flash is in it).
-        run = evaluate(files[selection], tmp_path / "eval" / selection,
-                       EvalSettings(benchmark, rounds=(1,), perception=PerceptionOptions(),
-                                    batch_size=HELD_OUT_PER_TASK),
-                       model=shipped_warmup(), backend=backend, progress=False)
-        # The best constant answer chosen on these very samples: no video-blind answer does better.
-        blind = video_blind_report(benchmark, samples, samples).metrics[metric]
-        assert run.metrics[1][metric] > blind + 10, (selection, run.metrics[1][metric], blind)
+    return folder, split_by_selection(test, DEMO_TASKS), backend
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("selection", ["temporal_grounding", "brief_evidence",
+                                       pytest.param("tracking", marks=NOT_LEARNED),
+                                       pytest.param("spatial_grounding", marks=NOT_LEARNED)])
+def test_the_shipped_warmup_beats_every_video_blind_answer_on_unseen_samples(unseen_samples, selection):
+    folder, files, backend = unseen_samples
+    benchmark, metric = selection_benchmark(selection), HEADLINE[selection]
+    samples = [sample for sample in read_samples(files[selection]) if in_selection(sample, selection)]
+    # One round at 2 fps, the view the warm-up was trained on (the brief-evidence flash is in it).
+    run = evaluate(files[selection], folder / "eval" / selection,
+                   EvalSettings(benchmark, rounds=(1,), perception=PerceptionOptions(), batch_size=HELD_OUT_PER_TASK),
+                   model=shipped_warmup(), backend=backend, progress=False)
+    # The best constant answer chosen on these very samples: no video-blind answer does better.
+    blind = video_blind_report(benchmark, samples, samples).metrics[metric]
+    assert run.metrics[1][metric] > blind + 10, (selection, run.metrics[1][metric], blind)
 
 
 @pytest.fixture
@@ -94,3 +105,14 @@ def test_a_missing_warmup_says_how_to_build_one(tmp_path):
     with pytest.raises(ConfigError, match="holds no trained model"):
         install_warmup(tmp_path, demo_settings("tiny"), seconds=1, commit=None, command=None,
                        destination=tmp_path / "x")
+
+
+def test_build_warmup_runs_only_the_data_model_and_warmup_stages(tmp_path):
+    from videofocus.demo import build_warmup
+
+    model = build_warmup(tmp_path / "out", demo_settings("tiny"))
+    assert model == tmp_path / "out" / "warmup" and (model / WEIGHTS_FILE).is_file()
+    assert sorted(path.stem for path in (tmp_path / "out" / ".stages").iterdir()) == ["data", "model", "warmup"]
+    assert not (tmp_path / "out" / "grpo").exists()
+    with pytest.raises(ConfigError, match="built from scratch"):
+        build_warmup(tmp_path / "other", demo_settings("tiny", warmup="shipped"))
