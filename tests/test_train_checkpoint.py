@@ -1,0 +1,74 @@
+"""Damaged checkpoints: each is written with its checksums; a resume verifies them, falls back to the
+newest intact checkpoint with a message, and with none intact stops with a clear error."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+
+from train_helpers import load_weights, one_torch_thread, sft_config, write_video_samples  # noqa: F401
+from videofocus.errors import VideoFocusError
+from videofocus.train.checkpoint import checkpoint_problem, latest_intact_checkpoint
+from videofocus.train.sft import train_sft
+
+
+@pytest.fixture(scope="module")
+def straight(tiny_qwen25_vl_path, tmp_path_factory):
+    """A 3-step SFT run that kept a checkpoint after every step."""
+    root = tmp_path_factory.mktemp("checkpoint")
+    videos = write_video_samples(root / "data", 4)
+    output = train_sft(sft_config(tiny_qwen25_vl_path, root / "run", [videos], max_steps=3, save_steps=1))
+    return output, videos
+
+
+def _copy(straight, tmp_path):
+    output = tmp_path / "run"
+    shutil.copytree(straight[0], output)
+    (output / "model.safetensors").unlink()   # as if it was killed after its last checkpoint
+    return output
+
+
+def _file(checkpoint, name):
+    return next(path for path in checkpoint.rglob("*") if path.is_file() and path.name.startswith(name))
+
+
+def test_a_truncated_latest_checkpoint_falls_back_to_the_previous_one_and_resumes_exactly(
+        straight, tiny_qwen25_vl_path, tmp_path, capsys):
+    output = _copy(straight, tmp_path)
+    model_file = _file(output / "checkpoints" / "step-00000003", "model")
+    model_file.write_bytes(model_file.read_bytes()[:1000])
+
+    resumed = train_sft(sft_config(tiny_qwen25_vl_path, output, [straight[1]], max_steps=3, save_steps=1), resume=True)
+
+    message = " ".join(capsys.readouterr().err.split())
+    assert "step-00000003 is damaged" in message and "moved to damaged-step-00000003" in message
+    assert (output / "checkpoints" / "damaged-step-00000003").is_dir()
+    first, second = load_weights(straight[0]), load_weights(resumed)
+    assert all(torch.equal(first[name], second[name]) for name in first)
+
+
+@pytest.mark.parametrize("damage", ["zeroed optimizer block", "emptied rng state", "no checksums"])
+def test_damage_that_keeps_a_file_loadable_is_found(straight, tmp_path, damage):
+    checkpoint = tmp_path / "step-00000002"
+    shutil.copytree(straight[0] / "checkpoints" / "step-00000002", checkpoint)
+    assert checkpoint_problem(checkpoint) is None
+    if damage == "zeroed optimizer block":
+        optimizer = _file(checkpoint, "optimizer")
+        data = bytearray(optimizer.read_bytes())
+        data[len(data) // 2:len(data) // 2 + 4096] = bytes(4096)
+        optimizer.write_bytes(bytes(data))
+    elif damage == "emptied rng state":
+        _file(checkpoint, "random_states").write_bytes(b"")
+    else:
+        (checkpoint / "checksums.json").unlink()
+    assert checkpoint_problem(checkpoint) is not None
+
+
+def test_no_intact_checkpoint_is_a_clear_error(straight, tmp_path):
+    output = _copy(straight, tmp_path)
+    for checkpoint in (output / "checkpoints").iterdir():
+        _file(checkpoint, "trainer_state").write_text("{}")
+    with pytest.raises(VideoFocusError, match="no intact checkpoint .* to resume from"):
+        latest_intact_checkpoint(output, say=lambda message: None)
