@@ -13,6 +13,7 @@ import huggingface_hub
 import pytest
 from eval_helpers import RoundScript, folder_files, grounding_script, interval_answer, synth_set
 
+from videofocus.backends import ScriptedBackend
 from videofocus.errors import ConfigError, DataError
 from videofocus.evaluate import EvalSettings, GenerationSettings, evaluate, runner
 from videofocus.evaluate.store import PredictionStore
@@ -167,3 +168,34 @@ def test_a_hub_model_first_fetched_by_the_run_is_identified_and_the_rerun_resume
 
     again = evaluate(annotations, out, settings, model=HUB_ID, device="cpu", progress=False)
     assert (first.evaluated_now, again.evaluated_now) == (2, 0)
+
+
+def _sampled_answer(prompt):
+    """A completion drawn from torch's random stream, as a sampling model's is."""
+    import torch
+
+    start = int(torch.randint(0, 4, ()))
+    return interval_answer(start, start + int(torch.randint(1, 5, ())))
+
+
+def test_a_sampling_run_killed_inside_a_batch_resumes_to_the_uninterrupted_files(data, tmp_path, monkeypatch):
+    annotations, samples, _ = data
+    settings = replace(SETTINGS, batch_size=3)
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    sampling = ScriptedBackend(_sampled_answer, deterministic=False)
+    evaluate(annotations, whole, settings, backend=sampling, progress=False)
+
+    appended = PredictionStore.append
+
+    def killed_after_one_line(store, rank, record):
+        if store.shard(rank).exists():
+            raise KeyboardInterrupt
+        appended(store, rank, record)
+
+    monkeypatch.setattr(PredictionStore, "append", killed_after_one_line)
+    with pytest.raises(KeyboardInterrupt):   # the first batch of 3 written as far as its first line
+        evaluate(annotations, killed, settings, backend=sampling, progress=False)
+    monkeypatch.setattr(PredictionStore, "append", appended)
+    evaluate(annotations, killed, settings, backend=sampling, progress=False)
+
+    assert folder_files(killed) == folder_files(whole)

@@ -199,8 +199,12 @@ def _run_samples(indexed: Sequence[tuple[int, Sample]], backend: Backend, settin
                   TextColumn("ETA"), TimeRemainingColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), disable=not show) as bar:
         task = bar.add_task(label, total=len(indexed))
-        for start in range(0, len(indexed), settings.batch_size):
-            batch = indexed[start:start + settings.batch_size]
+        # A sampling backend draws a batch's samples from one random stream, so a sample's result would
+        # depend on which samples share its batch, and a resume after a kill inside a batch regroups
+        # them: such a backend gets one sample at a time, seeded by the sample's index.
+        size = settings.batch_size if backend.deterministic else 1
+        for start in range(0, len(indexed), size):
+            batch = indexed[start:start + size]
             _seed_everything(settings.seed + batch[0][0])
             for line in evaluate_batch([sample for _, sample in batch], backend, settings.perception, media_root):
                 store.append(rank, line)
