@@ -178,8 +178,8 @@ def _prepare_folder(folder: Path, manifest: dict[str, Any], samples: Sequence[Sa
     if run_file.exists():
         try:
             existing = json.loads(run_file.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise DataError(f"cannot read the run description ({exc})", path=str(run_file)) from None
+        except (ValueError, RecursionError) as exc:   # not JSON, not UTF-8, nested too deeply
+            raise DataError(f"cannot read the run description ({type(exc).__name__}: {exc})", path=str(run_file)) from None
         check_same_run(existing, manifest, folder)
         store.repair()
     elif store.holds_predictions():
