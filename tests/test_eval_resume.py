@@ -3,6 +3,7 @@ uninterrupted run writes; different settings into the same folder are refused.""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -14,7 +15,7 @@ import pytest
 from eval_helpers import RoundScript, folder_files, grounding_script, interval_answer, synth_set
 
 from videofocus.backends import ScriptedBackend
-from videofocus.errors import ConfigError, DataError
+from videofocus.errors import ConfigError, DataError, DiskFullError
 from videofocus.evaluate import EvalSettings, GenerationSettings, evaluate, runner
 from videofocus.evaluate.store import PredictionStore
 from videofocus.perception import PerceptionOptions
@@ -199,3 +200,21 @@ def test_a_sampling_run_killed_inside_a_batch_resumes_to_the_uninterrupted_files
     evaluate(annotations, killed, settings, backend=sampling, progress=False)
 
     assert folder_files(killed) == folder_files(whole)
+
+
+def test_a_full_disk_is_a_clear_error_and_the_run_resumes_after_it(data, uninterrupted, tmp_path, monkeypatch):
+    annotations, _, script = data
+    out = tmp_path / "out"
+    appended = PredictionStore.append
+
+    def disk_fills_on_the_third_line(store, rank, record):
+        if len(store.shard(rank).read_text().splitlines() if store.shard(rank).exists() else []) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        appended(store, rank, record)
+
+    monkeypatch.setattr(PredictionStore, "append", disk_fills_on_the_third_line)
+    with pytest.raises(DiskFullError, match=f"no space left on the device holding {out}"):
+        evaluate(annotations, out, SETTINGS, backend=RoundScript(script), progress=False)
+    monkeypatch.setattr(PredictionStore, "append", appended)
+    assert evaluate(annotations, out, SETTINGS, backend=RoundScript(script), progress=False).evaluated_now == 3
+    assert folder_files(out) == folder_files(uninterrupted)

@@ -1,15 +1,18 @@
 """Damaged checkpoints: each is written with its checksums; a resume verifies them, falls back to the
-newest intact checkpoint with a message, and with none intact stops with a clear error."""
+newest intact checkpoint with a message, and with none intact stops with a clear error. A disk that
+fills up while checkpointing is a clear error that leaves the earlier checkpoints as they were."""
 
 from __future__ import annotations
 
+import errno
 import shutil
 
 import pytest
 import torch
 
 from train_helpers import load_weights, one_torch_thread, sft_config, write_video_samples  # noqa: F401
-from videofocus.errors import VideoFocusError
+from videofocus import storage
+from videofocus.errors import DiskFullError, VideoFocusError
 from videofocus.train.checkpoint import checkpoint_problem, latest_intact_checkpoint
 from videofocus.train.sft import train_sft
 
@@ -72,3 +75,36 @@ def test_no_intact_checkpoint_is_a_clear_error(straight, tmp_path):
         _file(checkpoint, "trainer_state").write_text("{}")
     with pytest.raises(VideoFocusError, match="no intact checkpoint .* to resume from"):
         latest_intact_checkpoint(output, say=lambda message: None)
+
+
+def test_a_full_disk_while_checkpointing_is_a_clear_error_that_keeps_the_earlier_checkpoints(
+        straight, tiny_qwen25_vl_path, tmp_path, monkeypatch):
+    from accelerate import Accelerator
+
+    saved = Accelerator.save_state
+    calls = []
+
+    def fills_the_disk_on_the_second_checkpoint(accelerator, folder, **kwargs):
+        calls.append(folder)
+        saved(accelerator, folder, **kwargs)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Accelerator, "save_state", fills_the_disk_on_the_second_checkpoint)
+    output = tmp_path / "run"
+    with pytest.raises(DiskFullError, match=f"no space left on the device holding {output}"):
+        train_sft(sft_config(tiny_qwen25_vl_path, output, [straight[1]], max_steps=3, save_steps=1))
+    assert [path.name for path in (output / "checkpoints").iterdir()] == ["step-00000001"]   # no staging left
+    assert checkpoint_problem(output / "checkpoints" / "step-00000001") is None
+
+
+@pytest.mark.parametrize(("error", "free", "full"), [
+    (OSError(errno.ENOSPC, "No space left on device"), 1 << 40, True),
+    (RuntimeError("Error while serializing: I/O error: No space left on device (os error 28)"), 1 << 40, True),
+    (RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 576 vs 534"), 1000, True),
+    (RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 576 vs 534"), 1 << 40, False),
+    (RuntimeError("CUDA out of memory"), 1000, False),
+], ids=["ENOSPC", "safetensors", "torch writer on a full disk", "torch writer with space left", "other"])
+def test_the_ways_a_full_disk_shows_up_are_recognised(tmp_path, monkeypatch, error, free, full):
+    monkeypatch.setattr(storage, "_free_bytes", lambda folder: free)
+    assert (storage.as_disk_full(error, tmp_path) is not None) == full

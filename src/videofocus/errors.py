@@ -26,3 +26,7 @@ class DataError(VideoFocusError):
 
 class ConfigError(VideoFocusError):
     """A configuration that cannot run. The message says which key to change."""
+
+
+class DiskFullError(VideoFocusError):
+    """A write that ran out of disk space. The message names the folder."""

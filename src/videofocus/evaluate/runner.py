@@ -37,6 +37,7 @@ from videofocus.evaluate.store import PredictionStore
 from videofocus.metrics import ScoreReport, score_predictions
 from videofocus.perception import PerceptionOptions, perceive_batch
 from videofocus.schema import Sample, atomic_writer, read_samples, write_samples
+from videofocus.storage import reporting_full_disk
 
 RUN_FILE = "run.json"
 
@@ -73,7 +74,7 @@ def evaluate(annotations: str | os.PathLike, output_dir: str | os.PathLike, sett
     command: the command line to record in run.json.
     Returns the result on the main process and None on the others. Raises ConfigError when the
     folder holds a run with other settings or vLLM is asked for under several processes, DataError
-    for bad annotations or a broken folder."""
+    for bad annotations or a broken folder, DiskFullError when the folder's disk fills up."""
     if model is None and backend is None:
         raise ConfigError("evaluate needs a model (path or Hub id) or a ready backend")
     started = time.perf_counter()
@@ -93,28 +94,29 @@ def evaluate(annotations: str | os.PathLike, output_dir: str | os.PathLike, sett
     manifest = _json_ready(build_manifest(settings, annotations=annotations, samples=samples, media_root=media_root,
                                           model=model, backend=backend, command=command))
     folder = Path(output_dir)
-    store = PredictionStore(folder)
-    if state.is_main_process:
-        _prepare_folder(folder, manifest, samples, store)
-    state.wait_for_everyone()
+    with reporting_full_disk(folder):
+        store = PredictionStore(folder)
+        if state.is_main_process:
+            _prepare_folder(folder, manifest, samples, store)
+        state.wait_for_everyone()
 
-    finished_before = set(store.lines())
-    mine = [(index, sample) for index, sample in enumerate(samples)
-            if index % state.num_processes == state.process_index and sample.id not in finished_before]
-    if mine:
-        backend = backend or loaded or load()
-        label = settings.benchmark + (f" (process {state.process_index + 1} of {state.num_processes})"
-                                      if state.num_processes > 1 else "")
-        _run_samples(mine, backend, settings, media_root, store, state.process_index,
-                     show=progress and state.is_main_process, label=label)
-    state.wait_for_everyone()
-    if not state.is_main_process:
-        return None
-    lines = [json.loads(text) for text in store.merge([sample.id for sample in samples])]
-    evaluated_now = sum(line["id"] not in finished_before for line in lines)
-    invocation = {"seconds": time.perf_counter() - started, "samples": evaluated_now,
-                  "processes": state.num_processes}
-    return _write_outputs(folder, lines, samples, settings, manifest, annotations, invocation)
+        finished_before = set(store.lines())
+        mine = [(index, sample) for index, sample in enumerate(samples)
+                if index % state.num_processes == state.process_index and sample.id not in finished_before]
+        if mine:
+            backend = backend or loaded or load()
+            label = settings.benchmark + (f" (process {state.process_index + 1} of {state.num_processes})"
+                                          if state.num_processes > 1 else "")
+            _run_samples(mine, backend, settings, media_root, store, state.process_index,
+                         show=progress and state.is_main_process, label=label)
+        state.wait_for_everyone()
+        if not state.is_main_process:
+            return None
+        lines = [json.loads(text) for text in store.merge([sample.id for sample in samples])]
+        evaluated_now = sum(line["id"] not in finished_before for line in lines)
+        invocation = {"seconds": time.perf_counter() - started, "samples": evaluated_now,
+                      "processes": state.num_processes}
+        return _write_outputs(folder, lines, samples, settings, manifest, annotations, invocation)
 
 
 def build_backend(model: str | os.PathLike | None, generation: GenerationSettings, *, batch_size: int,

@@ -26,6 +26,7 @@ from typing import Any
 
 from videofocus.errors import VideoFocusError
 from videofocus.schema import atomic_writer
+from videofocus.storage import as_disk_full
 from videofocus.train.data import DataPosition
 
 STATE_FILE = "trainer_state.json"
@@ -64,14 +65,22 @@ def save_checkpoint(accelerator, output_dir: str | os.PathLike, state: TrainerSt
     if accelerator.is_main_process:
         shutil.rmtree(staging, ignore_errors=True)
     accelerator.wait_for_everyone()
-    accelerator.save_state(str(staging))
-    accelerator.wait_for_everyone()
+    try:
+        accelerator.save_state(str(staging))
+        accelerator.wait_for_everyone()
+        if accelerator.is_main_process:
+            with atomic_writer(staging / STATE_FILE) as handle:
+                handle.write(state.to_json())
+            checksums = json.dumps(_checksums(staging), indent=1)
+            with atomic_writer(staging / CHECKSUM_FILE) as handle:
+                handle.write(checksums)
+    except BaseException as error:
+        full = as_disk_full(error, root)   # judged before the cleanup frees the space
+        shutil.rmtree(staging, ignore_errors=True)
+        if full is not None:
+            raise full from error
+        raise
     if accelerator.is_main_process:
-        with atomic_writer(staging / STATE_FILE) as handle:
-            handle.write(state.to_json())
-        checksums = json.dumps(_checksums(staging), indent=1)
-        with atomic_writer(staging / CHECKSUM_FILE) as handle:
-            handle.write(checksums)
         shutil.rmtree(final, ignore_errors=True)
         os.replace(staging, final)
         _prune(root, keep)

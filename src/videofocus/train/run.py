@@ -13,6 +13,7 @@ import torch
 import yaml
 
 from videofocus.errors import ConfigError, VideoFocusError
+from videofocus.storage import as_disk_full, reporting_full_disk
 from videofocus.train.checkpoint import (TrainerState, latest_checkpoint, latest_intact_checkpoint, load_checkpoint,
                                          save_checkpoint)
 from videofocus.train.config import TrainConfig, config_to_dict
@@ -125,9 +126,14 @@ class TrainingRun:
     def __enter__(self) -> TrainingRun:
         return self
 
-    def __exit__(self, *exc_info) -> None:
-        if self.logger is not None:
-            self.logger.close()
+    def __exit__(self, exc_type, error, traceback) -> None:
+        with reporting_full_disk(self.config.output_dir):
+            if self.logger is not None:
+                self.logger.close()
+        full = as_disk_full(error, self.config.output_dir) \
+            if isinstance(error, Exception) and not isinstance(error, VideoFocusError) else None
+        if full is not None:
+            raise full from error
 
     @property
     def unwrapped(self) -> torch.nn.Module:
