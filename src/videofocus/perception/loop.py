@@ -236,9 +236,12 @@ def _generate(backend: Backend, prompts: list[Prompt], drafts: list[str | None])
     return backend.generate(prompts)
 
 
-def _open_source(sample: Sample, media_root: str | os.PathLike | None) -> VideoSource | ImageSource:
+def _open_source(sample: Sample, media_root: str | os.PathLike | None, backend: Backend) -> VideoSource | ImageSource:
+    """The sample's media; video frames decoded at the size the backend will resize them to, when it says."""
     path = sample.media.resolve(media_root)
-    return VideoSource.open(path) if sample.media.type == "video" else ImageSource.open(path)
+    if sample.media.type == "video":
+        return VideoSource.open(path, getattr(backend, "video_decode_size", None))
+    return ImageSource.open(path)
 
 
 def perceive_batch(samples: Sequence[Sample], backend: Backend, options: PerceptionOptions | None = None, *,
@@ -249,7 +252,7 @@ def perceive_batch(samples: Sequence[Sample], backend: Backend, options: Percept
     All the samples' clips of a round are held in memory at once: pass groups of a size the
     backend would batch anyway."""
     options = options or PerceptionOptions()
-    runs = [_Run(sample, get_task(options.task or sample.task), _open_source(sample, media_root), options)
+    runs = [_Run(sample, get_task(options.task or sample.task), _open_source(sample, media_root, backend), options)
             for sample in samples]
     while active := [run for run in runs if not run.done]:
         texts = [run.prompt_text() for run in active]

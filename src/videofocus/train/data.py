@@ -18,7 +18,7 @@ from videofocus.media.image import load_image
 from videofocus.media.pairs import second_round_indices
 from videofocus.media.sampling import fps_indices, uniform_indices
 from videofocus.media.video import VideoInfo, probe, read_frames
-from videofocus.models.inputs import Prompt, encode_prompts
+from videofocus.models.inputs import PixelLimits, Prompt, encode_prompts, video_decode_size
 from videofocus.parsing import Prediction
 from videofocus.perception.options import PerceptionOptions
 from videofocus.perception.views import clip_intervals
@@ -223,9 +223,10 @@ class BatchStream:
         return indices[self.process_index * self.share:(self.process_index + 1) * self.share]
 
 
-def build_prompt(item: TrainSample, config: TrainConfig) -> Prompt:
+def build_prompt(item: TrainSample, config: TrainConfig, processor=None) -> Prompt:
     """The model prompt for a sample: its task's prompt text and its decoded media (video frames at
-    `video_fps` within the frame limits, the track's own frames for tracking, or the image)."""
+    `video_fps` within the frame limits, the track's own frames for tracking, or the image). With
+    `processor`, video frames are decoded no larger than encoding them for it will resize them to."""
     sample = item.sample
     text = get_task(sample.task).build_prompt(sample, protocol=config.protocol)
     if sample.media.type == "image":
@@ -238,7 +239,9 @@ def build_prompt(item: TrainSample, config: TrainConfig) -> Prompt:
     else:
         indices = fps_indices(info, fps=config.video_fps, min_frames=config.video_min_frames,
                               max_frames=config.video_max_frames)
-    return Prompt(text=text, video=read_frames(info, indices))
+    size = None if processor is None else video_decode_size(
+        processor, info.height, info.width, PixelLimits(config.video_min_pixels, config.video_max_pixels))
+    return Prompt(text=text, video=read_frames(info, indices, size=size))
 
 
 def loop_view_indices(info: VideoInfo, sample: Sample, view: LoopView) -> np.ndarray:
@@ -263,7 +266,7 @@ def nearest_frames(frame_times: np.ndarray, times: Sequence[float]) -> np.ndarra
 def make_example(item: TrainSample, processor, config: TrainConfig, device) -> Example:
     """Decode, prompt and encode one sample into an Example on `device`."""
     try:
-        prompt = build_prompt(item, config)
+        prompt = build_prompt(item, config, processor)
     except VideoFocusError as exc:
         raise type(exc)(f"{item.source}: {exc}") from exc
     encoded = encode_prompts(processor, [prompt], video_min_pixels=config.video_min_pixels,
