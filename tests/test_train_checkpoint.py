@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import shutil
+import stat
 
 import pytest
 import torch
@@ -108,3 +109,11 @@ def test_a_full_disk_while_checkpointing_is_a_clear_error_that_keeps_the_earlier
 def test_the_ways_a_full_disk_shows_up_are_recognised(tmp_path, monkeypatch, error, free, full):
     monkeypatch.setattr(storage, "_free_bytes", lambda folder: free)
     assert (storage.as_disk_full(error, tmp_path) is not None) == full
+
+
+def test_saved_models_and_checkpoints_get_the_umask_permissions_not_private_ones(straight, tiny_qwen25_vl_path):
+    expected = storage.new_file_mode()
+    weights = [straight[0] / "model.safetensors", _file(straight[0] / "checkpoints" / "step-00000003", "model"),
+               tiny_qwen25_vl_path / "model.safetensors"]
+    assert expected != 0o600 and [stat.S_IMODE(path.stat().st_mode) for path in weights] == [expected] * 3
+    assert stat.S_IMODE(tiny_qwen25_vl_path.stat().st_mode) == 0o777 & ~(0o666 & ~expected)

@@ -19,6 +19,7 @@ from typing import Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from videofocus.errors import DataError
+from videofocus.storage import new_file_mode
 
 Task = Literal["temporal_grounding", "grounded_qa", "tracking", "spatial_grounding", "mcq", "caption",
                "classification"]
@@ -284,13 +285,6 @@ def sample_to_json(sample: Sample) -> str:
     return json.dumps(sample.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
 
 
-def _new_file_mode() -> int:
-    """The permissions a plain open() would give a new file (0o666 less the umask)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 @contextmanager
 def atomic_writer(path: str | os.PathLike, mode: str = "w"):
     """Open a temporary file beside `path`; rename it over `path` only if the block succeeds.
@@ -307,7 +301,7 @@ def atomic_writer(path: str | os.PathLike, mode: str = "w"):
             if not handle.closed:  # a writer library may have closed it already
                 handle.flush()
                 os.fsync(handle.fileno())
-        os.chmod(handle.name, _new_file_mode())
+        os.chmod(handle.name, new_file_mode())
         os.replace(handle.name, path)
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)

@@ -1,4 +1,7 @@
-"""A full disk as one clear error. A write that runs out of space surfaces as OSError(ENOSPC) from
+"""Writing files as a user expects: a full disk as one clear error, and written files with the
+permissions the user's umask gives (libraries write some private).
+
+A full disk as one clear error. A write that runs out of space surfaces as OSError(ENOSPC) from
 Python, as a message naming "os error 28" from Rust writers (safetensors), or as an unspecific
 RuntimeError from torch's checkpoint writer; `as_disk_full` recognises all three (the last by the
 space left on the folder's device when it failed)."""
@@ -55,3 +58,24 @@ def _free_bytes(folder: Path) -> int | None:
             except OSError:
                 return None
     return None
+
+
+def new_file_mode() -> int:
+    """The permissions a plain open() gives a new file (0o666 less the umask)."""
+    return 0o666 & ~_umask()
+
+
+def with_default_permissions(folder: str | os.PathLike) -> None:
+    """Give `folder` and the weight files under it the permissions a plain mkdir / open() would have:
+    safetensors writes its files 0600 and temporary folders are made 0700, which would keep a saved
+    model from the user's group whatever their umask says."""
+    folder = Path(folder)
+    os.chmod(folder, 0o777 & ~_umask())
+    for path in folder.rglob("*.safetensors"):
+        os.chmod(path, new_file_mode())
+
+
+def _umask() -> int:
+    umask = os.umask(0)   # the only way to read it is to set it
+    os.umask(umask)
+    return umask

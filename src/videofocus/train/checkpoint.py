@@ -26,7 +26,7 @@ from typing import Any
 
 from videofocus.errors import VideoFocusError
 from videofocus.schema import atomic_writer
-from videofocus.storage import as_disk_full
+from videofocus.storage import as_disk_full, with_default_permissions
 from videofocus.train.data import DataPosition
 
 STATE_FILE = "trainer_state.json"
@@ -71,6 +71,7 @@ def save_checkpoint(accelerator, output_dir: str | os.PathLike, state: TrainerSt
         if accelerator.is_main_process:
             with atomic_writer(staging / STATE_FILE) as handle:
                 handle.write(state.to_json())
+            with_default_permissions(staging)
             checksums = json.dumps(_checksums(staging), indent=1)
             with atomic_writer(staging / CHECKSUM_FILE) as handle:
                 handle.write(checksums)
