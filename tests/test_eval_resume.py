@@ -218,3 +218,16 @@ def test_a_full_disk_is_a_clear_error_and_the_run_resumes_after_it(data, uninter
     monkeypatch.setattr(PredictionStore, "append", appended)
     assert evaluate(annotations, out, SETTINGS, backend=RoundScript(script), progress=False).evaluated_now == 3
     assert folder_files(out) == folder_files(uninterrupted)
+
+
+def test_a_second_evaluation_into_a_folder_in_use_is_refused(data, tmp_path):
+    from filelock import FileLock
+
+    annotations, _, script = data
+    out = tmp_path / "out"
+    out.mkdir()
+    with FileLock(out / runner.LOCK_FILE):   # another evaluation is writing here
+        with pytest.raises(ConfigError, match="in use by another evaluation"):
+            evaluate(annotations, out, SETTINGS, backend=RoundScript(script), progress=False)
+        assert list(out.iterdir()) == [out / runner.LOCK_FILE]   # nothing written
+    assert evaluate(annotations, out, SETTINGS, backend=RoundScript(script), progress=False).evaluated_now == 5

@@ -17,12 +17,14 @@ import os
 import random
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock, Timeout
 from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
@@ -40,6 +42,8 @@ from videofocus.schema import Sample, atomic_writer, read_samples, write_samples
 from videofocus.storage import reporting_full_disk
 
 RUN_FILE = "run.json"
+# Locked (flock) while an evaluation writes the folder; the empty file stays, and a killed run's lock goes with it.
+LOCK_FILE = ".videofocus-eval.lock"
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,7 @@ def evaluate(annotations: str | os.PathLike, output_dir: str | os.PathLike, sett
     manifest = _json_ready(build_manifest(settings, annotations=annotations, samples=samples, media_root=media_root,
                                           model=model, backend=backend, command=command))
     folder = Path(output_dir)
-    with reporting_full_disk(folder):
+    with reporting_full_disk(folder), _only_evaluation_in(folder, lock=state.is_main_process):
         store = PredictionStore(folder)
         if state.is_main_process:
             _prepare_folder(folder, manifest, samples, store)
@@ -192,6 +196,26 @@ def _prepare_folder(folder: Path, manifest: dict[str, Any], samples: Sequence[Sa
         with atomic_writer(run_file) as handle:
             write_json(handle, manifest)
     write_samples(folder / report.SAMPLES_FILE, samples)
+
+
+@contextmanager
+def _only_evaluation_in(folder: Path, *, lock: bool):
+    """Hold the folder's lock for the block (main process only: the others write only their shards, after
+    the main process has prepared the folder); ConfigError when another evaluation holds it."""
+    if not lock:
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    held = FileLock(folder / LOCK_FILE, blocking=False)
+    try:
+        held.acquire()
+    except Timeout:
+        raise ConfigError(f"{folder} is in use by another evaluation (it holds the lock {LOCK_FILE}); wait for "
+                          "that one to finish, or choose another --output") from None
+    try:
+        yield
+    finally:
+        held.release()
 
 
 def _run_samples(indexed: Sequence[tuple[int, Sample]], backend: Backend, settings: EvalSettings,
