@@ -231,3 +231,19 @@ def test_a_second_evaluation_into_a_folder_in_use_is_refused(data, tmp_path):
             evaluate(annotations, out, SETTINGS, backend=RoundScript(script), progress=False)
         assert list(out.iterdir()) == [out / runner.LOCK_FILE]   # nothing written
     assert evaluate(annotations, out, SETTINGS, backend=RoundScript(script), progress=False).evaluated_now == 5
+
+
+def test_media_paths_leading_outside_the_media_root_are_refused_unless_allowed(data, uninterrupted, tmp_path):
+    annotations, samples, script = data
+    listing = tmp_path / "lists" / "samples.jsonl"
+    listing.parent.mkdir()
+    media = Path(annotations).parent
+    listing.write_text("".join(line.replace('"path": "', f'"path": "{os.path.relpath(media, listing.parent)}/') + "\n"
+                               for line in Path(annotations).read_text().splitlines()))
+    with pytest.raises(DataError, match=f"sample '{samples[0].id}': media path '..*' leads outside the media root "
+                                        ".*--allow-media-outside-root"):
+        evaluate(listing, tmp_path / "refused", SETTINGS, backend=RoundScript(script), progress=False)
+    assert not (tmp_path / "refused").exists()
+    result = evaluate(listing, tmp_path / "allowed", SETTINGS, backend=RoundScript(script), progress=False,
+                      allow_media_outside_root=True)
+    assert result.evaluated_now == 5 and not result.failures

@@ -53,12 +53,17 @@ class Media(_Strict):
             raise _FieldError("duration", "an image has no duration")
         return self
 
-    def resolve(self, media_root: str | os.PathLike | None) -> Path:
-        """The media file's path: absolute as given, else relative to `media_root`."""
+    def resolve(self, media_root: str | os.PathLike | None, *, allow_outside: bool = False) -> Path:
+        """The media file's path: absolute as given, else relative to `media_root`. A relative path
+        whose `..` parts lead outside `media_root` is a DataError unless `allow_outside` (an
+        annotation file must not reach files next to its media by accident or on purpose)."""
         path = Path(self.path)
         if path.is_absolute() or media_root is None:
             return path
-        return Path(media_root) / path
+        joined = Path(media_root) / path
+        if not allow_outside and os.path.normpath(path).split(os.sep)[0] == os.pardir:
+            raise DataError(f"media path {self.path!r} leads outside the media root {media_root}", field="media.path")
+        return joined
 
 
 def _check_box(box: list[float]) -> list[float]:

@@ -28,6 +28,8 @@ def eval_command(
     media_root: Path | None = typer.Option(None, "--media-root",
                                            help="Folder relative media paths start from (default: the "
                                                 "annotation file's folder)."),
+    allow_media_outside_root: bool = typer.Option(False, "--allow-media-outside-root",
+                                                  help="Let relative media paths lead outside --media-root with '..'."),
     rounds: str = typer.Option("1,2,3", "--rounds", help="Rounds to report, e.g. 1,2,3; the loop runs the largest."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Evaluate only the first N samples."),
     output: Path | None = typer.Option(None, "--output",
@@ -88,7 +90,8 @@ def eval_command(
                             generation=generation)
     folder = output or Path("eval") / f"{benchmark.value}-{Path(model).name}"
     result = evaluate(annotations, folder, settings, model=model, media_root=media_root, device=device,
-                      progress=progress, command=_command_line(context))
+                      progress=progress, command=_command_line(context),
+                      allow_media_outside_root=allow_media_outside_root)
     if result is not None:
         _print_result(result)
 

@@ -65,7 +65,7 @@ class EvalResult:
 def evaluate(annotations: str | os.PathLike, output_dir: str | os.PathLike, settings: EvalSettings, *,
              model: str | os.PathLike | None = None, backend: Backend | None = None,
              media_root: str | os.PathLike | None = None, device: str | None = None, progress: bool = True,
-             command: str | None = None) -> EvalResult | None:
+             command: str | None = None, allow_media_outside_root: bool = False) -> EvalResult | None:
     """Evaluate a model on the samples of `annotations` (the one sample format) and write the run
     folder `output_dir`; resumes a run already there.
 
@@ -76,6 +76,7 @@ def evaluate(annotations: str | os.PathLike, output_dir: str | os.PathLike, sett
     media_root: where relative media paths start (default: the annotation file's folder).
     device: where a backend built here runs (default: this process's accelerate device).
     command: the command line to record in run.json.
+    allow_media_outside_root: let relative media paths lead outside `media_root` with "..".
     Returns the result on the main process and None on the others. Raises ConfigError when the
     folder holds a run with other settings or vLLM is asked for under several processes, DataError
     for bad annotations or a broken folder, DiskFullError when the folder's disk fills up."""
@@ -90,6 +91,7 @@ def evaluate(annotations: str | os.PathLike, output_dir: str | os.PathLike, sett
     # The benchmark's annotation checks, before any model time is spent.
     score_predictions(settings.benchmark, samples, {}, track_units=settings.track_units, annotations=annotations)
     media_root = Path(media_root) if media_root is not None else Path(annotations).parent
+    _check_media_paths(samples, annotations, media_root, allow_outside=allow_media_outside_root)
     load = partial(build_backend, model, settings.generation, batch_size=settings.batch_size,
                    device=device or _device_name(state.device), seed=settings.seed)
     # Loading is what fetches an uncached Hub model; identified before that, run.json would hold no
@@ -175,6 +177,17 @@ def _read_samples(annotations: str | os.PathLike, limit: int | None) -> list[Sam
     if not samples:
         raise DataError("no samples to evaluate", path=str(annotations))
     return samples[:limit] if limit is not None else samples
+
+
+def _check_media_paths(samples: Sequence[Sample], annotations: str | os.PathLike, media_root: Path, *,
+                       allow_outside: bool) -> None:
+    """DataError naming the first sample whose relative media path leads outside `media_root`."""
+    for sample in samples:
+        try:
+            sample.media.resolve(media_root, allow_outside=allow_outside)
+        except DataError as error:
+            raise DataError(f"sample {sample.id!r}: {error.reason} (pass --allow-media-outside-root to allow it)",
+                            path=str(annotations), field=error.field) from None
 
 
 def _prepare_folder(folder: Path, manifest: dict[str, Any], samples: Sequence[Sample],

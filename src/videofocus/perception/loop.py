@@ -238,7 +238,8 @@ def _generate(backend: Backend, prompts: list[Prompt], drafts: list[str | None])
 
 def _open_source(sample: Sample, media_root: str | os.PathLike | None, backend: Backend) -> VideoSource | ImageSource:
     """The sample's media; video frames decoded at the size the backend will resize them to, when it says."""
-    path = sample.media.resolve(media_root)
+    # Whoever read the samples from a file checked their paths against its media root (eval, training).
+    path = sample.media.resolve(media_root, allow_outside=True)
     if sample.media.type == "video":
         return VideoSource.open(path, getattr(backend, "video_decode_size", None))
     return ImageSource.open(path)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from videofocus.backends.base import BoxConvention
-from videofocus.errors import ConfigError, VideoFocusError
+from videofocus.errors import ConfigError, DataError, VideoFocusError
 from videofocus.media.image import load_image
 from videofocus.media.pairs import second_round_indices
 from videofocus.media.sampling import fps_indices, uniform_indices
@@ -89,7 +89,11 @@ def load_training_samples(datasets: Sequence[DatasetConfig]) -> list[TrainSample
             sample = parse_sample(record, path=dataset.path, line=line)
             source = f"{dataset.path}:{line}"
             _check_sample(sample, source, dataset, index)
-            media_path = sample.media.resolve(media_root)
+            try:
+                media_path = sample.media.resolve(media_root, allow_outside=dataset.allow_media_outside_root)
+            except DataError as error:
+                raise DataError(f"{error.reason} (set datasets[{index}].allow_media_outside_root to allow it)",
+                                path=dataset.path, line=line, field=error.field) from None
             if not media_path.is_file():
                 raise ConfigError(f"{source}: media file {media_path} not found; set datasets[{index}].media_root "
                                   f"to the folder holding {sample.media.path!r}")
