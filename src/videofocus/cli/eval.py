@@ -59,7 +59,8 @@ def eval_command(
     device: str | None = typer.Option(None, "--device", help="cpu, cuda:0 … (default: each process's device)."),
     max_new_tokens: int = typer.Option(_GENERATION.max_new_tokens, "--max-new-tokens", min=1),
     do_sample: bool = typer.Option(_GENERATION.do_sample, "--do-sample/--greedy",
-                                   help="Sample completions (seeded per batch by --seed) instead of greedy decoding."),
+                                   help="Sample completions (each sample seeded by --seed plus its index) instead of "
+                                        "greedy decoding."),
     temperature: float = typer.Option(_GENERATION.temperature, "--temperature", min=0.0),
     top_p: float = typer.Option(_GENERATION.top_p, "--top-p", min=0.0, max=1.0),
     video_min_pixels: int = typer.Option(_GENERATION.video_min_pixels, "--video-min-pixels", min=1,
