@@ -1,7 +1,7 @@
 """Writing files as a user expects: a full disk as one clear error, and written files with the
 permissions the user's umask gives (libraries write some private).
 
-A full disk as one clear error. A write that runs out of space surfaces as OSError(ENOSPC) from
+A write that runs out of space surfaces as OSError(ENOSPC) from
 Python, as a message naming "os error 28" from Rust writers (safetensors), or as an unspecific
 RuntimeError from torch's checkpoint writer; `as_disk_full` recognises all three (the last by the
 space left on the folder's device when it failed)."""
