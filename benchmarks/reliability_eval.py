@@ -3,8 +3,9 @@
   1. `videofocus eval` with sampling (--do-sample, batches of 4, 3 rounds) killed with SIGKILL at
      >= 10 random points and rerun each time ends with a folder identical to an uninterrupted run's
      (all files; in predictions.jsonl the wall-clock fields aside, and timing.json);
-  2. a second `videofocus eval` into the folder of one still running is refused with one clear
-     error line, and the first one's folder is still identical to the uninterrupted run's.
+  2. a second `videofocus eval` into the folder of one still running (held with SIGSTOP while the
+     second starts) is refused with one clear error line, and the first one's folder is still
+     identical to the uninterrupted run's.
 
     PYTHONPATH=src python benchmarks/reliability_eval.py [--dir DIR] [--kills 12] [--seed 0]
 
@@ -29,12 +30,16 @@ from videofocus.data.synth import generate_dataset
 from videofocus.models.tiny import build_tiny_model
 
 CLI = [sys.executable, "-c", "from videofocus.cli import main; main()"]
-ARGS = ["eval", "--model", "../model", "--benchmark", "charades_sta", "--annotations", "../synth/samples.jsonl",
+# The subprocesses run from other folders: a relative PYTHONPATH (e.g. src) must still find this videofocus.
+ENV = {**os.environ, "OMP_NUM_THREADS": "1",
+       "PYTHONPATH": os.pathsep.join(os.path.abspath(entry) for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+                                     if entry)}
+ARGS = ["eval", "--model", "../model", "--benchmark", "temporal_grounding", "--annotations", "../synth/samples.jsonl",
         "--output", "out", "--rounds", "1,2,3", "--do-sample", "--batch-size", "4", "--max-new-tokens", "24",
-        "--device", "cpu", "--no-progress"]
+        "--device", "cpu", "--no-progress", "--video-min-pixels", "3136", "--video-max-pixels", "3136"]
 # Wall-clock measurements (and cache hits that depend on what ran before), which no two runs share.
 TIMING_KEYS = {"seconds", "decode_seconds", "model_seconds", "cached_visual_tokens"}
-SAMPLES = 24
+SAMPLES = 56
 
 
 def setup(folder: Path) -> None:
@@ -48,7 +53,7 @@ def start(workdir: Path, log: Path) -> subprocess.Popen:
     workdir.mkdir(exist_ok=True)
     with log.open("a") as handle:
         return subprocess.Popen([*CLI, *ARGS], cwd=workdir, stdout=handle, stderr=subprocess.STDOUT,
-                                env={**os.environ, "OMP_NUM_THREADS": "1"})
+                                env=ENV)
 
 
 def finished_lines(out: Path) -> int:
@@ -78,7 +83,7 @@ def _wait_to_kill(process: subprocess.Popen, out: Path, rng: random.Random) -> b
         if process.poll() is not None:
             return False
         time.sleep(0.01)
-    deadline = time.monotonic() + rng.uniform(0.0, 2.0)
+    deadline = time.monotonic() + rng.uniform(0.0, 0.8)
     while time.monotonic() < deadline:
         if process.poll() is not None:
             return False
@@ -117,8 +122,12 @@ def two_evaluations(workdir: Path, reference: Path) -> None:
     first = start(workdir, workdir / "first.log")
     while not (workdir / "out" / "run.json").exists() and first.poll() is None:
         time.sleep(0.01)
-    second = subprocess.run([*CLI, *ARGS], cwd=workdir, capture_output=True, text=True,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    first.send_signal(signal.SIGSTOP)   # hold the first one mid-run (a slow model) while the second starts
+    try:
+        second = subprocess.run([*CLI, *ARGS], cwd=workdir, capture_output=True, text=True,
+                                env=ENV)
+    finally:
+        first.send_signal(signal.SIGCONT)
     refused = second.returncode == 1 and "in use by another evaluation" in " ".join(second.stderr.split()) \
         and "Traceback" not in second.stderr
     first_ok = first.wait() == 0

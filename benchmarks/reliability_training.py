@@ -35,6 +35,10 @@ from videofocus.models.tiny import build_tiny_model
 from videofocus.train.checkpoint import checkpoint_problem, checkpoint_root, latest_checkpoint
 
 CLI = [sys.executable, "-c", "from videofocus.cli import main; main()"]
+# The subprocesses run from other folders: a relative PYTHONPATH (e.g. src) must still find this videofocus.
+ENV = {**os.environ, "OMP_NUM_THREADS": "1",
+       "PYTHONPATH": os.pathsep.join(os.path.abspath(entry) for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+                                     if entry)}
 STEPS = 120
 
 
@@ -60,7 +64,7 @@ def start(recipe: Path, output: Path, log: Path) -> subprocess.Popen:
     resume = ["--resume"] if latest_checkpoint(output) is not None else []
     with log.open("a") as handle:
         return subprocess.Popen([*CLI, "sft", "--config", str(recipe), f"output_dir={output}", *resume],
-                                stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1"})
+                                stdout=handle, stderr=subprocess.STDOUT, env=ENV)
 
 
 def newest_step(output: Path) -> int:
@@ -128,7 +132,7 @@ def identical(first: Path, second: Path) -> bool:
 
 def run_once(recipe: Path, output: Path, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, "sft", "--config", str(recipe), f"output_dir={output}", *extra],
-                          capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+                          capture_output=True, text=True, env=ENV)
 
 
 def one_clear_line(done: subprocess.CompletedProcess, words: str) -> bool:

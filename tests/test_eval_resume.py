@@ -53,6 +53,7 @@ def test_a_killed_run_resumes_to_the_uninterrupted_files(data, uninterrupted, tm
     half_line = '{"id": "' + samples[2].id + '", "task": "temporal_grounding", "rounds": [{"output": "é'
     with shard.open("ab") as handle:
         handle.write(half_line.encode()[:-1])
+    (out / ".metrics.json.k1ll3d.tmp").write_text("{")   # and a temporary file a kill left behind
 
     result = evaluate(annotations, out, SETTINGS, backend=RoundScript(script), progress=False)
 

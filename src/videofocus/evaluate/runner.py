@@ -201,6 +201,8 @@ def _prepare_folder(folder: Path, manifest: dict[str, Any], samples: Sequence[Sa
             raise DataError(f"cannot read the run description ({type(exc).__name__}: {exc})", path=str(run_file)) from None
         check_same_run(existing, manifest, folder)
         store.repair()
+        for leftover in folder.glob(".*.tmp"):   # atomic_writer's temporary file of a killed run
+            leftover.unlink()
     elif store.holds_predictions():
         raise ConfigError(f"{folder} holds predictions but no {RUN_FILE}, so their settings are unknown; "
                           "choose another --output")
