@@ -2,7 +2,8 @@
 
   1. `videofocus eval` with sampling (--do-sample, batches of 4, 3 rounds) killed with SIGKILL at
      >= 10 random points and rerun each time ends with a folder identical to an uninterrupted run's
-     (all files; in predictions.jsonl the wall-clock fields aside, and timing.json);
+     (all files; in predictions.jsonl the wall-clock fields aside, in run.json the software
+     environment, and timing.json);
   2. a second `videofocus eval` into the folder of one still running (held with SIGSTOP while the
      second starts) is refused with one clear error line, and the first one's folder is still
      identical to the uninterrupted run's.
@@ -97,7 +98,10 @@ def folder_files(out: Path) -> dict[str, bytes]:
         name = path.relative_to(out).as_posix()
         if not path.is_file() or name == "timing.json":
             continue
-        if name == "predictions.jsonl":
+        if name == "run.json":   # the software environment (versions, git commit) is not part of the run's identity
+            files[name] = json.dumps({key: value for key, value in json.loads(path.read_text(encoding="utf-8")).items()
+                                      if key != "environment"}).encode()
+        elif name == "predictions.jsonl":
             lines = [json.dumps(_strip(json.loads(line))) for line in path.read_text(encoding="utf-8").splitlines()]
             files[name] = "\n".join(lines).encode()
         else:
