@@ -32,9 +32,8 @@ from videofocus.models.tiny import build_tiny_model
 
 CLI = [sys.executable, "-c", "from videofocus.cli import main; main()"]
 # The subprocesses run from other folders: a relative PYTHONPATH (e.g. src) must still find this videofocus.
-ENV = {**os.environ, "OMP_NUM_THREADS": "1",
-       "PYTHONPATH": os.pathsep.join(os.path.abspath(entry) for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep)
-                                     if entry)}
+_PATHS = [os.path.abspath(entry) for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(_PATHS)}
 ARGS = ["eval", "--model", "../model", "--benchmark", "temporal_grounding", "--annotations", "../synth/samples.jsonl",
         "--output", "out", "--rounds", "1,2,3", "--do-sample", "--batch-size", "4", "--max-new-tokens", "24",
         "--device", "cpu", "--no-progress", "--video-min-pixels", "3136", "--video-max-pixels", "3136"]
@@ -135,9 +134,10 @@ def two_evaluations(workdir: Path, reference: Path) -> None:
     refused = second.returncode == 1 and "in use by another evaluation" in " ".join(second.stderr.split()) \
         and "Traceback" not in second.stderr
     first_ok = first.wait() == 0
-    print(f"a second eval into a folder in use: refused with one clear line, no traceback: {refused} "
-          f"({second.stderr.strip().splitlines()[-1] if second.stderr.strip() else 'no message'}); the first "
-          f"finished and its folder is identical to the uninterrupted one: {first_ok and not differing(reference, workdir / 'out')}")
+    message = second.stderr.strip().splitlines()[-1] if second.stderr.strip() else "no message"
+    identical = first_ok and not differing(reference, workdir / "out")
+    print(f"a second eval into a folder in use: refused with one clear line, no traceback: {refused} ({message}); "
+          f"the first finished and its folder is identical to the uninterrupted one: {identical}")
 
 
 def main() -> None:

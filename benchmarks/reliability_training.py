@@ -36,9 +36,8 @@ from videofocus.train.checkpoint import checkpoint_problem, checkpoint_root, lat
 
 CLI = [sys.executable, "-c", "from videofocus.cli import main; main()"]
 # The subprocesses run from other folders: a relative PYTHONPATH (e.g. src) must still find this videofocus.
-ENV = {**os.environ, "OMP_NUM_THREADS": "1",
-       "PYTHONPATH": os.pathsep.join(os.path.abspath(entry) for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep)
-                                     if entry)}
+_PATHS = [os.path.abspath(entry) for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(_PATHS)}
 STEPS = 120
 
 

@@ -151,7 +151,8 @@ def test_missing_and_non_utf8_files_are_data_errors(tmp_path):
     ('{"id": "a", "options": ["x", "\\udfff"]}', "lone UTF-16 surrogate", "options.1"),
 ], ids=["deep nesting", "long integer", "surrogate in question", "surrogate in an option"])
 def test_hostile_json_lines_are_data_errors_naming_file_line_and_field(tmp_path, line, words, field):
-    for good, read in ((sample_record(), read_samples), ({"id": "p", "output": "<answer>A</answer>"}, load_predictions)):
+    prediction = {"id": "p", "output": "<answer>A</answer>"}
+    for good, read in ((sample_record(), read_samples), (prediction, load_predictions)):
         path = write_text(tmp_path / "hostile.jsonl", json.dumps(good) + "\n" + line + "\n")
         with pytest.raises(DataError, match=words) as caught:
             list(read(path))

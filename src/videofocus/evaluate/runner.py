@@ -198,7 +198,8 @@ def _prepare_folder(folder: Path, manifest: dict[str, Any], samples: Sequence[Sa
         try:
             existing = json.loads(run_file.read_text(encoding="utf-8"))
         except (ValueError, RecursionError) as exc:   # not JSON, not UTF-8, nested too deeply
-            raise DataError(f"cannot read the run description ({type(exc).__name__}: {exc})", path=str(run_file)) from None
+            raise DataError(f"cannot read the run description ({type(exc).__name__}: {exc})",
+                            path=str(run_file)) from None
         check_same_run(existing, manifest, folder)
         store.repair()
         for leftover in folder.glob(".*.tmp"):   # atomic_writer's temporary file of a killed run
