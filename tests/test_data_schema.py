@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from videofocus.errors import DataError
+from videofocus.predictions import load_predictions
 from videofocus.schema import (TASKS, Sample, atomic_writer, iter_jsonl, parse_sample, read_samples, sample_to_json,
                                write_samples)
 
@@ -141,6 +142,31 @@ def test_missing_and_non_utf8_files_are_data_errors(tmp_path):
     bad.write_bytes(b'{"id": "caf\xe9"}\n')
     with pytest.raises(DataError, match="not UTF-8"):
         list(read_samples(bad))
+
+
+@pytest.mark.parametrize(("line", "words", "field"), [
+    ('{"id": ' + "[" * 100_000, "nested too deeply", None),
+    ('{"id": "a", "width": ' + "7" * 5000 + "}", "a number of more than 4300 digits", None),
+    ('{"id": "a", "question": "why \\ud800?"}', "lone UTF-16 surrogate", "question"),
+    ('{"id": "a", "options": ["x", "\\udfff"]}', "lone UTF-16 surrogate", "options.1"),
+], ids=["deep nesting", "long integer", "surrogate in question", "surrogate in an option"])
+def test_hostile_json_lines_are_data_errors_naming_file_line_and_field(tmp_path, line, words, field):
+    prediction = {"id": "p", "output": "<answer>A</answer>"}
+    for good, read in ((sample_record(), read_samples), (prediction, load_predictions)):
+        path = write_text(tmp_path / "hostile.jsonl", json.dumps(good) + "\n" + line + "\n")
+        with pytest.raises(DataError, match=words) as caught:
+            list(read(path))
+        assert (caught.value.path, caught.value.line, caught.value.field) == (str(path), 2, field)
+
+
+def test_invalid_utf8_is_reported_on_its_own_line(tmp_path):
+    lines = [json.dumps(sample_record(id=f"s{i}", question="x" * 500)).encode() for i in range(40)]
+    lines[30] = lines[30].replace(b"xxx", b"x\xffx", 1)
+    path = tmp_path / "broken.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    with pytest.raises(DataError, match="not UTF-8") as caught:
+        list(read_samples(path))
+    assert caught.value.line == 31
 
 
 def test_write_samples_round_trip_and_permissions(tmp_path):

@@ -3,6 +3,7 @@ uninterrupted run writes; different settings into the same folder are refused.""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -13,7 +14,8 @@ import huggingface_hub
 import pytest
 from eval_helpers import RoundScript, folder_files, grounding_script, interval_answer, synth_set
 
-from videofocus.errors import ConfigError, DataError
+from videofocus.backends import ScriptedBackend
+from videofocus.errors import ConfigError, DataError, DiskFullError
 from videofocus.evaluate import EvalSettings, GenerationSettings, evaluate, runner
 from videofocus.evaluate.store import PredictionStore
 from videofocus.perception import PerceptionOptions
@@ -51,6 +53,7 @@ def test_a_killed_run_resumes_to_the_uninterrupted_files(data, uninterrupted, tm
     half_line = '{"id": "' + samples[2].id + '", "task": "temporal_grounding", "rounds": [{"output": "é'
     with shard.open("ab") as handle:
         handle.write(half_line.encode()[:-1])
+    (out / ".metrics.json.k1ll3d.tmp").write_text("{")   # and a temporary file a kill left behind
 
     result = evaluate(annotations, out, SETTINGS, backend=RoundScript(script), progress=False)
 
@@ -167,3 +170,81 @@ def test_a_hub_model_first_fetched_by_the_run_is_identified_and_the_rerun_resume
 
     again = evaluate(annotations, out, settings, model=HUB_ID, device="cpu", progress=False)
     assert (first.evaluated_now, again.evaluated_now) == (2, 0)
+
+
+def _sampled_answer(prompt):
+    """A completion drawn from torch's random stream, as a sampling model's is."""
+    import torch
+
+    start = int(torch.randint(0, 4, ()))
+    return interval_answer(start, start + int(torch.randint(1, 5, ())))
+
+
+def test_a_sampling_run_killed_inside_a_batch_resumes_to_the_uninterrupted_files(data, tmp_path, monkeypatch):
+    annotations, samples, _ = data
+    settings = replace(SETTINGS, batch_size=3)
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    sampling = ScriptedBackend(_sampled_answer, deterministic=False)
+    evaluate(annotations, whole, settings, backend=sampling, progress=False)
+
+    appended = PredictionStore.append
+
+    def killed_after_one_line(store, rank, record):
+        if store.shard(rank).exists():
+            raise KeyboardInterrupt
+        appended(store, rank, record)
+
+    monkeypatch.setattr(PredictionStore, "append", killed_after_one_line)
+    with pytest.raises(KeyboardInterrupt):   # the first batch of 3 written as far as its first line
+        evaluate(annotations, killed, settings, backend=sampling, progress=False)
+    monkeypatch.setattr(PredictionStore, "append", appended)
+    evaluate(annotations, killed, settings, backend=sampling, progress=False)
+
+    assert folder_files(killed) == folder_files(whole)
+
+
+def test_a_full_disk_is_a_clear_error_and_the_run_resumes_after_it(data, uninterrupted, tmp_path, monkeypatch):
+    annotations, _, script = data
+    out = tmp_path / "out"
+    appended = PredictionStore.append
+
+    def disk_fills_on_the_third_line(store, rank, record):
+        if len(store.shard(rank).read_text().splitlines() if store.shard(rank).exists() else []) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        appended(store, rank, record)
+
+    monkeypatch.setattr(PredictionStore, "append", disk_fills_on_the_third_line)
+    with pytest.raises(DiskFullError, match=f"no space left on the device holding {out}"):
+        evaluate(annotations, out, SETTINGS, backend=RoundScript(script), progress=False)
+    monkeypatch.setattr(PredictionStore, "append", appended)
+    assert evaluate(annotations, out, SETTINGS, backend=RoundScript(script), progress=False).evaluated_now == 3
+    assert folder_files(out) == folder_files(uninterrupted)
+
+
+def test_a_second_evaluation_into_a_folder_in_use_is_refused(data, tmp_path):
+    from filelock import FileLock
+
+    annotations, _, script = data
+    out = tmp_path / "out"
+    out.mkdir()
+    with FileLock(out / runner.LOCK_FILE):   # another evaluation is writing here
+        with pytest.raises(ConfigError, match="in use by another evaluation"):
+            evaluate(annotations, out, SETTINGS, backend=RoundScript(script), progress=False)
+        assert list(out.iterdir()) == [out / runner.LOCK_FILE]   # nothing written
+    assert evaluate(annotations, out, SETTINGS, backend=RoundScript(script), progress=False).evaluated_now == 5
+
+
+def test_media_paths_leading_outside_the_media_root_are_refused_unless_allowed(data, uninterrupted, tmp_path):
+    annotations, samples, script = data
+    listing = tmp_path / "lists" / "samples.jsonl"
+    listing.parent.mkdir()
+    media = Path(annotations).parent
+    listing.write_text("".join(line.replace('"path": "', f'"path": "{os.path.relpath(media, listing.parent)}/') + "\n"
+                               for line in Path(annotations).read_text().splitlines()))
+    with pytest.raises(DataError, match=f"sample '{samples[0].id}': media path '..*' leads outside the media root "
+                                        ".*--allow-media-outside-root"):
+        evaluate(listing, tmp_path / "refused", SETTINGS, backend=RoundScript(script), progress=False)
+    assert not (tmp_path / "refused").exists()
+    result = evaluate(listing, tmp_path / "allowed", SETTINGS, backend=RoundScript(script), progress=False,
+                      allow_media_outside_root=True)
+    assert result.evaluated_now == 5 and not result.failures

@@ -46,6 +46,15 @@ def test_videochat_r1_grounding_answer_is_scored():
     assert compute_rewards(sample, result.prediction.raw).values["format"] == 0.0
 
 
+@pytest.mark.parametrize("zero", [0x660, 0xFF10, 0x966], ids=["Arabic-Indic", "fullwidth", "Devanagari"])
+def test_non_ascii_digits_earn_neither_format_nor_iou(zero):
+    sample = make_sample("temporal_grounding", clue={"intervals": [[2.0, 5.0]]})
+    text = "<think>x</think><clue>[(2, 5)]</clue>"
+    assert compute_rewards(sample, text).values == {"format": 1.0, "temporal_iou": 1.0}
+    foreign = text.translate({ord(str(digit)): chr(zero + digit) for digit in range(10)})
+    assert compute_rewards(sample, foreign).values == {"format": 0.0, "temporal_iou": 0.0}
+
+
 def test_unparsable_clue_scores_zero_but_format_still_counts_separately():
     sample = make_sample("temporal_grounding")
     result = compute_rewards(sample, "<think>x</think><clue>somewhere in the middle</clue>")

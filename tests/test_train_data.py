@@ -37,6 +37,18 @@ def test_missing_media_is_found_before_training_and_names_the_fix(tmp_path):
         load_training_samples([DatasetConfig(path=str(moved))])
 
 
+def test_media_paths_may_not_lead_outside_the_media_root_unless_allowed(tmp_path):
+    images = write_image_samples(tmp_path / "i", 1)
+    listing = tmp_path / "lists" / "images.jsonl"
+    listing.parent.mkdir()
+    listing.write_text(images.read_text().replace('"path": "i0_0.png"', '"path": "../i/i0_0.png"'))
+    with pytest.raises(DataError, match=r"images.jsonl:1: media path '../i/i0_0.png' leads outside the media root .*"
+                                        r"allow_media_outside_root.*\(field 'media.path'\)"):
+        load_training_samples([DatasetConfig(path=str(listing))])
+    allowed = load_training_samples([DatasetConfig(path=str(listing), allow_media_outside_root=True)])
+    assert allowed[0].media_path.resolve() == (tmp_path / "i" / "i0_0.png").resolve()
+
+
 def test_bad_files_and_tasks(tmp_path):
     with pytest.raises(ConfigError, match=r"datasets\[0\].path: no such file"):
         load_training_samples([DatasetConfig(path=str(tmp_path / "none.jsonl"))])

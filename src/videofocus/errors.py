@@ -17,7 +17,7 @@ class DataError(VideoFocusError):
 
     def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
                  field: str | None = None):
-        self.path, self.line, self.field = path, line, field
+        self.reason, self.path, self.line, self.field = message, path, line, field
         where = ":".join(str(part) for part in (path, line) if part is not None)
         prefix = f"{where}: " if where else ""
         suffix = f" (field '{field}')" if field else ""
@@ -26,3 +26,7 @@ class DataError(VideoFocusError):
 
 class ConfigError(VideoFocusError):
     """A configuration that cannot run. The message says which key to change."""
+
+
+class DiskFullError(VideoFocusError):
+    """A write that ran out of disk space. The message names the folder."""

@@ -62,10 +62,11 @@ MAX_CLUE_NUMBERS = 16384
 # No whitespace between "<" and the name: two adjacent optional runs would backtrack quadratically.
 _TAG = re.compile(r"<(/?)(think|answer|clue|glue)\s*>", re.IGNORECASE)
 # A number not glued to a word on its left ("bbox_2d" holds no number); nan/inf words poison a group.
-_NUMBER = r"(?<![\w.])-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+# ASCII digits only (`\d` would take Arabic-Indic, fullwidth and other digits, which float() reads).
+_NUMBER = r"(?<![\w.])-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
 # Any digits joined by colons, so that a malformed time is refused whole instead of read as numbers.
-_COLON_DIGITS = r"(?<![\w.])\d+(?::\d+)+(?:\.\d*)?"
-_CLOCK = re.compile(r"(\d+)(?::([0-5]\d))?:([0-5]\d(?:\.\d*)?)")
+_COLON_DIGITS = r"(?<![\w.])[0-9]+(?::[0-9]+)+(?:\.[0-9]*)?"
+_CLOCK = re.compile(r"([0-9]+)(?::([0-5][0-9]))?:([0-5][0-9](?:\.[0-9]*)?)")
 _CLUE_TOKEN = re.compile(rf"(?P<open>[\[(])|(?P<close>[\])])|(?P<clock>{_COLON_DIGITS})|(?P<number>{_NUMBER})"
                          r"|(?P<bad>\b(?:nan|inf|infinity)\b)", re.IGNORECASE)
 # What joins the two ends of a bare range, after the first end's unit ("12.5s - 17s").

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from typing import Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from videofocus.errors import DataError
+from videofocus.storage import new_file_mode
 
 Task = Literal["temporal_grounding", "grounded_qa", "tracking", "spatial_grounding", "mcq", "caption",
                "classification"]
@@ -63,12 +65,17 @@ class Media(_Strict):
     def segment(self) -> tuple[float, float] | None:
         return (self.start, self.end) if self.start is not None else None
 
-    def resolve(self, media_root: str | os.PathLike | None) -> Path:
-        """The media file's path: absolute as given, else relative to `media_root`."""
+    def resolve(self, media_root: str | os.PathLike | None, *, allow_outside: bool = False) -> Path:
+        """The media file's path: absolute as given, else relative to `media_root`. A relative path
+        whose `..` parts lead outside `media_root` is a DataError unless `allow_outside` (an
+        annotation file must not reach files next to its media by accident or on purpose)."""
         path = Path(self.path)
         if path.is_absolute() or media_root is None:
             return path
-        return Path(media_root) / path
+        joined = Path(media_root) / path
+        if not allow_outside and os.path.normpath(path).split(os.sep)[0] == os.pardir:
+            raise DataError(f"media path {self.path!r} leads outside the media root {media_root}", field="media.path")
+        return joined
 
 
 def _check_box(box: list[float]) -> list[float]:
@@ -242,29 +249,63 @@ def parse_sample(record: object, *, path: str | os.PathLike = "<memory>", line: 
 
 
 def decode_jsonl_line(text: str, *, path: str | os.PathLike, line: int) -> dict:
-    """One JSONL line as a JSON object; DataError (naming path and line) when it is not one."""
+    """One JSONL line as a JSON object; DataError (naming path and line) when it is not one, or when
+    it holds what Python's json reads but nothing downstream can use: nesting deeper than Python's
+    recursion limit, an integer of more digits than Python converts, a lone UTF-16 surrogate (a
+    `\\ud800` escape, which cannot be written back as UTF-8)."""
     try:  # without its newline, an error at the end of a cut-off line is not "line 2, column 1"
         record = json.loads(text.rstrip("\r\n"))
     except json.JSONDecodeError as exc:
         raise DataError(f"not valid JSON ({exc.msg} at column {exc.colno})", path=str(path), line=line) from None
+    except RecursionError:
+        raise DataError("not usable JSON (nested too deeply)", path=str(path), line=line) from None
+    except ValueError:   # int() refuses a number this long
+        raise DataError(f"not usable JSON (a number of more than {sys.get_int_max_str_digits()} digits)",
+                        path=str(path), line=line) from None
     if not isinstance(record, dict):
         raise DataError("each line must be a JSON object", path=str(path), line=line)
+    field = _field_with_lone_surrogate(record)
+    if field is not None:
+        raise DataError("a string holds a lone UTF-16 surrogate escape (\\ud800-\\udfff), which is no character",
+                        path=str(path), line=line, field=field)
     return record
 
 
+def _field_with_lone_surrogate(record: dict) -> str | None:
+    """The dotted path of the first key or string value of `record` that UTF-8 cannot encode, or None.
+    Walked without recursion: the record may be nested nearly as deep as the recursion limit."""
+    pending: list[tuple[str, object]] = [("", record)]
+    while pending:
+        where, value = pending.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return where or "<record>"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                inner = f"{where}.{key}" if where else str(key)
+                pending.extend([(inner, key), (inner, item)])
+        elif isinstance(value, list):
+            pending.extend((f"{where}.{index}", item) for index, item in enumerate(value))
+    return None
+
+
 def iter_nonblank_lines(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
-    """(line number, text) for each non-blank line of a UTF-8 text file; DataError if it is missing."""
+    """(line number, text) for each non-blank line of a UTF-8 text file; DataError if it is missing
+    or a line is not UTF-8 (naming that line: each line is decoded on its own)."""
     path = Path(path)
     if not path.is_file():
         raise DataError("file not found", path=str(path))
-    number = 0
-    with path.open(encoding="utf-8") as handle:
-        try:
-            for number, text in enumerate(handle, start=1):
-                if text.strip():
-                    yield number, text
-        except UnicodeDecodeError as exc:
-            raise DataError(f"not UTF-8 text ({exc.reason}) after line {number}", path=str(path)) from None
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"not UTF-8 text ({exc.reason} at byte {exc.start + 1} of the line)", path=str(path),
+                                line=number) from None
+            if text.strip():
+                yield number, text
 
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
@@ -289,13 +330,6 @@ def sample_to_json(sample: Sample) -> str:
     return json.dumps(sample.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
 
 
-def _new_file_mode() -> int:
-    """The permissions a plain open() would give a new file (0o666 less the umask)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 @contextmanager
 def atomic_writer(path: str | os.PathLike, mode: str = "w"):
     """Open a temporary file beside `path`; rename it over `path` only if the block succeeds.
@@ -312,7 +346,7 @@ def atomic_writer(path: str | os.PathLike, mode: str = "w"):
             if not handle.closed:  # a writer library may have closed it already
                 handle.flush()
                 os.fsync(handle.fileno())
-        os.chmod(handle.name, _new_file_mode())
+        os.chmod(handle.name, new_file_mode())
         os.replace(handle.name, path)
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)

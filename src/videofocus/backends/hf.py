@@ -104,6 +104,14 @@ class HFBackend:
         variant.deterministic = not do_sample
         return variant
 
+    def video_decode_size(self, height: int, width: int) -> tuple[int, int] | None:
+        """The size the perception loop decodes this model's video frames at (`models.inputs.video_decode_size`)."""
+        from videofocus.models.inputs import VIDEO_MAX_PIXELS, VIDEO_MIN_PIXELS, PixelLimits, video_decode_size
+
+        limits = PixelLimits(self.pixel_limits.get("video_min_pixels", VIDEO_MIN_PIXELS),
+                             self.pixel_limits.get("video_max_pixels", VIDEO_MAX_PIXELS))
+        return video_decode_size(self.processor, height, width, limits)
+
     def _generation_config(self, max_new_tokens: int, do_sample: bool, temperature: float,
                            top_p: float) -> GenerationConfig:
         base = self.model.generation_config.to_dict() if self.model.generation_config else {}

@@ -31,6 +31,8 @@ def eval_command(
     media_root: Path | None = typer.Option(None, "--media-root",
                                            help="Folder relative media paths start from (default: the "
                                                 "annotation file's folder)."),
+    allow_media_outside_root: bool = typer.Option(False, "--allow-media-outside-root",
+                                                  help="Let relative media paths lead outside --media-root with '..'."),
     rounds: str = typer.Option("1,2,3", "--rounds", help="Rounds to report, e.g. 1,2,3; the loop runs the largest."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Evaluate only the first N samples."),
     output: Path | None = typer.Option(None, "--output",
@@ -68,7 +70,8 @@ def eval_command(
     device: str | None = typer.Option(None, "--device", help="cpu, cuda:0 … (default: each process's device)."),
     max_new_tokens: int = typer.Option(_GENERATION.max_new_tokens, "--max-new-tokens", min=1),
     do_sample: bool = typer.Option(_GENERATION.do_sample, "--do-sample/--greedy",
-                                   help="Sample completions (seeded per batch by --seed) instead of greedy decoding."),
+                                   help="Sample completions (each sample seeded by --seed plus its index) instead of "
+                                        "greedy decoding."),
     temperature: float = typer.Option(_GENERATION.temperature, "--temperature", min=0.0),
     top_p: float = typer.Option(_GENERATION.top_p, "--top-p", min=0.0, max=1.0),
     video_min_pixels: int | None = typer.Option(None, "--video-min-pixels", min=1,
@@ -117,7 +120,8 @@ def eval_command(
                             generation=generation)
     folder = output or Path("eval") / f"{benchmark.value}-{Path(model).name}"
     result = evaluate(annotations, folder, settings, model=model, media_root=media_root, device=device,
-                      progress=progress, command=_command_line(context))
+                      progress=progress, command=_command_line(context),
+                      allow_media_outside_root=allow_media_outside_root)
     if result is not None:
         _print_result(result)
 

@@ -148,7 +148,10 @@ class MediaChecker:
         self._cache: dict[tuple[str, Path], MediaFacts | str] = {}
 
     def facts(self, sample: Sample) -> MediaFacts | str:
-        key = (sample.media.type, sample.media.resolve(self.media_root))
+        try:
+            key = (sample.media.type, sample.media.resolve(self.media_root))
+        except DataError as error:
+            return str(error)
         if key not in self._cache:
             self._cache[key] = self._read(*key)
         return self._cache[key]

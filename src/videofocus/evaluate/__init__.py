@@ -18,6 +18,7 @@ The output folder:
 - metrics.json: per round what `videofocus score --json` prints for that round's file, and the
   failed samples. results.md: the same as a table, with the score command. metrics_vs_rounds.png.
 - timing.json: the mean cost per sample up to each round and this invocation's throughput.
+- .videofocus-eval.lock: locked while an evaluation writes the folder, so a second one is refused.
 
 Reruns: the same arguments resume; the final files equal an uninterrupted run's except the timing
 fields, which no two runs share: timing.json, and in predictions.jsonl the `seconds` of each line

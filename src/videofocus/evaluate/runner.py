@@ -17,12 +17,14 @@ import os
 import random
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock, Timeout
 from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
@@ -37,8 +39,11 @@ from videofocus.evaluate.store import PredictionStore
 from videofocus.metrics import ScoreReport, score_predictions
 from videofocus.perception import PerceptionOptions, perceive_batch
 from videofocus.schema import Sample, atomic_writer, read_samples, write_samples
+from videofocus.storage import reporting_full_disk
 
 RUN_FILE = "run.json"
+# Locked (flock) while an evaluation writes the folder; the empty file stays, and a killed run's lock goes with it.
+LOCK_FILE = ".videofocus-eval.lock"
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,7 @@ class EvalResult:
 def evaluate(annotations: str | os.PathLike, output_dir: str | os.PathLike, settings: EvalSettings, *,
              model: str | os.PathLike | None = None, backend: Backend | None = None,
              media_root: str | os.PathLike | None = None, device: str | None = None, progress: bool = True,
-             command: str | None = None) -> EvalResult | None:
+             command: str | None = None, allow_media_outside_root: bool = False) -> EvalResult | None:
     """Evaluate a model on the samples of `annotations` (the one sample format) and write the run
     folder `output_dir`; resumes a run already there.
 
@@ -71,9 +76,10 @@ def evaluate(annotations: str | os.PathLike, output_dir: str | os.PathLike, sett
     media_root: where relative media paths start (default: the annotation file's folder).
     device: where a backend built here runs (default: this process's accelerate device).
     command: the command line to record in run.json.
+    allow_media_outside_root: let relative media paths lead outside `media_root` with "..".
     Returns the result on the main process and None on the others. Raises ConfigError when the
     folder holds a run with other settings or vLLM is asked for under several processes, DataError
-    for bad annotations or a broken folder."""
+    for bad annotations or a broken folder, DiskFullError when the folder's disk fills up."""
     if model is None and backend is None:
         raise ConfigError("evaluate needs a model (path or Hub id) or a ready backend")
     started = time.perf_counter()
@@ -85,6 +91,7 @@ def evaluate(annotations: str | os.PathLike, output_dir: str | os.PathLike, sett
     # The benchmark's annotation checks, before any model time is spent.
     score_predictions(settings.benchmark, samples, {}, track_units=settings.track_units, annotations=annotations)
     media_root = Path(media_root) if media_root is not None else Path(annotations).parent
+    _check_media_paths(samples, annotations, media_root, allow_outside=allow_media_outside_root)
     load = partial(build_backend, model, settings.generation, batch_size=settings.batch_size,
                    device=device or _device_name(state.device), seed=settings.seed)
     # Loading is what fetches an uncached Hub model; identified before that, run.json would hold no
@@ -93,28 +100,29 @@ def evaluate(annotations: str | os.PathLike, output_dir: str | os.PathLike, sett
     manifest = _json_ready(build_manifest(settings, annotations=annotations, samples=samples, media_root=media_root,
                                           model=model, backend=backend, command=command))
     folder = Path(output_dir)
-    store = PredictionStore(folder)
-    if state.is_main_process:
-        _prepare_folder(folder, manifest, samples, store)
-    state.wait_for_everyone()
+    with reporting_full_disk(folder), _only_evaluation_in(folder, lock=state.is_main_process):
+        store = PredictionStore(folder)
+        if state.is_main_process:
+            _prepare_folder(folder, manifest, samples, store)
+        state.wait_for_everyone()
 
-    finished_before = set(store.lines())
-    mine = [(index, sample) for index, sample in enumerate(samples)
-            if index % state.num_processes == state.process_index and sample.id not in finished_before]
-    if mine:
-        backend = backend or loaded or load()
-        label = settings.benchmark + (f" (process {state.process_index + 1} of {state.num_processes})"
-                                      if state.num_processes > 1 else "")
-        _run_samples(mine, backend, settings, media_root, store, state.process_index,
-                     show=progress and state.is_main_process, label=label)
-    state.wait_for_everyone()
-    if not state.is_main_process:
-        return None
-    lines = [json.loads(text) for text in store.merge([sample.id for sample in samples])]
-    evaluated_now = sum(line["id"] not in finished_before for line in lines)
-    invocation = {"seconds": time.perf_counter() - started, "samples": evaluated_now,
-                  "processes": state.num_processes}
-    return _write_outputs(folder, lines, samples, settings, manifest, annotations, invocation)
+        finished_before = set(store.lines())
+        mine = [(index, sample) for index, sample in enumerate(samples)
+                if index % state.num_processes == state.process_index and sample.id not in finished_before]
+        if mine:
+            backend = backend or loaded or load()
+            label = settings.benchmark + (f" (process {state.process_index + 1} of {state.num_processes})"
+                                          if state.num_processes > 1 else "")
+            _run_samples(mine, backend, settings, media_root, store, state.process_index,
+                         show=progress and state.is_main_process, label=label)
+        state.wait_for_everyone()
+        if not state.is_main_process:
+            return None
+        lines = [json.loads(text) for text in store.merge([sample.id for sample in samples])]
+        evaluated_now = sum(line["id"] not in finished_before for line in lines)
+        invocation = {"seconds": time.perf_counter() - started, "samples": evaluated_now,
+                      "processes": state.num_processes}
+        return _write_outputs(folder, lines, samples, settings, manifest, annotations, invocation)
 
 
 def build_backend(model: str | os.PathLike | None, generation: GenerationSettings, *, batch_size: int,
@@ -172,6 +180,17 @@ def _read_samples(annotations: str | os.PathLike, limit: int | None) -> list[Sam
     return samples[:limit] if limit is not None else samples
 
 
+def _check_media_paths(samples: Sequence[Sample], annotations: str | os.PathLike, media_root: Path, *,
+                       allow_outside: bool) -> None:
+    """DataError naming the first sample whose relative media path leads outside `media_root`."""
+    for sample in samples:
+        try:
+            sample.media.resolve(media_root, allow_outside=allow_outside)
+        except DataError as error:
+            raise DataError(f"sample {sample.id!r}: {error.reason} (pass --allow-media-outside-root to allow it)",
+                            path=str(annotations), field=error.field) from None
+
+
 def _prepare_folder(folder: Path, manifest: dict[str, Any], samples: Sequence[Sample],
                     store: PredictionStore) -> None:
     """Start a run folder, or check that it holds this run and cut its half-written lines."""
@@ -179,10 +198,13 @@ def _prepare_folder(folder: Path, manifest: dict[str, Any], samples: Sequence[Sa
     if run_file.exists():
         try:
             existing = json.loads(run_file.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise DataError(f"cannot read the run description ({exc})", path=str(run_file)) from None
+        except (ValueError, RecursionError) as exc:   # not JSON, not UTF-8, nested too deeply
+            raise DataError(f"cannot read the run description ({type(exc).__name__}: {exc})",
+                            path=str(run_file)) from None
         check_same_run(existing, manifest, folder)
         store.repair()
+        for leftover in folder.glob(".*.tmp"):   # atomic_writer's temporary file of a killed run
+            leftover.unlink()
     elif store.holds_predictions():
         raise ConfigError(f"{folder} holds predictions but no {RUN_FILE}, so their settings are unknown; "
                           "choose another --output")
@@ -193,6 +215,26 @@ def _prepare_folder(folder: Path, manifest: dict[str, Any], samples: Sequence[Sa
     write_samples(folder / report.SAMPLES_FILE, samples)
 
 
+@contextmanager
+def _only_evaluation_in(folder: Path, *, lock: bool):
+    """Hold the folder's lock for the block (main process only: the others write only their shards, after
+    the main process has prepared the folder); ConfigError when another evaluation holds it."""
+    if not lock:
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    held = FileLock(folder / LOCK_FILE, blocking=False)
+    try:
+        held.acquire()
+    except Timeout:
+        raise ConfigError(f"{folder} is in use by another evaluation (it holds the lock {LOCK_FILE}); wait for "
+                          "that one to finish, or choose another --output") from None
+    try:
+        yield
+    finally:
+        held.release()
+
+
 def _run_samples(indexed: Sequence[tuple[int, Sample]], backend: Backend, settings: EvalSettings,
                  media_root: Path, store: PredictionStore, rank: int, *, show: bool, label: str) -> None:
     """Evaluate `indexed` (annotation index, sample) in batches, appending each line as it is done."""
@@ -200,8 +242,12 @@ def _run_samples(indexed: Sequence[tuple[int, Sample]], backend: Backend, settin
                   TextColumn("ETA"), TimeRemainingColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), disable=not show) as bar:
         task = bar.add_task(label, total=len(indexed))
-        for start in range(0, len(indexed), settings.batch_size):
-            batch = indexed[start:start + settings.batch_size]
+        # A sampling backend draws a batch's samples from one random stream, so a sample's result would
+        # depend on which samples share its batch, and a resume after a kill inside a batch regroups
+        # them: such a backend gets one sample at a time, seeded by the sample's index.
+        size = settings.batch_size if backend.deterministic else 1
+        for start in range(0, len(indexed), size):
+            batch = indexed[start:start + size]
             _seed_everything(settings.seed + batch[0][0])
             for line in evaluate_batch([sample for _, sample in batch], backend, settings.perception, media_root):
                 store.append(rank, line)

@@ -208,6 +208,15 @@ def resized_size(processor: QwenProcessor, height: int, width: int, limits: Pixe
         raise MediaError(f"cannot resize a {width}x{height} {'frame' if video else 'image'}: {exc}") from exc
 
 
+def video_decode_size(processor: QwenProcessor, height: int, width: int,
+                      limits: PixelLimits) -> tuple[int, int] | None:
+    """(height, width) to decode a `height` x `width` video's frames at, so that no frame is held
+    larger than `encode_prompts` will resize it to: the per-frame resized size (a clip's total budget
+    only lowers it further). None when that is no smaller than the video: decode as it is."""
+    target = resized_size(processor, height, width, PixelLimits(limits.min_pixels, limits.max_pixels), video=True)
+    return target if target[0] * target[1] < height * width else None
+
+
 def _clip_frame_size(processor: QwenProcessor, num_frames: int, height: int, width: int,
                      limits: PixelLimits) -> tuple[int, int]:
     """(height, width) each of a clip's `num_frames` frames of `height` x `width` is resized to:

@@ -39,6 +39,7 @@ from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX, Qwen
 from transformers.utils import logging as hf_logging
 
 from videofocus.errors import ConfigError
+from videofocus.storage import with_default_permissions
 from videofocus.models.chat_templates import CHAT_TEMPLATES
 
 Arch = Literal["qwen2_5_vl", "qwen3_vl"]
@@ -140,6 +141,7 @@ def build_tiny_model(out_dir: str | Path, arch: Arch = "qwen2_5_vl", seed: int =
         with _no_progress_bars():
             model.save_pretrained(staging)
         processor.save_pretrained(staging)
+        with_default_permissions(staging)
         if out_dir.exists():
             out_dir.rmdir()
         staging.rename(out_dir)

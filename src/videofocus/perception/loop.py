@@ -236,10 +236,12 @@ def _generate(backend: Backend, prompts: list[Prompt], drafts: list[str | None])
     return backend.generate(prompts)
 
 
-def _open_source(sample: Sample, media_root: str | os.PathLike | None) -> VideoSource | ImageSource:
-    path = sample.media.resolve(media_root)
+def _open_source(sample: Sample, media_root: str | os.PathLike | None, backend: Backend) -> VideoSource | ImageSource:
+    """The sample's media; video frames decoded at the size the backend will resize them to, when it says."""
+    # Whoever read the samples from a file checked their paths against its media root (eval, training).
+    path = sample.media.resolve(media_root, allow_outside=True)
     if sample.media.type == "video":
-        return VideoSource.open(path, sample.media.segment)
+        return VideoSource.open(path, sample.media.segment, decode_size=getattr(backend, "video_decode_size", None))
     return ImageSource.open(path)
 
 
@@ -253,7 +255,7 @@ def perceive_batch(samples: Sequence[Sample], backend: Backend, options: Percept
     All the samples' clips of a round are held in memory at once: pass groups of a size the
     backend would batch anyway."""
     options = options or PerceptionOptions()
-    runs = [_Run(sample, get_task(options.task or sample.task), _open_source(sample, media_root), options)
+    runs = [_Run(sample, get_task(options.task or sample.task), _open_source(sample, media_root, backend), options)
             for sample in samples]
     report = on_round or (lambda _index, _round: None)
     while active := [run for run in runs if not run.done]:

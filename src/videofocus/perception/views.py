@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,15 +41,19 @@ class VideoSource:
     """One video opened for perception. Frames are decoded on first use and kept by frame index for
     the life of the source, so later rounds decode only frames no earlier round needed."""
 
-    def __init__(self, info: VideoInfo):
-        self.info = info
+    def __init__(self, info: VideoInfo, size: tuple[int, int] | None = None):
+        self.info, self.size = info, size
         self._frames: dict[int, np.ndarray] = {}
 
     @classmethod
-    def open(cls, path: str | os.PathLike, segment: tuple[float, float] | None = None) -> VideoSource:
-        """The video at `path`, or only its `segment` (start, end in seconds; `media.video.trim`)."""
+    def open(cls, path: str | os.PathLike, segment: tuple[float, float] | None = None, *,
+             decode_size: Callable[[int, int], tuple[int, int] | None] | None = None) -> VideoSource:
+        """The video at `path`, or only its `segment` (start, end in seconds; `media.video.trim`).
+        `decode_size(height, width)`: the (height, width) to decode frames at (resized while
+        converting, so a 4K frame never exists at full size), or None for the video's own size."""
         info = probe(path)
-        return cls(trim(info, *segment) if segment is not None else info)
+        info = trim(info, *segment) if segment is not None else info
+        return cls(info, decode_size(info.height, info.width) if decode_size is not None else None)
 
     def clip(self, indices: Sequence[int] | np.ndarray) -> DecodedClip:
         """The frames at `indices` (in the given order, repeats allowed) with their true timestamps."""
@@ -57,7 +61,7 @@ class VideoSource:
         started = time.perf_counter()
         missing = np.array(sorted({int(index) for index in indices} - self._frames.keys()), dtype=np.int64)
         if missing.size:
-            decoded = read_frames(self.info, missing)
+            decoded = read_frames(self.info, missing, size=self.size)
             self._frames.update((int(index), frame) for index, frame in zip(decoded.indices, decoded.frames))
             unreadable = [int(index) for index in missing if int(index) not in self._frames]
             if unreadable:

@@ -39,7 +39,8 @@ ClueKind = str  # "temporal" | "spatial" | "tracking"
 
 _BLOCK_TAG = r"</?(?:think|answer|clue|glue)\s*>"
 FREE_TEXT = rf"(?:(?!{_BLOCK_TAG}).)*"  # any text holding none of the block tags
-NUMBER = r"-?\d+(?:\.\d+)?"
+# ASCII digits only: `\d` also matches Arabic-Indic, fullwidth and other digits.
+NUMBER = r"-?[0-9]+(?:\.[0-9]+)?"
 INTERVAL_LIST = rf"\[\s*\(\s*{NUMBER}\s*,\s*{NUMBER}\s*\)(?:\s*,\s*\(\s*{NUMBER}\s*,\s*{NUMBER}\s*\))*\s*\]"
 SPAN_TO = rf"{NUMBER}\s*(?:to|-)\s*{NUMBER}"
 BOX = rf"\[\s*{NUMBER}\s*,\s*{NUMBER}\s*,\s*{NUMBER}\s*,\s*{NUMBER}\s*\]"

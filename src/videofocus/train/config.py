@@ -31,12 +31,14 @@ class DatasetConfig:
         task: When set, every sample of the file must have this task (a guard against mixing up
             files); when omitted each sample's own `task` decides its prompt and rewards.
         max_samples: Use only the first `max_samples` samples of the file.
+        allow_media_outside_root: Let relative media paths lead outside media_root with "..".
     """
 
     path: str
     media_root: str | None = None
     task: str | None = None
     max_samples: int | None = None
+    allow_media_outside_root: bool = False
 
     def resolved_media_root(self) -> Path:
         return Path(self.media_root) if self.media_root else Path(self.path).parent

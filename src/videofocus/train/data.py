@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from videofocus.backends.base import BoxConvention
-from videofocus.errors import ConfigError, VideoFocusError
+from videofocus.errors import ConfigError, DataError, VideoFocusError
 from videofocus.media.image import load_image
 from videofocus.media.pairs import second_round_indices
 from videofocus.media.sampling import fps_indices, uniform_indices
 from videofocus.media.video import VideoInfo, probe, read_frames, trim
-from videofocus.models.inputs import Prompt, encode_prompts
+from videofocus.models.inputs import PixelLimits, Prompt, encode_prompts, video_decode_size
 from videofocus.parsing import Prediction
 from videofocus.perception.options import PerceptionOptions
 from videofocus.perception.views import clip_intervals
@@ -89,7 +89,11 @@ def load_training_samples(datasets: Sequence[DatasetConfig]) -> list[TrainSample
             sample = parse_sample(record, path=dataset.path, line=line)
             source = f"{dataset.path}:{line}"
             _check_sample(sample, source, dataset, index)
-            media_path = sample.media.resolve(media_root)
+            try:
+                media_path = sample.media.resolve(media_root, allow_outside=dataset.allow_media_outside_root)
+            except DataError as error:
+                raise DataError(f"{error.reason} (set datasets[{index}].allow_media_outside_root to allow it)",
+                                path=dataset.path, line=line, field=error.field) from None
             if not media_path.is_file():
                 raise ConfigError(f"{source}: media file {media_path} not found; set datasets[{index}].media_root "
                                   f"to the folder holding {sample.media.path!r}")
@@ -223,9 +227,10 @@ class BatchStream:
         return indices[self.process_index * self.share:(self.process_index + 1) * self.share]
 
 
-def build_prompt(item: TrainSample, config: TrainConfig) -> Prompt:
+def build_prompt(item: TrainSample, config: TrainConfig, processor=None) -> Prompt:
     """The model prompt for a sample: its task's prompt text and its decoded media (video frames at
-    `video_fps` within the frame limits, the track's own frames for tracking, or the image)."""
+    `video_fps` within the frame limits, the track's own frames for tracking, or the image). With
+    `processor`, video frames are decoded no larger than encoding them for it will resize them to."""
     sample = item.sample
     task = get_task(sample.task)
     text = task.build_prompt(sample, protocol=config.protocol, stage="train")
@@ -242,7 +247,9 @@ def build_prompt(item: TrainSample, config: TrainConfig) -> Prompt:
     else:
         indices = fps_indices(info, fps=config.video_fps, min_frames=config.video_min_frames,
                               max_frames=config.video_max_frames)
-    return Prompt(text=text, video=read_frames(info, indices), media_first=media_first)
+    size = None if processor is None else video_decode_size(
+        processor, info.height, info.width, PixelLimits(config.video_min_pixels, config.video_max_pixels))
+    return Prompt(text=text, video=read_frames(info, indices, size=size), media_first=media_first)
 
 
 def loop_view_indices(info: VideoInfo, sample: Sample, view: LoopView) -> np.ndarray:
@@ -267,7 +274,7 @@ def nearest_frames(frame_times: np.ndarray, times: Sequence[float]) -> np.ndarra
 def make_example(item: TrainSample, processor, config: TrainConfig, device) -> Example:
     """Decode, prompt and encode one sample into an Example on `device`."""
     try:
-        prompt = build_prompt(item, config)
+        prompt = build_prompt(item, config, processor)
     except VideoFocusError as exc:
         raise type(exc)(f"{item.source}: {exc}") from exc
     encoded = encode_prompts(processor, [prompt], video_min_pixels=config.video_min_pixels,

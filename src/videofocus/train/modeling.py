@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from videofocus.errors import ConfigError
+from videofocus.storage import with_default_permissions
 from videofocus.train.config import GRPOConfig, TrainConfig
 
 VISION_PREFIX = "visual."
@@ -117,6 +118,7 @@ def save_pretrained(model: torch.nn.Module, processor, output_dir: Path, state_d
         model.config.dtype = str(dtype).removeprefix("torch.")
         model.config.save_pretrained(output_dir)
     processor.save_pretrained(output_dir)
+    with_default_permissions(output_dir)
 
 
 def _cast_floating(state_dict: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[str, torch.Tensor]:

@@ -12,9 +12,11 @@ from pathlib import Path
 import torch
 import yaml
 
-from videofocus.errors import ConfigError
+from videofocus.errors import ConfigError, VideoFocusError
 from videofocus.models.saved_settings import PIXEL_KEYS, write_model_settings
-from videofocus.train.checkpoint import TrainerState, latest_checkpoint, load_checkpoint, save_checkpoint
+from videofocus.storage import as_disk_full, reporting_full_disk
+from videofocus.train.checkpoint import (TrainerState, latest_checkpoint, latest_intact_checkpoint, load_checkpoint,
+                                         save_checkpoint)
 from videofocus.train.config import TrainConfig, config_to_dict
 from videofocus.train.data import (BatchOrder, BatchStream, Example, TrainSample, load_training_samples, make_example,
                                    with_loop_views)
@@ -96,7 +98,7 @@ class TrainingRun:
         the run continues exactly where the checkpoint left it. Then open the metrics log."""
         config = self.config
         if resume:
-            state = load_checkpoint(self.accelerator, latest_checkpoint(config.output_dir))
+            state = load_checkpoint(self.accelerator, self._intact_checkpoint())
             self.step, self.stream.position = state.step, state.position
         if self.accelerator.is_main_process:
             Path(config.output_dir).mkdir(parents=True, exist_ok=True)
@@ -106,12 +108,33 @@ class TrainingRun:
                                     enabled=self.accelerator.is_main_process, tensorboard=config.tensorboard)
         return self
 
+    def _intact_checkpoint(self) -> Path:
+        """The newest intact checkpoint, verified by the main process and shared with the others."""
+        from accelerate.utils import broadcast_object_list
+
+        found: list[str | VideoFocusError | None] = [None]
+        if self.accelerator.is_main_process:
+            try:
+                found[0] = str(latest_intact_checkpoint(self.config.output_dir))
+            except VideoFocusError as error:
+                found[0] = error
+        if self.accelerator.num_processes > 1:
+            broadcast_object_list(found)
+        if isinstance(found[0], VideoFocusError):
+            raise found[0]
+        return Path(found[0])
+
     def __enter__(self) -> TrainingRun:
         return self
 
-    def __exit__(self, *exc_info) -> None:
-        if self.logger is not None:
-            self.logger.close()
+    def __exit__(self, exc_type, error, traceback) -> None:
+        with reporting_full_disk(self.config.output_dir):
+            if self.logger is not None:
+                self.logger.close()
+        full = as_disk_full(error, self.config.output_dir) \
+            if isinstance(error, Exception) and not isinstance(error, VideoFocusError) else None
+        if full is not None:
+            raise full from error
 
     @property
     def unwrapped(self) -> torch.nn.Module:

@@ -127,6 +127,10 @@ def read_json(path: Path) -> object:
                         line=exc.lineno) from None
     except UnicodeDecodeError as exc:
         raise DataError(f"not UTF-8 text ({exc.reason})", path=str(path)) from None
+    except RecursionError:
+        raise DataError("not usable JSON (nested too deeply)", path=str(path)) from None
+    except ValueError:   # int() refuses a number this long
+        raise DataError("not usable JSON (a number with too many digits)", path=str(path)) from None
 
 
 def iter_json_records(path: Path, *, object_hint: str = "") -> Iterator[tuple[Where, dict]]:
