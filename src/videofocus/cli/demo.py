@@ -5,12 +5,15 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from videofocus.cli.app import app, console
-from videofocus.report import ResultsTable
+
+if TYPE_CHECKING:
+    from videofocus.report import ResultsTable
 
 
 @app.command()

@@ -6,14 +6,18 @@ from __future__ import annotations
 import shlex
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from videofocus.cli.app import app, console
 from videofocus.cli.score import BenchmarkName, TrackUnitsOption
-from videofocus.evaluate import EvalResult, EvalSettings, GenerationSettings, evaluate, parse_rounds
+from videofocus.evaluate import EvalSettings, GenerationSettings, parse_rounds
 from videofocus.perception import PerceptionOptions
+
+if TYPE_CHECKING:
+    from videofocus.evaluate import EvalResult
 
 _PERCEPTION = PerceptionOptions()
 _GENERATION = GenerationSettings()
@@ -75,6 +79,8 @@ def eval_command(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Evaluate a model on a benchmark, reporting metrics after each listed perception round."""
+    from videofocus.evaluate import evaluate
+
     perception = PerceptionOptions(num_frames=num_frames, fps=fps, min_frames=min_frames, max_frames=max_frames,
                                    key_ratio=key_ratio, carry_history=carry_history, early_stop=early_stop,
                                    early_stop_iou=early_stop_iou, protocol=protocol, task=task)

@@ -13,7 +13,7 @@ from typer.core import TyperCommand
 
 from videofocus.cli.app import app, console
 from videofocus.errors import ConfigError
-from videofocus.perception import PerceptionOptions, PerceptionResult, RoundResult, perceive
+from videofocus.perception import PerceptionOptions, PerceptionResult, RoundResult
 from videofocus.schema import Sample
 from videofocus.tasks import get_task
 
@@ -98,6 +98,7 @@ def infer(
 ) -> None:
     """Answer a question about a video or an image, re-looking where the model points (ITP)."""
     from videofocus.backends.hf import HFBackend
+    from videofocus.perception import perceive
 
     sample = _sample(video, image, question, options, task)
     perception = PerceptionOptions(rounds=rounds, num_frames=num_frames, fps=fps, max_frames=max_frames,

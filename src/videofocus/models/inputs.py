@@ -68,16 +68,12 @@ from transformers import BatchFeature, Qwen2_5_VLProcessor, Qwen3VLProcessor
 from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize
 
 from videofocus.errors import ConfigError, MediaError
-from videofocus.media.budget import PixelBudget, clip_frame_size
+from videofocus.media.budget import VIDEO_MAX_PIXELS, VIDEO_MIN_PIXELS, PixelBudget, clip_frame_size
+from videofocus.media.image import IMAGE_MAX_PIXELS, IMAGE_MIN_PIXELS
 
 if TYPE_CHECKING:
     from videofocus.media.video import Clip
 
-# Per-frame / per-image pixel limits (SPEC: video 128-768 x 28 x 28, image 4-768 x 28 x 28).
-VIDEO_MIN_PIXELS = 128 * 28 * 28
-VIDEO_MAX_PIXELS = 768 * 28 * 28
-IMAGE_MIN_PIXELS = 4 * 28 * 28
-IMAGE_MAX_PIXELS = 768 * 28 * 28
 TICKS_PER_SECOND = 1000  # resolution of the virtual timeline the video metadata describes
 
 QwenProcessor = Qwen2_5_VLProcessor | Qwen3VLProcessor
