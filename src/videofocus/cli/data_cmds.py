@@ -10,8 +10,6 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from videofocus.cli.app import console, data_app, err_console
 from videofocus.data.converters import CONVERTERS, ConvertOptions, get_converter, run_conversion
-from videofocus.data.stats import compute_stats, format_stats, plot_duration_histogram
-from videofocus.data.validate import validate_file
 from videofocus.schema import read_samples
 
 SKIPPED_SHOWN = 20  # skipped records listed one by one; the rest are counted
@@ -30,6 +28,8 @@ def validate(
     max_errors: int = typer.Option(50, "--max-errors", min=1, help="How many errors to list."),
 ) -> None:
     """Check a samples file: every bad line, field and clue, with file:line. Exit 1 if any."""
+    from videofocus.data.validate import validate_file
+
     report = validate_file(file, media_root=media_root, check_media=check_media, max_errors=max_errors)
     for error in report.errors:
         err_console.print(str(error), markup=False, highlight=False, soft_wrap=True)
@@ -51,6 +51,8 @@ def stats(
     bins: int = typer.Option(10, "--bins", min=1, help="Histogram bins in the terminal."),
 ) -> None:
     """Counts by task, source, media, clue and applicable reward; a duration histogram."""
+    from videofocus.data.stats import compute_stats, format_stats, plot_duration_histogram
+
     summary = compute_stats(read_samples(file))
     console.print(format_stats(summary, bins=bins), markup=False, highlight=False, soft_wrap=True)
     if plot is not None:

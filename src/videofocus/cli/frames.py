@@ -5,17 +5,19 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 import typer
 from rich.table import Table
 
 from videofocus.cli.app import app, console, err_console
 from videofocus.media.budget import IMAGE_FACTOR, VIDEO_MAX_PIXELS, VIDEO_MIN_PIXELS, PixelBudget, clip_frame_size
 from videofocus.media.image import smart_resize
-from videofocus.media.sampling import clue_mask, focused_indices, fps_indices, uniform_indices
-from videofocus.media.sheet import contact_sheet
-from videofocus.media.video import VideoInfo, probe, read_frames
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from videofocus.media.video import VideoInfo
 
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*-\s*(\d+(?:\.\d*)?|\.\d+)\s*$")
 _SHEET_THUMB_WIDTH = 256
@@ -68,6 +70,10 @@ def frames(
 
     Examples: `videofocus frames clip.mp4 -n 16`, `videofocus frames clip.mp4 --fps 2 --json`,
     `videofocus frames clip.mp4 -n 32 --focus 12.5-17.0 --key-ratio 0.5 --sheet sheet.png`."""
+    from videofocus.media.sampling import focused_indices, fps_indices, uniform_indices
+    from videofocus.media.sheet import contact_sheet
+    from videofocus.media.video import probe, read_frames
+
     intervals = _parse_focus(focus)
     info = probe(video)
     indices = fps_indices(info, fps, min_frames, max_frames) if fps is not None else uniform_indices(info, num_frames)
@@ -99,6 +105,8 @@ def _model_frame_size(info: VideoInfo, num_frames: int, *, min_pixels: int, max_
 def _print_table(info: VideoInfo, indices: np.ndarray, intervals: list[tuple[float, float]],
                  model_size: tuple[int, int]) -> None:
     """`model_size` (height, width): each frame as the model gets it (encode_prompts' resize)."""
+    from videofocus.media.sampling import clue_mask
+
     model_h, model_w = model_size
     rotated = f", rotated {info.rotation}°" if info.rotation else ""
     console.print(f"[bold]{info.path}[/]: {info.duration:.2f}s, {info.num_frames} frames at "
