@@ -135,6 +135,10 @@ def encode_prompts(processor: QwenProcessor, prompts: list[Prompt], *,
     if clips:
         call.update(videos=[_resize_frames(processor, frames, video_limits) for frames, _ in clips],
                     video_metadata=[_video_metadata(times) for _, times in clips], do_sample_frames=False)
+        if isinstance(processor, Qwen3VLProcessor):
+            # The frames come sized (do_resize=False), so transformers' per-frame cap has nothing to do;
+            # saying so explicitly also keeps its every-load notice about the cap's default away.
+            call["cap_pixels_per_frame"] = False
     batch = processor(**call)
     if clips and isinstance(processor, Qwen2_5_VLProcessor):
         batch["second_per_grid_ts"] = torch.tensor([second_per_grid(times, patch) for _, times in clips],
