@@ -36,12 +36,11 @@ def validate(
     hidden = report.error_count - len(report.errors)
     if hidden:
         err_console.print(f"... and {hidden} more error(s)", highlight=False, soft_wrap=True)
-    checked = " and their media" if check_media else ""
+    checked = " (media checked)" if check_media else ""
     if not report.ok:
-        err_console.print(f"[bold red]{report.error_count} error(s)[/] in {report.samples} valid sample(s){checked}",
-                          highlight=False, soft_wrap=True)
+        err_console.print(f"{file}: {report.summary()}{checked}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(code=1)
-    console.print(f"{file}: {report.samples} samples{checked} OK", highlight=False, soft_wrap=True)
+    console.print(f"{file}: {report.summary()}{checked}", markup=False, highlight=False, soft_wrap=True)
 
 
 @data_app.command("stats")
