@@ -4,7 +4,10 @@ arguments, call the library, and print."""
 from __future__ import annotations
 
 import os
+import shlex
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import typer
 from rich.console import Console
@@ -36,3 +39,19 @@ def run_app() -> None:
             raise
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
+
+
+@contextmanager
+def stop_on_ctrl_c(where: Callable[[], str]) -> Iterator[None]:
+    """Ctrl-C inside the block: print `where()` (what is kept, how to go on) and exit 130, no traceback."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        err_console.print(f"[bold yellow]interrupted:[/] {where()}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code=130) from None
+
+
+def this_command(*extra: str) -> str:
+    """The command line as the user typed it, plus `extra` arguments it lacks, ready to paste."""
+    words = ["videofocus", *sys.argv[1:]]
+    return shlex.join(words + [word for word in extra if word not in words])

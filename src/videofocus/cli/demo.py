@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import shlex
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from videofocus.cli.app import app, console
+from videofocus.cli.app import app, console, stop_on_ctrl_c, this_command
 
 if TYPE_CHECKING:
     from videofocus.report import ResultsTable
@@ -33,10 +31,18 @@ def demo(
 
     preset = "tiny" if tiny else "quick" if quick else "full"
     overrides = {"seed": seed, **({"threads": threads} if threads is not None else {})}
-    result = run_demo(out, demo_settings(preset, **overrides), console=console,
-                      command=shlex.join(["videofocus", *sys.argv[1:]]))
+    with stop_on_ctrl_c(lambda: _where_demo_stopped(out)):
+        result = run_demo(out, demo_settings(preset, **overrides), console=console, command=this_command())
     console.print(results_table(result.table))
     console.print(f"Report: {result.report}", highlight=False)
+
+
+def _where_demo_stopped(out: Path) -> str:
+    from videofocus.demo import DemoLayout
+
+    done = DemoLayout(out).finished_stages()
+    finished = f"finished stages ({', '.join(done)}) are kept in {out}" if done else f"no stage finished yet in {out}"
+    return f"{finished}; to go on from the stage it stopped in, run the same command again: {this_command()}"
 
 
 def results_table(table: ResultsTable) -> Table:

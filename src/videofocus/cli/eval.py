@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from videofocus.cli.app import app, console
+from videofocus.cli.app import app, console, stop_on_ctrl_c, this_command
 from videofocus.cli.score import BenchmarkName, TrackUnitsOption
 from videofocus.evaluate import EvalSettings, GenerationSettings, parse_rounds
 from videofocus.perception import PerceptionOptions
@@ -93,10 +93,19 @@ def eval_command(
                             limit=limit, batch_size=batch_size, seed=seed, track_units=track_units.value,
                             generation=generation)
     folder = output or Path("eval") / f"{benchmark.value}-{Path(model).name}"
-    result = evaluate(annotations, folder, settings, model=model, media_root=media_root, device=device,
-                      progress=progress, command=_command_line(context))
+    with stop_on_ctrl_c(lambda: _where_eval_stopped(folder)):
+        result = evaluate(annotations, folder, settings, model=model, media_root=media_root, device=device,
+                          progress=progress, command=_command_line(context))
     if result is not None:
         _print_result(result)
+
+
+def _where_eval_stopped(folder: Path) -> str:
+    from videofocus.evaluate.store import PredictionStore
+
+    done = len(PredictionStore(folder).lines())
+    return (f"{done} sample(s) evaluated so far are kept in {folder}; to go on from there, run the same "
+            f"command again: {this_command()}")
 
 
 def _command_line(context: typer.Context) -> str:
