@@ -32,13 +32,27 @@ err_console = Console(stderr=True)
 
 def run_app() -> None:
     """Run the CLI; a VideoFocusError prints one red line and exits 1 (VIDEOFOCUS_DEBUG=1 shows the traceback)."""
+    command = typer.main.get_command(app)
+    _no_type_after_flags(command)
     try:
-        app()
+        command()
     except VideoFocusError as exc:
         if os.environ.get("VIDEOFOCUS_DEBUG"):
             raise
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
+
+
+
+def _no_type_after_flags(command) -> None:
+    """typer's help shows `<bool>` after every flag (`--json <bool>`), as if it took a value: show
+    nothing there, for `--help` too, in `command` and all its subcommands."""
+    help_option = command.get_help_option(typer.Context(command))
+    for param in [*command.params, *([help_option] if help_option is not None else [])]:
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+    for subcommand in getattr(command, "commands", {}).values():
+        _no_type_after_flags(subcommand)
 
 
 @contextmanager
