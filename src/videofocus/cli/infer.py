@@ -14,7 +14,7 @@ from typer.core import TyperCommand
 from videofocus.cli.app import app, console
 from videofocus.errors import ConfigError
 from videofocus.perception import PerceptionOptions, PerceptionResult, RoundResult
-from videofocus.schema import Sample
+from videofocus.schema import Sample, validation_problem
 from videofocus.tasks import get_task
 
 # "A. text", "(B) text", "C) text" → the option text; the letters follow from the order.
@@ -142,7 +142,7 @@ def _sample(video: Path | None, image: Path | None, question: str, options: list
     try:
         return Sample(id="infer", task=task or default_task, media=media, question=question, options=texts)
     except ValidationError as exc:
-        raise ConfigError(f"cannot ask this: {exc.errors()[0]['msg']}") from None
+        raise ConfigError(f"cannot ask this: {validation_problem(exc)[0]}") from None
 
 
 def _rounds_table(result: PerceptionResult) -> Table:
@@ -181,9 +181,9 @@ def _answer(round_: RoundResult) -> str:
 
 def _plot(result: PerceptionResult, sample: Sample, path: Path) -> None:
     from videofocus.media.image import load_image
-    from videofocus.plots import box_layers, plot_boxes, plot_timeline, timeline_rows
+    from videofocus.plots import box_layers, plot_boxes, plot_timeline, result_title, timeline_rows
 
-    title = f"{sample.question[:60]}"
+    title = result_title(sample.question, result)
     if result.media_type == "video":
         plot_timeline(timeline_rows(result), sample.media.duration or 0.0, path, title=title)
     else:
