@@ -43,7 +43,6 @@ def run_app() -> None:
         sys.exit(1)
 
 
-
 def _no_type_after_flags(command) -> None:
     """typer's help shows `<bool>` after every flag (`--json <bool>`), as if it took a value: show
     nothing there, for `--help` too, in `command` and all its subcommands."""

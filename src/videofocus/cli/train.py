@@ -27,7 +27,7 @@ def train(
     from videofocus.train.grpo import train_grpo
 
     recipe = load_config(GRPOConfig, config, overrides)
-    with stop_on_ctrl_c(lambda: where_training_stopped(recipe.output_dir)):
+    with stop_on_ctrl_c(lambda: _where_training_stopped(recipe.output_dir)):
         output = train_grpo(recipe, resume=resume)
     console.print(f"trained model and processor saved in {output}", highlight=False)
 
@@ -43,12 +43,12 @@ def sft(
     from videofocus.train.sft import train_sft
 
     recipe = load_config(SFTConfig, config, overrides)
-    with stop_on_ctrl_c(lambda: where_training_stopped(recipe.output_dir)):
+    with stop_on_ctrl_c(lambda: _where_training_stopped(recipe.output_dir)):
         output = train_sft(recipe, resume=resume)
     console.print(f"trained model and processor saved in {output}", highlight=False)
 
 
-def where_training_stopped(output_dir: str) -> str:
+def _where_training_stopped(output_dir: str) -> str:
     """The newest checkpoint and the command that continues from it, or that there is none yet."""
     from videofocus.train.checkpoint import latest_checkpoint
 
