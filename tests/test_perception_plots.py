@@ -103,3 +103,17 @@ def test_result_title_cuts_the_question_visibly_and_names_each_rounds_answer(vid
     long = "Which colour does the small square show when the large circle stops moving to the left?"
     title = result_title(long, video_result, truth="B")
     assert title == f'"{long[:59]}…"  truth B, rounds A → A'
+
+
+def test_model_text_the_font_cannot_draw_neither_breaks_nor_warns(video_result, tmp_path):
+    import dataclasses
+    import warnings
+
+    odd = dataclasses.replace(video_result, rounds=[dataclasses.replace(round_, option=None, answer="are_\x1e\u07e8")
+                                                    for round_ in video_result.rounds])
+    title = result_title("Which colour appears?", odd)
+    assert title == '"Which colour appears?" rounds are_\u07e8 → are_\u07e8'  # control characters dropped
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plot_timeline(timeline_rows(odd), 20.0, tmp_path / "t.png", title=title)
+    assert Image.open(tmp_path / "t.png").format == "PNG"

@@ -6,6 +6,7 @@ perception result, one per round."""
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,7 @@ def result_title(question: str, result: PerceptionResult, *, truth: str | None =
 
 
 def _short(answer: str, width: int = 20) -> str:
+    answer = "".join(character for character in answer if character.isprintable())  # model output: anything
     return answer if len(answer) <= width else answer[:width - 1].rstrip() + "…"
 
 
@@ -145,11 +147,14 @@ def boxes_figure(image: Image.Image, layers: Sequence[BoxLayer], *,
 
 
 def save_figure(figure: Figure, path: str | os.PathLike) -> Path:
-    """Write `figure` to `path` atomically and close it."""
+    """Write `figure` to `path` atomically and close it. A character the font lacks (model output can
+    hold any) is drawn as a box without a warning per character."""
     path = Path(path)
-    figure.tight_layout()
-    with atomic_writer(path, "wb") as handle:
-        figure.savefig(handle, format=path.suffix.lstrip(".").lower() or "png", dpi=120)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)
+        figure.tight_layout()
+        with atomic_writer(path, "wb") as handle:
+            figure.savefig(handle, format=path.suffix.lstrip(".").lower() or "png", dpi=120)
     plt.close(figure)
     return path
 
