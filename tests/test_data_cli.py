@@ -23,7 +23,7 @@ def test_validate_lists_errors_and_exits_1(tmp_path):
     assert result.exit_code == 1
     assert f"{path}:2: answer 'Z' is not one of the option letters AB (field 'answer')" in result.output
     assert f"{path}:3:" in result.output
-    assert "2 error(s) in 1 valid sample(s)" in result.output
+    assert f"{path}: 2 of 3 line(s) with errors (2 error(s) in all), 1 OK" in result.output
 
 
 def test_validate_clean_file_and_error_cap(tmp_path):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import av
+import numpy as np
 import pytest
 from data_helpers import make_image, make_video, mcq_record, sample_record, write_jsonl, write_text
 
@@ -96,3 +98,46 @@ def test_check_media_defaults_to_the_files_folder_and_opens_each_file_once(tmp_p
 def test_image_size_is_the_displayed_size(tmp_path, orientation, size):
     facts = read_image_facts(make_image(tmp_path / "i.jpg", 40, 30, exif_orientation=orientation))
     assert (facts.width, facts.height, facts.duration) == (*size, None)
+
+
+def _noise_mp4(path, seconds: int = 10, fps: int = 10):
+    """An H.264 mp4 of noise (every frame is large), index first (faststart), as web videos are."""
+    with av.open(str(path), mode="w", options={"movflags": "faststart"}) as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        rng = np.random.default_rng(0)
+        for _ in range(seconds * fps):
+            pixels = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
+        container.mux(stream.encode())
+    return path
+
+
+def test_check_media_catches_a_video_cut_short_after_its_header(tmp_path):
+    data = _noise_mp4(tmp_path / "v.mp4").read_bytes()
+    (tmp_path / "v.mp4").write_bytes(data[: len(data) * 2 // 5])  # the header still says 10 s
+    path = write_jsonl(tmp_path / "s.jsonl", [sample_record(id="cut", media={"type": "video", "path": "v.mp4"},
+                                                             clue=None)])
+    report = validate_file(path, check_media=True)
+    assert _problems(report) == [(1, "media.path")]
+    assert "truncated: the header says 10.00 s but the frames end at" in str(report.errors[0])
+
+
+def test_check_media_decodes_the_last_keyframe_run(tmp_path):
+    data = bytearray(_noise_mp4(tmp_path / "v.mp4").read_bytes())
+    data[len(data) * 9 // 10:] = bytes(len(data) - len(data) * 9 // 10)  # the end zeroed: same length, same header
+    (tmp_path / "v.mp4").write_bytes(bytes(data))
+    path = write_jsonl(tmp_path / "s.jsonl", [sample_record(id="bad end", media={"type": "video", "path": "v.mp4"},
+                                                             clue=None)])
+    report = validate_file(path, check_media=True)
+    assert _problems(report) == [(1, "media.path")]
+    assert "damaged or truncated" in str(report.errors[0])
+
+
+def test_summary_counts_add_up(tmp_path):
+    records = [sample_record(id="a"), mcq_record(id="b", answer="Z"), sample_record(id="c"),
+               sample_record(id="d", clue={"intervals": [[2.0, 14.0], [3.0, 15.0]]})]
+    path = write_text(tmp_path / "s.jsonl", "\n".join(json.dumps(record) for record in records) + "\n{broken\n")
+    report = validate_file(path)
+    assert (report.lines, report.samples, report.lines_with_errors, report.error_count) == (5, 3, 3, 4)
+    assert report.summary() == "3 of 5 line(s) with errors (4 error(s) in all), 2 OK"

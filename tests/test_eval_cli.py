@@ -103,7 +103,7 @@ def test_video_total_pixels_option_reaches_the_recorded_settings(monkeypatch):
     def evaluate_nothing(annotations, folder, settings, **options):
         ran["settings"] = settings  # returns None, as a process other than the main one does
 
-    monkeypatch.setattr("videofocus.cli.eval.evaluate", evaluate_nothing)
+    monkeypatch.setattr("videofocus.evaluate.evaluate", evaluate_nothing)
     base = ["eval", "--model", "m", "--benchmark", "mcq", "--annotations", "a.jsonl"]
     for extra, total in (([], None), (["--video-total-pixels", "500000"], 500_000)):
         result = runner.invoke(app, [*base, *extra])

@@ -109,3 +109,29 @@ def test_total_pixels_reaches_the_backend(monkeypatch, video, budget_args, total
     result = invoke("--model", "unused", "--video", str(video), "--question", "q", "--rounds", "1", *budget_args)
     assert result.exit_code == 0, result.output
     assert options["video_total_pixels"] == total
+
+
+def test_plot_title_shows_the_cut_question_and_each_rounds_answer(video, tmp_path, monkeypatch):
+    import videofocus.plots
+
+    backend = ScriptedBackend(["<clue>[(0.5, 1.5)]</clue><answer>B</answer>",
+                               "<clue>[(1.0, 9.0)]</clue><answer>C</answer>"])
+    monkeypatch.setattr(hf.HFBackend, "from_pretrained", classmethod(lambda cls, *args, **kwargs: backend))
+    drawn = {}
+    monkeypatch.setattr(videofocus.plots, "plot_timeline",
+                        lambda rows, duration, path, **kw: drawn.update(kw, duration=duration))
+    question = "Which colour does the small square show just before the large circle stops moving left?"
+    result = CliRunner().invoke(app, ["infer", "--model", "unused", "--video", str(video), "--question", question,
+                                      "--options", "A. red", "B. blue", "C. green", "--rounds", "2",
+                                      "--num-frames", "4", "--plot", str(tmp_path / "t.png")])
+    assert result.exit_code == 0, result.output
+    assert drawn["title"] == f'"{question[:59]}…" rounds B → C'
+    assert drawn["duration"] == pytest.approx(probe(video).duration)
+
+
+def test_a_refused_question_reads_without_pydantic_prefixes(tmp_path):
+    image = write_image(tmp_path / "photo.png", width=160, height=120)
+    result = CliRunner().invoke(app, ["infer", "--model", "unused", "--image", str(image), "--question", "Which?",
+                                      "--options", "A. red"])
+    assert isinstance(result.exception, ConfigError)
+    assert str(result.exception) == "cannot ask this: options must list 2..26 texts, got 1"

@@ -17,6 +17,7 @@ from videofocus.plots import (
     boxes_figure,
     plot_boxes,
     plot_timeline,
+    result_title,
     timeline_figure,
     timeline_rows,
 )
@@ -87,3 +88,32 @@ def test_plots_are_written_as_images(video_result, tmp_path):
     boxes = plot_boxes(Image.new("RGB", (64, 48)), [], tmp_path / "boxes.jpg")
     assert Image.open(timeline).format == "PNG" and Image.open(boxes).format == "JPEG"
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_intervals_past_the_video_end_stop_at_the_end(video_result):
+    rows = [TimelineRow("round 1", intervals=[(12.0, 31.0)], focus=[(-2.0, 3.0)])]
+    axes = timeline_figure(rows, 20.0, ground_truth=[(18.0, 25.0)]).axes[0]
+    assert x_spans(by_label(axes.collections, "round 1")[0]) == [(12.0, 20.0)]
+    assert x_spans(by_label(axes.collections, "round 1 focus")[0]) == [(0.0, 3.0)]
+    assert x_spans(by_label(axes.collections, "ground truth")[0]) == [(18.0, 20.0)]
+
+
+def test_result_title_cuts_the_question_visibly_and_names_each_rounds_answer(video_result):
+    assert result_title("Which colour appears?", video_result) == '"Which colour appears?" rounds A → A'
+    long = "Which colour does the small square show when the large circle stops moving to the left?"
+    title = result_title(long, video_result, truth="B")
+    assert title == f'"{long[:59]}…"  truth B, rounds A → A'
+
+
+def test_model_text_the_font_cannot_draw_neither_breaks_nor_warns(video_result, tmp_path):
+    import dataclasses
+    import warnings
+
+    odd = dataclasses.replace(video_result, rounds=[dataclasses.replace(round_, option=None, answer="are_\x1e\u07e8")
+                                                    for round_ in video_result.rounds])
+    title = result_title("Which colour appears?", odd)
+    assert title == '"Which colour appears?" rounds are_\u07e8 → are_\u07e8'  # control characters dropped
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plot_timeline(timeline_rows(odd), 20.0, tmp_path / "t.png", title=title)
+    assert Image.open(tmp_path / "t.png").format == "PNG"

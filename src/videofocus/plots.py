@@ -6,6 +6,7 @@ perception result, one per round."""
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,22 @@ def box_layers(result: PerceptionResult) -> list[BoxLayer]:
             for round_ in result.rounds]
 
 
+def result_title(question: str, result: PerceptionResult, *, truth: str | None = None, width: int = 60) -> str:
+    """A figure title: the question in quotes (cut to `width` characters with "…"), then the true
+    answer when given and each round's answer (option letter or text) when the rounds gave any."""
+    shown = question if len(question) <= width else question[:width - 1].rstrip() + "…"
+    title = f'"{shown}"' + (f"  truth {truth}," if truth is not None else "")
+    answers = [round_.option or round_.answer for round_ in result.rounds]
+    if any(answers):
+        title += " rounds " + " → ".join(_short(answer) if answer else "?" for answer in answers)
+    return title
+
+
+def _short(answer: str, width: int = 20) -> str:
+    answer = "".join(character for character in answer if character.isprintable())  # model output: anything
+    return answer if len(answer) <= width else answer[:width - 1].rstrip() + "…"
+
+
 def plot_timeline(rows: Sequence[TimelineRow], duration: float, path: str | os.PathLike, *,
                   ground_truth: Sequence[tuple[float, float]] = (), title: str | None = None) -> Path:
     """Save `timeline_figure` to `path` (format from the suffix, written atomically)."""
@@ -71,18 +88,22 @@ def timeline_figure(rows: Sequence[TimelineRow], duration: float, *,
                     ground_truth: Sequence[tuple[float, float]] = (), title: str | None = None) -> Figure:
     """Each row on the time axis [0, duration], first row on top: the frames looked at as ticks,
     the focus as a light band, the predicted intervals as bars; the ground truth as a black row
-    above them all. A legend beside the axes names the kinds of mark."""
+    above them all. A legend beside the axes names the kinds of mark. Intervals are drawn only
+    within the video: a prediction past its end stops at the end."""
     lines = len(rows) + bool(ground_truth)
     figure, axes = plt.subplots(figsize=(9, 0.6 * lines + 1.2))
     labels = []
+    def within(intervals):
+        return [(max(start, 0.0), min(end, duration)) for start, end in intervals]
+
     if ground_truth:
-        _bars(axes, ground_truth, lines - 1, _TRUTH_COLOUR, height=0.5, label="ground truth")
+        _bars(axes, within(ground_truth), lines - 1, _TRUTH_COLOUR, height=0.5, label="ground truth")
         labels.append("ground truth")
     for number, row in enumerate(rows):
         y, colour = len(rows) - 1 - number, _COLOURS[number % len(_COLOURS)]
-        _bars(axes, row.focus, y, colour, height=0.8, alpha=0.15, label=f"{row.label} focus")
+        _bars(axes, within(row.focus), y, colour, height=0.8, alpha=0.15, label=f"{row.label} focus")
         axes.vlines(list(row.frames), y - 0.35, y + 0.35, colors="grey", linewidth=0.6, label=f"{row.label} frames")
-        _bars(axes, row.intervals, y, colour, height=0.4, alpha=0.9, label=row.label)
+        _bars(axes, within(row.intervals), y, colour, height=0.4, alpha=0.9, label=row.label)
         labels.append(row.label)
     axes.set_yticks([lines - 1 - index for index in range(lines)], labels)
     margin = 0.01 * max(duration, 1e-6)
@@ -126,11 +147,14 @@ def boxes_figure(image: Image.Image, layers: Sequence[BoxLayer], *,
 
 
 def save_figure(figure: Figure, path: str | os.PathLike) -> Path:
-    """Write `figure` to `path` atomically and close it."""
+    """Write `figure` to `path` atomically and close it. A character the font lacks (model output can
+    hold any) is drawn as a box without a warning per character."""
     path = Path(path)
-    figure.tight_layout()
-    with atomic_writer(path, "wb") as handle:
-        figure.savefig(handle, format=path.suffix.lstrip(".").lower() or "png", dpi=120)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)
+        figure.tight_layout()
+        with atomic_writer(path, "wb") as handle:
+            figure.savefig(handle, format=path.suffix.lstrip(".").lower() or "png", dpi=120)
     plt.close(figure)
     return path
 

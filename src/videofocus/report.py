@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from videofocus.errors import DataError  # noqa: E402
 from videofocus.perception import PerceptionResult  # noqa: E402
-from videofocus.plots import TimelineRow, plot_timeline, timeline_rows  # noqa: E402
+from videofocus.plots import TimelineRow, plot_timeline, result_title, timeline_rows  # noqa: E402
 from videofocus.schema import Sample, atomic_writer, iter_jsonl, read_samples  # noqa: E402
 
 EVAL_METRICS_FILE = "metrics.json"      # what videofocus.evaluate writes per run folder
@@ -247,7 +247,9 @@ def plot_example_timelines(eval_dir: str | os.PathLike, out_dir: str | os.PathLi
         rows = _flash_row(sample) + timeline_rows(result)
         path = Path(out_dir) / f"{prefix}_{len(paths) + 1}.png"
         paths.append(plot_timeline(rows, sample.media.duration or _last_time(result), path,
-                                   ground_truth=_truth(sample), title=_timeline_title(sample, result)))
+                                   ground_truth=_truth(sample),
+                                   title=result_title(sample.question, result,
+                                                      truth=sample.answer if sample.options else None)))
     return paths
 
 
@@ -262,12 +264,6 @@ def _flash_row(sample: Sample) -> list[TimelineRow]:
     return [TimelineRow(label="answer visible", intervals=[(float(meta["flash_start"]), float(meta["flash_end"]))])]
 
 
-def _timeline_title(sample: Sample, result: PerceptionResult) -> str:
-    question = sample.question if len(sample.question) <= 60 else sample.question[:57] + "..."
-    if not sample.options:
-        return f'"{question}"'
-    answers = " → ".join(round_.option or "?" for round_ in result.rounds)
-    return f'"{question}"  truth {sample.answer}, rounds {answers}'
 
 
 def _last_time(result: PerceptionResult) -> float:

@@ -11,9 +11,6 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColum
 
 from videofocus.cli.app import console, data_app, err_console
 from videofocus.data.converters import CONVERTERS, ConvertOptions, get_converter, run_conversion
-from videofocus.data.stats import compute_stats, format_stats, plot_duration_histogram
-from videofocus.data.validate import validate_file
-from videofocus.data.vtts import BuildPaths, BuildProgress, build_dataset, format_report, load_build_config
 from videofocus.errors import DataError
 from videofocus.schema import read_samples
 
@@ -33,18 +30,19 @@ def validate(
     max_errors: int = typer.Option(50, "--max-errors", min=1, help="How many errors to list."),
 ) -> None:
     """Check a samples file: every bad line, field and clue, with file:line. Exit 1 if any."""
+    from videofocus.data.validate import validate_file
+
     report = validate_file(file, media_root=media_root, check_media=check_media, max_errors=max_errors)
     for error in report.errors:
         err_console.print(str(error), markup=False, highlight=False, soft_wrap=True)
     hidden = report.error_count - len(report.errors)
     if hidden:
         err_console.print(f"... and {hidden} more error(s)", highlight=False, soft_wrap=True)
-    checked = " and their media" if check_media else ""
+    checked = " (media checked)" if check_media else ""
     if not report.ok:
-        err_console.print(f"[bold red]{report.error_count} error(s)[/] in {report.samples} valid sample(s){checked}",
-                          highlight=False, soft_wrap=True)
+        err_console.print(f"{file}: {report.summary()}{checked}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(code=1)
-    console.print(f"{file}: {report.samples} samples{checked} OK", highlight=False, soft_wrap=True)
+    console.print(f"{file}: {report.summary()}{checked}", markup=False, highlight=False, soft_wrap=True)
 
 
 @data_app.command("stats")
@@ -54,6 +52,8 @@ def stats(
     bins: int = typer.Option(10, "--bins", min=1, help="Histogram bins in the terminal."),
 ) -> None:
     """Counts by task, source, media, clue and applicable reward; a duration histogram."""
+    from videofocus.data.stats import compute_stats, format_stats, plot_duration_histogram
+
     summary = compute_stats(read_samples(file))
     if not summary.samples:
         raise DataError("the file holds no samples (no non-blank line)", path=str(file))
@@ -117,6 +117,9 @@ def build(
                                            "(default: the config's media_root, else the input's folder)."),
 ) -> None:
     """Verify, reason and rank samples with an LLM and a VLM (VideoChat-R1.5's VTTS-80K pipeline)."""
+    from videofocus.data.stats import compute_stats, format_stats
+    from videofocus.data.vtts import BuildPaths, BuildProgress, build_dataset, format_report, load_build_config
+
     config = load_build_config(config_path)
     columns = (SpinnerColumn(), TextColumn("building"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[tokens]} tokens, ~${task.fields[cost]:.4f}, {task.fields[cached]} cached"),

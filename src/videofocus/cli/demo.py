@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import shlex
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from videofocus.cli.app import app, console
-from videofocus.report import BASELINE_LABEL, NOT_ABOVE_MARK, Cell, ResultsTable
+from videofocus.cli.app import app, console, stop_on_ctrl_c, this_command
+
+if TYPE_CHECKING:
+    from videofocus.report import Cell, ResultsTable
 
 
 @app.command()
@@ -40,18 +41,21 @@ def demo(
     whether the targets were met."""
     from videofocus.demo import build_warmup as build, demo_settings, run_demo
 
-    command = shlex.join(["videofocus", *sys.argv[1:]])
+    command = this_command()
     overrides = {"seed": seed, **({"threads": threads} if threads is not None else {})}
     if install and not build_warmup:
         raise typer.BadParameter("--install goes with --build-warmup", param_hint="--install")
     if build_warmup:
-        model = build(out, demo_settings("warmup", **overrides), console=console, command=command, install=install)
+        with stop_on_ctrl_c(lambda: _where_demo_stopped(out)):
+            model = build(out, demo_settings("warmup", **overrides), console=console, command=command,
+                          install=install)
         console.print(f"Warm-up model: {model}", highlight=False)
         return
     preset = "tiny" if tiny else "scratch" if from_scratch else "quick" if quick else "full"
     if quick and from_scratch:
         overrides.update(warmup="scratch", sft_steps=150)
-    result = run_demo(out, demo_settings(preset, **overrides), console=console, command=command)
+    with stop_on_ctrl_c(lambda: _where_demo_stopped(out)):
+        result = run_demo(out, demo_settings(preset, **overrides), console=console, command=command)
     for target in result.targets:
         console.print(f"{'[green]met' if target.met else '[bold red]MISSED'}[/]: {target.goal} ({target.detail})",
                       highlight=False, soft_wrap=True)
@@ -59,9 +63,18 @@ def demo(
     console.print(f"Report: {result.report}", highlight=False)
 
 
+def _where_demo_stopped(out: Path) -> str:
+    from videofocus.demo import DemoLayout
+
+    done = DemoLayout(out).finished_stages()
+    finished = f"finished stages ({', '.join(done)}) are kept in {out}" if done else f"no stage finished yet in {out}"
+    return f"{finished}; to go on from the stage it stopped in, run the same command again: {this_command()}"
+
+
 def results_table(table: ResultsTable) -> Table:
     """The results as a rich table that fits a terminal: the video-blind row, then a row per model and
     round, a column per metric; value ± standard error, marked where not above the video-blind row."""
+    from videofocus.report import BASELINE_LABEL, NOT_ABOVE_MARK
     shown = Table(title="Held-out results (%)", title_justify="left", caption_justify="left",
                   caption=f"r1: one round, uniform frames; r2, r3: iterative perception, same budget. "
                           f"{NOT_ABOVE_MARK}: not above the video-blind row by more than its standard error")

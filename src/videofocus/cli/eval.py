@@ -6,16 +6,20 @@ from __future__ import annotations
 import shlex
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from videofocus.cli.app import app, console
+from videofocus.cli.app import app, console, stop_on_ctrl_c, this_command
 from videofocus.cli.model_defaults import model_input_defaults
 from videofocus.cli.score import DEFAULT_TRACK_UNITS_OPTION, BenchmarkName, TrackUnitsOption
-from videofocus.evaluate import EvalResult, EvalSettings, GenerationSettings, evaluate, parse_rounds
+from videofocus.evaluate import EvalSettings, GenerationSettings, parse_rounds
 from videofocus.media.budget import RELEASED_BUDGETS, released_budget
 from videofocus.perception import PerceptionOptions
+
+if TYPE_CHECKING:
+    from videofocus.evaluate import EvalResult
 
 _PERCEPTION = PerceptionOptions()
 _GENERATION = GenerationSettings()
@@ -100,6 +104,8 @@ def eval_command(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Evaluate a model on a benchmark, reporting metrics after each listed perception round."""
+    from videofocus.evaluate import evaluate
+
     if released is not None:
         budget = released_budget(released)
         num_frames, fps, max_frames = None, budget.fps, budget.max_frames
@@ -119,11 +125,20 @@ def eval_command(
                             limit=limit, batch_size=batch_size, seed=seed, track_units=track_units.value,
                             generation=generation)
     folder = output or Path("eval") / f"{benchmark.value}-{Path(model).name}"
-    result = evaluate(annotations, folder, settings, model=model, media_root=media_root, device=device,
-                      progress=progress, command=_command_line(context),
-                      allow_media_outside_root=allow_media_outside_root)
+    with stop_on_ctrl_c(lambda: _where_eval_stopped(folder)):
+        result = evaluate(annotations, folder, settings, model=model, media_root=media_root, device=device,
+                          progress=progress, command=_command_line(context),
+                          allow_media_outside_root=allow_media_outside_root)
     if result is not None:
         _print_result(result)
+
+
+def _where_eval_stopped(folder: Path) -> str:
+    from videofocus.evaluate.store import PredictionStore
+
+    done = len(PredictionStore(folder).lines())
+    return (f"{done} sample(s) evaluated so far are kept in {folder}; to go on from there, run the same "
+            f"command again: {this_command()}")
 
 
 def _command_line(context: typer.Context) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 import typer
 from rich.table import Table
 
@@ -14,10 +14,11 @@ from videofocus.cli.app import app, console, err_console
 from videofocus.errors import MediaError
 from videofocus.media.budget import IMAGE_FACTOR, VIDEO_MAX_PIXELS, VIDEO_MIN_PIXELS, PixelBudget, clip_frame_size
 from videofocus.media.image import smart_resize
-from videofocus.media.sampling import clue_mask
-from videofocus.media.sheet import contact_sheet
-from videofocus.media.video import VideoInfo, probe, read_frames
-from videofocus.perception.views import FOCUS_SAMPLING, first_round_indices, refocus
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from videofocus.media.video import VideoInfo
 
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*-\s*(\d+(?:\.\d*)?|\.\d+)\s*$")
 _SHEET_THUMB_WIDTH = 256
@@ -75,6 +76,10 @@ def frames(
 
     Examples: `videofocus frames clip.mp4 -n 16`, `videofocus frames clip.mp4 --fps 2 --json`,
     `videofocus frames clip.mp4 -n 32 --focus 12.5-17.0 --key-ratio 0.5 --sheet sheet.png`."""
+    from videofocus.media.sheet import contact_sheet
+    from videofocus.media.video import probe, read_frames
+    from videofocus.perception.views import FOCUS_SAMPLING, first_round_indices
+
     intervals = _parse_focus(focus)
     if sampling not in FOCUS_SAMPLING:
         raise typer.BadParameter(f"choose one of {', '.join(FOCUS_SAMPLING)}", param_hint="--sampling")
@@ -100,6 +105,9 @@ def _round_two(info: VideoInfo, first_round: np.ndarray, intervals: list[tuple[f
     """The perception loop's round 2 for this clue (`perception.views.refocus`). MediaError when the
     loop could not focus (it would show round 1's frames again); a note when the clue holds fewer
     frames than the share asked for."""
+    from videofocus.media.sampling import clue_mask
+    from videofocus.perception.views import refocus
+
     focused = refocus(info, first_round, first_round, intervals, mode=sampling, key_ratio=key_ratio)
     if focused.fallback is not None:
         raise MediaError(f"{info.path}: cannot focus: {focused.fallback}; the perception loop would show the "
@@ -127,6 +135,8 @@ def _model_frame_size(info: VideoInfo, num_frames: int, *, min_pixels: int, max_
 def _print_table(info: VideoInfo, indices: np.ndarray, intervals: list[tuple[float, float]],
                  model_size: tuple[int, int]) -> None:
     """`model_size` (height, width): each frame as the model gets it (encode_prompts' resize)."""
+    from videofocus.media.sampling import clue_mask
+
     model_h, model_w = model_size
     rotated = f", rotated {info.rotation}°" if info.rotation else ""
     console.print(f"[bold]{info.path}[/]: {info.duration:.2f}s, {info.num_frames} frames at "

@@ -13,7 +13,7 @@ from typer.core import TyperCommand
 from videofocus.cli.app import app, console
 from videofocus.cli.model_defaults import model_input_defaults
 from videofocus.errors import ConfigError
-from videofocus.perception import PerceptionOptions, PerceptionResult, RoundResult, perceive
+from videofocus.perception import PerceptionOptions, PerceptionResult, RoundResult
 from videofocus.perception.questions import question_sample
 from videofocus.schema import Sample
 
@@ -111,6 +111,7 @@ def infer(
 ) -> None:
     """Answer a question about a video or an image, re-looking where the model points (ITP)."""
     from videofocus.backends.hf import HFBackend
+    from videofocus.perception import perceive
 
     sample = _sample(video, image, question, options, task)
     pixels, num_frames = model_input_defaults(model, num_frames=num_frames, fps=fps, video_min_pixels=min_pixels,
@@ -178,9 +179,9 @@ def _answer(round_: RoundResult) -> str:
 
 def _plot(result: PerceptionResult, sample: Sample, path: Path) -> None:
     from videofocus.media.image import load_image
-    from videofocus.plots import box_layers, plot_boxes, plot_timeline, timeline_rows
+    from videofocus.plots import box_layers, plot_boxes, plot_timeline, result_title, timeline_rows
 
-    title = f"{sample.question[:60]}"
+    title = result_title(sample.question, result)
     if result.media_type == "video":
         plot_timeline(timeline_rows(result), sample.media.duration or 0.0, path, title=title)
     else:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from videofocus.cli.app import app, console
+from videofocus.cli.app import app, console, stop_on_ctrl_c, this_command
 
 CONFIG_HELP = "YAML recipe (see configs/); every key is a field of the config dataclass."
 OVERRIDES_HELP = "key=value overrides of the recipe, e.g. learning_rate=2e-6 max_steps=100."
@@ -26,7 +26,9 @@ def train(
     from videofocus.train.config import GRPOConfig, load_config
     from videofocus.train.grpo import train_grpo
 
-    output = train_grpo(load_config(GRPOConfig, config, overrides), resume=resume)
+    recipe = load_config(GRPOConfig, config, overrides)
+    with stop_on_ctrl_c(lambda: _where_training_stopped(recipe.output_dir)):
+        output = train_grpo(recipe, resume=resume)
     console.print(f"trained model and processor saved in {output}", highlight=False)
 
 
@@ -40,5 +42,17 @@ def sft(
     from videofocus.train.config import SFTConfig, load_config
     from videofocus.train.sft import train_sft
 
-    output = train_sft(load_config(SFTConfig, config, overrides), resume=resume)
+    recipe = load_config(SFTConfig, config, overrides)
+    with stop_on_ctrl_c(lambda: _where_training_stopped(recipe.output_dir)):
+        output = train_sft(recipe, resume=resume)
     console.print(f"trained model and processor saved in {output}", highlight=False)
+
+
+def _where_training_stopped(output_dir: str) -> str:
+    """The newest checkpoint and the command that continues from it, or that there is none yet."""
+    from videofocus.train.checkpoint import latest_checkpoint
+
+    checkpoint = latest_checkpoint(output_dir)
+    if checkpoint is None:
+        return f"no checkpoint in {output_dir} yet (one is written every save_steps steps); nothing to resume"
+    return f"the last checkpoint is {checkpoint}; to continue from it: {this_command('--resume')}"

@@ -3,8 +3,9 @@
 
 Checks: each line is a JSON object and a valid Sample; ids are unique; clues lie inside the media
 as the sample declares it (duration, width, height). With `check_media`: each media file exists and
-decodes (a video's first frame, a whole image), its real duration and size match what the sample
-declares, and the clues lie inside the real video/image."""
+decodes (a video's first frame and its last keyframe run, a whole image), a video's frames last as
+long as its header says (a file cut short fails here, not in the middle of an evaluation), its real
+duration and size match what the sample declares, and the clues lie inside the real video/image."""
 
 from __future__ import annotations
 
@@ -38,7 +39,9 @@ class MediaFacts:
 class ValidationReport:
     path: Path
     max_errors: int
-    samples: int = 0
+    lines: int = 0              # non-blank lines checked
+    samples: int = 0            # lines that parse as a sample
+    lines_with_errors: int = 0  # lines with at least one error (bad samples and unparsable lines)
     error_count: int = 0
     errors: list[DataError] = field(default_factory=list)  # the first `max_errors`
 
@@ -51,6 +54,13 @@ class ValidationReport:
         if len(self.errors) < self.max_errors:
             self.errors.append(error)
 
+    def summary(self) -> str:
+        """Counts that add up: lines with errors + lines without = lines."""
+        if self.ok:
+            return f"{self.samples} samples OK"
+        return (f"{self.lines_with_errors} of {self.lines} line(s) with errors ({self.error_count} error(s) in all), "
+                f"{self.lines - self.lines_with_errors} OK")
+
 
 def validate_file(path: str | os.PathLike, *, media_root: str | os.PathLike | None = None,
                   check_media: bool = False, max_errors: int = 50) -> ValidationReport:
@@ -60,24 +70,31 @@ def validate_file(path: str | os.PathLike, *, media_root: str | os.PathLike | No
     report = ValidationReport(path=path, max_errors=max_errors)
     media = MediaChecker(Path(media_root) if media_root is not None else path.parent) if check_media else None
     first_line_of: dict[str, int] = {}
-    lines = 0
     for number, text in iter_nonblank_lines(path):
-        lines += 1
-        try:
-            sample = parse_sample(decode_jsonl_line(text, path=path, line=number), path=path, line=number)
-        except DataError as error:
-            report.add(error)
-            continue
-        report.samples += 1
-        if sample.id in first_line_of:
-            report.add(DataError(f"duplicate id {sample.id!r} (first on line {first_line_of[sample.id]})",
-                                 path=str(path), line=number, field="id"))
-        first_line_of.setdefault(sample.id, number)
-        for message, field_name in _sample_problems(sample, media):
-            report.add(DataError(message, path=str(path), line=number, field=field_name))
-    if not lines:
+        report.lines += 1
+        errors_before = report.error_count
+        _check_line(report, number, text, media, first_line_of)
+        report.lines_with_errors += report.error_count > errors_before
+    if not report.lines:
         report.add(DataError("the file holds no samples (no non-blank line)", path=str(path)))
     return report
+
+
+def _check_line(report: ValidationReport, number: int, text: str, media: MediaChecker | None,
+                first_line_of: dict[str, int]) -> None:
+    path = report.path
+    try:
+        sample = parse_sample(decode_jsonl_line(text, path=path, line=number), path=path, line=number)
+    except DataError as error:
+        report.add(error)
+        return
+    report.samples += 1
+    if sample.id in first_line_of:
+        report.add(DataError(f"duplicate id {sample.id!r} (first on line {first_line_of[sample.id]})",
+                             path=str(path), line=number, field="id"))
+    first_line_of.setdefault(sample.id, number)
+    for message, field_name in _sample_problems(sample, media):
+        report.add(DataError(message, path=str(path), line=number, field=field_name))
 
 
 def _sample_problems(sample: Sample, media: MediaChecker | None) -> list[tuple[str, str]]:
@@ -166,13 +183,17 @@ class MediaChecker:
 
 
 def read_video_facts(path: Path) -> MediaFacts:
-    """Probe a video and decode its first frame (MediaError if either fails)."""
+    """Probe a video, check that its frames last as long as its header says, and decode its first
+    frame and its last keyframe run, where a file cut short breaks (DataError / MediaError)."""
     from videofocus.media.video import probe, read_frames  # decoding stack only when media is checked
 
     info = probe(path)
     if info.num_frames < 1:
         raise DataError("the video has no frames", path=str(path))
-    read_frames(info, [0])
+    if info.header_duration is not None and info.header_duration > info.duration + TIME_TOLERANCE_S:
+        raise DataError(f"truncated: the header says {info.header_duration:.2f} s but the frames end at "
+                        f"{info.duration:.2f} s", path=str(path))
+    read_frames(info, [0, info.num_frames - 1])
     return MediaFacts(duration=float(info.duration), width=int(info.width), height=int(info.height))
 
 

@@ -83,6 +83,11 @@ class DemoLayout:
     def marker(self, stage: str) -> Path:
         return self.root / ".stages" / f"{stage}.json"
 
+    def finished_stages(self) -> list[str]:
+        """The names of the stages whose marker is written, in the order they finished."""
+        markers = (self.root / ".stages").glob("*.json")
+        return [path.stem for path in sorted(markers, key=lambda path: path.stat().st_mtime_ns)]
+
 
 @dataclass(frozen=True)
 class DemoResult:

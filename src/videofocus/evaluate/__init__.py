@@ -34,9 +34,20 @@ machine without GPUs too; the processes then talk over gloo). Each process evalu
 index modulo N is its rank into shards/rank{r}.jsonl; the main process merges them in annotation order.
 """
 
-from videofocus.evaluate.report import Failure
-from videofocus.evaluate.runner import EvalResult, build_backend, evaluate, evaluate_batch
+from typing import TYPE_CHECKING
+
 from videofocus.evaluate.settings import EvalSettings, GenerationSettings, parse_rounds
+from videofocus.lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from videofocus.evaluate.report import Failure
+    from videofocus.evaluate.runner import EvalResult, build_backend, evaluate, evaluate_batch
+
+# The runner and the report import torch, transformers and matplotlib: only when used.
+__getattr__ = lazy_attributes(__name__, {
+    "Failure": "videofocus.evaluate.report", "EvalResult": "videofocus.evaluate.runner",
+    "build_backend": "videofocus.evaluate.runner", "evaluate": "videofocus.evaluate.runner",
+    "evaluate_batch": "videofocus.evaluate.runner"})
 
 __all__ = ["EvalResult", "EvalSettings", "Failure", "GenerationSettings", "build_backend", "evaluate",
            "evaluate_batch", "parse_rounds"]

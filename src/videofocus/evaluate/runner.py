@@ -19,6 +19,7 @@ import time
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
+                           TimeElapsedColumn)
 from rich.text import Text
 
 from videofocus.backends.base import Backend
@@ -111,8 +112,10 @@ def evaluate(annotations: str | os.PathLike, output_dir: str | os.PathLike, sett
                 if index % state.num_processes == state.process_index and sample.id not in finished_before]
         if mine:
             backend = backend or loaded or load()
-            label = settings.benchmark + (f" (process {state.process_index + 1} of {state.num_processes})"
-                                          if state.num_processes > 1 else "")
+            # Named by what the samples ask (the benchmark only says how they are scored).
+            tasks = settings.perception.task or ", ".join(dict.fromkeys(sample.task for _, sample in mine))
+            label = tasks + (f" (process {state.process_index + 1} of {state.num_processes})"
+                             if state.num_processes > 1 else "")
             _run_samples(mine, backend, settings, media_root, store, state.process_index,
                          show=progress and state.is_main_process, label=label)
         state.wait_for_everyone()
@@ -239,7 +242,7 @@ def _run_samples(indexed: Sequence[tuple[int, Sample]], backend: Backend, settin
                  media_root: Path, store: PredictionStore, rank: int, *, show: bool, label: str) -> None:
     """Evaluate `indexed` (annotation index, sample) in batches, appending each line as it is done."""
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), _RateColumn(),
-                  TextColumn("ETA"), TimeRemainingColumn(), TimeElapsedColumn(),
+                  TextColumn("ETA"), _RemainingColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), disable=not show) as bar:
         task = bar.add_task(label, total=len(indexed))
         # A sampling backend draws a batch's samples from one random stream, so a sample's result would
@@ -322,9 +325,27 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def _mean_rate(task: Task) -> float | None:
+    """Samples per second since the bar started. (rich's own speed looks only at the last updates: a
+    batch finishing at once makes it huge at the start, and it is stale at the end.)"""
+    elapsed = task.finished_time if task.finished else task.elapsed
+    return task.completed / elapsed if task.completed and elapsed else None
+
+
 class _RateColumn(ProgressColumn):
-    """Samples per second."""
+    """Samples per second, the mean since the start."""
 
     def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:.2f} samples/s" if speed else "- samples/s", style="progress.data.speed")
+        rate = _mean_rate(task)
+        return Text(f"{rate:.2f} samples/s" if rate else "- samples/s", style="progress.data.speed")
+
+
+class _RemainingColumn(ProgressColumn):
+    """Time left at the mean rate since the start."""
+
+    def render(self, task: Task) -> Text:
+        rate = _mean_rate(task)
+        if task.total is None or rate is None:
+            return Text("-:--:--", style="progress.remaining")
+        seconds = round((task.total - task.completed) / rate)
+        return Text(str(timedelta(seconds=seconds)), style="progress.remaining")

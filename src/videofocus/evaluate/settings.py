@@ -7,8 +7,9 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from videofocus.errors import ConfigError
+from videofocus.media.budget import VIDEO_MAX_PIXELS, VIDEO_MIN_PIXELS
+from videofocus.media.image import IMAGE_MAX_PIXELS, IMAGE_MIN_PIXELS
 from videofocus.metrics import DEFAULT_TRACK_UNITS, TrackUnits, get_benchmark
-from videofocus.models.inputs import IMAGE_MAX_PIXELS, IMAGE_MIN_PIXELS, VIDEO_MAX_PIXELS, VIDEO_MIN_PIXELS
 from videofocus.perception import PerceptionOptions
 
 BackendName = Literal["hf", "vllm"]

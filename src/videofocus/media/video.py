@@ -31,7 +31,9 @@ class VideoInfo:
     `width`/`height` are the display size (after `rotation`). `rotation` is the clockwise angle in
     degrees (0, 90, 180, 270) by which decoded pictures are turned for display, as in the classic
     `rotate` tag. `frame_times[i]` is frame i's time in seconds from the first frame
-    (`pts - start_time`), sorted; `pts` holds the same times as integers in `time_base`."""
+    (`pts - start_time`), sorted; `pts` holds the same times as integers in `time_base`.
+    `header_duration` is what the container's header declares for the stream (None if nothing):
+    longer than `duration` when the file was cut short after its header was written."""
 
     path: str
     duration: float
@@ -46,6 +48,7 @@ class VideoInfo:
     time_base: Fraction = field(repr=False)
     keyframe_indices: np.ndarray = field(repr=False)
     codec: str = ""
+    header_duration: float | None = None
 
 
 @dataclass(eq=False)
@@ -172,9 +175,11 @@ class _Packets:
     pts: np.ndarray          # int64, presentation order
     keyframe_pts: np.ndarray
     end_pts: int             # where the last frame ends
+    header_duration: int | None = None  # what the container's header declares, in time_base
 
 
 def _packet_table(container, stream, path: Path) -> _Packets:
+    header_duration = stream.duration  # read while the container is open
     pts, keys, durations = [], [], []
     try:
         for packet in container.demux(stream):
@@ -196,7 +201,8 @@ def _packet_table(container, stream, path: Path) -> _Packets:
     if keyframe_pts.size == 0 or keyframe_pts[0] > unique_pts[0]:
         keyframe_pts = np.concatenate([unique_pts[:1], keyframe_pts])  # decoding starts at the start
     last_duration = durations[int(np.argmax(pts_array))]
-    return _Packets(unique_pts, keyframe_pts, int(unique_pts[-1] + _frame_step(unique_pts, last_duration, stream)))
+    return _Packets(unique_pts, keyframe_pts, int(unique_pts[-1] + _frame_step(unique_pts, last_duration, stream)),
+                    header_duration)
 
 
 def _frame_step(sorted_pts: np.ndarray, last_duration: int, stream: av.VideoStream) -> int:
@@ -225,7 +231,8 @@ def _video_info(path: Path, stream, packets: _Packets, first_frame, rotation: in
         height=height, rotation=rotation, start_time=float(start * time_base),
         frame_times=frame_times, pts=packets.pts, time_base=time_base,
         keyframe_indices=np.searchsorted(packets.pts, packets.keyframe_pts),
-        codec=stream.codec_context.name)
+        codec=stream.codec_context.name,
+        header_duration=float(packets.header_duration * time_base) if packets.header_duration else None)
 
 
 def trim(info: VideoInfo, start: float, end: float) -> VideoInfo:

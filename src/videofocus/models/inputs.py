@@ -68,16 +68,12 @@ from transformers import BatchFeature, Qwen2_5_VLProcessor, Qwen3VLProcessor
 from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize
 
 from videofocus.errors import ConfigError, MediaError
-from videofocus.media.budget import PixelBudget, clip_frame_size
+from videofocus.media.budget import VIDEO_MAX_PIXELS, VIDEO_MIN_PIXELS, PixelBudget, clip_frame_size
+from videofocus.media.image import IMAGE_MAX_PIXELS, IMAGE_MIN_PIXELS
 
 if TYPE_CHECKING:
     from videofocus.media.video import Clip
 
-# Per-frame / per-image pixel limits (SPEC: video 128-768 x 28 x 28, image 4-768 x 28 x 28).
-VIDEO_MIN_PIXELS = 128 * 28 * 28
-VIDEO_MAX_PIXELS = 768 * 28 * 28
-IMAGE_MIN_PIXELS = 4 * 28 * 28
-IMAGE_MAX_PIXELS = 768 * 28 * 28
 TICKS_PER_SECOND = 1000  # resolution of the virtual timeline the video metadata describes
 
 QwenProcessor = Qwen2_5_VLProcessor | Qwen3VLProcessor
@@ -141,6 +137,10 @@ def encode_prompts(processor: QwenProcessor, prompts: list[Prompt], *,
     if clips:
         call.update(videos=[_resize_frames(processor, frames, video_limits) for frames, _ in clips],
                     video_metadata=[_video_metadata(times) for _, times in clips], do_sample_frames=False)
+        if isinstance(processor, Qwen3VLProcessor):
+            # The frames come sized (do_resize=False), so transformers' per-frame cap has nothing to do;
+            # saying so explicitly also keeps its every-load notice about the cap's default away.
+            call["cap_pixels_per_frame"] = False
     batch = processor(**call)
     if clips and isinstance(processor, Qwen2_5_VLProcessor):
         batch["second_per_grid_ts"] = torch.tensor([second_per_grid(times, patch) for _, times in clips],

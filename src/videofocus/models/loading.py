@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
+import huggingface_hub
 import torch
 from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
+from transformers.utils import logging as hf_logging
 
 from videofocus.errors import ConfigError, VideoFocusError
 
@@ -22,6 +26,7 @@ _DTYPES = {
 }
 # "org/name" or "name" as the Hub spells repository ids.
 _HUB_ID = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
+_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")  # one of them names every checkpoint's weights
 
 
 def load_model(path_or_id: str | Path, *, dtype: torch.dtype | str | None = None,
@@ -39,10 +44,12 @@ def load_model(path_or_id: str | Path, *, dtype: torch.dtype | str | None = None
     attn_implementation = attn_implementation or _default_attention(device, dtype)
     source = _resolve_source(path_or_id)
     try:
-        config = AutoConfig.from_pretrained(source)
-        processor = AutoProcessor.from_pretrained(source)
-        model = AutoModelForImageTextToText.from_pretrained(
-            source, config=config, dtype=dtype, attn_implementation=attn_implementation, device_map=str(device))
+        # Reading weights already on disk is quick and needs no bar; a first download keeps its bars.
+        with no_progress_bars() if _weights_on_disk(source) else nullcontext():
+            config = AutoConfig.from_pretrained(source)
+            processor = AutoProcessor.from_pretrained(source)
+            model = AutoModelForImageTextToText.from_pretrained(
+                source, config=config, dtype=dtype, attn_implementation=attn_implementation, device_map=str(device))
     except (OSError, ValueError) as exc:
         where = "from the directory" if Path(source).is_dir() else "from the Hugging Face Hub (not a local directory)"
         raise VideoFocusError(f"cannot load a model '{path_or_id}' {where}: {_first_line(exc)}") from exc
@@ -80,7 +87,44 @@ def _resolve_source(path_or_id: str | Path) -> str:
         raise VideoFocusError(f"'{text}' is a file; give the model directory (the one with config.json)")
     if isinstance(path_or_id, Path) or text.startswith((".", "/", "~")) or not _HUB_ID.match(text):
         raise VideoFocusError(f"no model directory at '{text}'")
+    _check_hub_model(text)
     return text
+
+
+def _check_hub_model(repo_id: str) -> None:
+    """Fail at once when `repo_id` is neither in the local Hub cache nor on a Hub that answers;
+    transformers would otherwise retry the download for half a minute before failing offline."""
+    if isinstance(huggingface_hub.try_to_load_from_cache(repo_id, "config.json"), str):
+        return
+    neither = (f"'{repo_id}' is neither a local model folder nor a Hugging Face Hub model in the local cache, and "
+               "{why}; check the name, or give the path of the model folder")
+    if huggingface_hub.constants.HF_HUB_OFFLINE:
+        raise VideoFocusError(neither.format(why="the Hub is switched off (HF_HUB_OFFLINE)"))
+    try:
+        found = huggingface_hub.HfApi().repo_exists(repo_id)
+    except Exception as exc:  # whatever stops the Hub answering: no network, a proxy, a server error
+        raise VideoFocusError(neither.format(why=f"the Hub cannot be reached ({_first_line(exc)})")) \
+            from exc
+    if not found:
+        raise VideoFocusError(neither.format(why=f"the Hub has no model '{repo_id}'"))
+
+
+def _weights_on_disk(source: str) -> bool:
+    """Whether `source` is a model folder or a Hub model whose weights are in the local cache."""
+    return Path(source).is_dir() or any(isinstance(huggingface_hub.try_to_load_from_cache(source, name), str)
+                                        for name in _WEIGHT_FILES)
+
+
+@contextmanager
+def no_progress_bars() -> Iterator[None]:
+    """No transformers or Hub progress bars inside the block (as they were after it)."""
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 def _first_line(exc: BaseException) -> str:

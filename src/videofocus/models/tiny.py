@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -36,11 +34,11 @@ from transformers import (
     Qwen3VLVideoProcessor,
 )
 from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX, Qwen2Tokenizer
-from transformers.utils import logging as hf_logging
 
 from videofocus.errors import ConfigError
 from videofocus.storage import with_default_permissions
 from videofocus.models.chat_templates import CHAT_TEMPLATES
+from videofocus.models.loading import no_progress_bars
 
 Arch = Literal["qwen2_5_vl", "qwen3_vl"]
 ARCHS: tuple[str, ...] = ("qwen2_5_vl", "qwen3_vl")
@@ -138,7 +136,7 @@ def build_tiny_model(out_dir: str | Path, arch: Arch = "qwen2_5_vl", seed: int =
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
-        with _no_progress_bars():
+        with no_progress_bars():
             model.save_pretrained(staging)
         processor.save_pretrained(staging)
         with_default_permissions(staging)
@@ -149,17 +147,6 @@ def build_tiny_model(out_dir: str | Path, arch: Arch = "qwen2_5_vl", seed: int =
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return out_dir
-
-
-@contextmanager
-def _no_progress_bars() -> Iterator[None]:
-    was_enabled = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            hf_logging.enable_progress_bar()
 
 
 def train_tokenizer(vocab_size: int = 512) -> Qwen2Tokenizer:

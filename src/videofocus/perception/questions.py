@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from videofocus.errors import ConfigError
-from videofocus.schema import Sample
+from videofocus.schema import Sample, validation_problem
 from videofocus.tasks import get_task
 
 
@@ -38,4 +38,4 @@ def question_sample(path: str | os.PathLike, media_type: str, question: str, *, 
     try:
         return Sample(id=sample_id, task=task or default_task, media=media, question=question, options=options)
     except ValidationError as exc:
-        raise ConfigError(f"cannot ask this: {exc.errors()[0]['msg']}") from None
+        raise ConfigError(f"cannot ask this: {validation_problem(exc)[0]}") from None

@@ -1,0 +1,41 @@
+"""The command line starts without the heavy libraries: `--help`, `version` and every command's
+`--help` must not import torch, transformers or matplotlib (the commands import them when they run)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import videofocus
+
+HEAVY = ("torch", "transformers", "matplotlib")
+# Runs the CLI as the `videofocus` script does, then reports which heavy modules got imported.
+_PROBE = """
+import json, sys
+import videofocus.cli
+try:
+    videofocus.cli.main()
+except SystemExit:
+    pass
+print(json.dumps(sorted(name for name in {heavy} if name in sys.modules)), file=sys.stderr)
+"""
+
+
+def _heavy_imports(*args: str) -> list[str]:
+    env = {**os.environ, "PYTHONPATH": str(Path(videofocus.__file__).parents[1])}
+    done = subprocess.run([sys.executable, "-c", _PROBE.format(heavy=HEAVY), *args], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.stdout, done.stderr
+    return json.loads(done.stderr.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("args", [["--help"], ["version"], ["eval", "--help"], ["infer", "--help"],
+                                  ["train", "--help"], ["demo", "--help"], ["data", "synth", "--help"]],
+                         ids=" ".join)
+def test_cli_start_up_imports_no_heavy_library(args):
+    assert _heavy_imports(*args) == []
