@@ -136,7 +136,7 @@ def test_check_media_decodes_the_last_keyframe_run(tmp_path):
 
 def test_summary_counts_add_up(tmp_path):
     records = [sample_record(id="a"), mcq_record(id="b", answer="Z"), sample_record(id="c"),
-               sample_record(id="d", clue={"intervals": [[2.0, 14.0], [3.0, 15.0]]})]
+               sample_record(id="d", clue={"intervals": [[11.0, 14.0], [12.0, 15.0]]})]  # start after the video
     path = write_text(tmp_path / "s.jsonl", "\n".join(json.dumps(record) for record in records) + "\n{broken\n")
     report = validate_file(path)
     assert (report.lines, report.samples, report.lines_with_errors, report.error_count) == (5, 3, 3, 4)
