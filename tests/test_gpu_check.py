@@ -43,7 +43,8 @@ def test_every_trainer_case_runs_two_timed_steps(dry_run):
         assert len(result["steps"]) == 2
         for step in result["steps"]:
             sections = step["rollout"] + step["reference"] + step["policy"]
-            assert 0 < sections <= step["step_s"] + 1e-3
+            # Each of the four values is rounded to 1 ms in the report: the sum may pass the total by 2 ms.
+            assert 0 < sections <= step["step_s"] + 2e-3
             assert 0 < step["completion_tokens"] <= TINY.generations * TINY.completion_length
         # The memory formula's idea of what is trained and how large the model is matches the trainer's.
         assert result["trainable_parameters"] == result["trainable_parameters_formula"], case.name

@@ -18,7 +18,7 @@ runner = CliRunner()
 
 def test_released_budget_reaches_the_recorded_settings(monkeypatch):
     ran = {}
-    monkeypatch.setattr("videofocus.cli.eval.evaluate", lambda annotations, folder, settings, **_: ran.update(
+    monkeypatch.setattr("videofocus.evaluate.evaluate", lambda annotations, folder, settings, **_: ran.update(
         settings=settings.to_dict()))
     result = runner.invoke(app, ["eval", "--model", "m", "--benchmark", "mcq", "--annotations", "a.jsonl",
                                  "--num-frames", "64", "--released-budget", "r1.5-videomme"])
@@ -30,7 +30,7 @@ def test_released_budget_reaches_the_recorded_settings(monkeypatch):
 
 
 def test_unknown_released_budget_names_the_known_ones(monkeypatch):
-    monkeypatch.setattr("videofocus.cli.eval.evaluate", lambda *args, **kwargs: pytest.fail("evaluated"))
+    monkeypatch.setattr("videofocus.evaluate.evaluate", lambda *args, **kwargs: pytest.fail("evaluated"))
     result = runner.invoke(app, ["eval", "--model", "m", "--benchmark", "mcq", "--annotations", "a.jsonl",
                                  "--released-budget", "r2"])
     assert isinstance(result.exception, ConfigError) and "r1.5-mvbench" in str(result.exception)
@@ -51,7 +51,7 @@ def test_every_released_budget_names_its_source_file():
 
 def test_time_positions_option_reaches_the_recorded_settings(monkeypatch):
     ran = {}
-    monkeypatch.setattr("videofocus.cli.eval.evaluate", lambda annotations, folder, settings, **_: ran.update(
+    monkeypatch.setattr("videofocus.evaluate.evaluate", lambda annotations, folder, settings, **_: ran.update(
         settings=settings.to_dict()))
     base = ["eval", "--model", "m", "--benchmark", "mcq", "--annotations", "a.jsonl"]
     assert runner.invoke(app, [*base, "--time-positions", "exact"]).exit_code == 0
