@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,6 +35,7 @@ from videofocus.demo.baselines import video_blind_report
 from videofocus.demo.settings import DemoSettings
 from videofocus.demo.targets import TargetCheck, check_targets
 from videofocus.errors import ConfigError, DataError
+from videofocus.evaluate.manifest import git_state
 from videofocus.report import (NOT_ABOVE_MARK, Cell, CurvePanel, Figure, ResultsTable, plot_example_timelines,
                                plot_rounds, plot_training_curves, read_results, write_report)
 from videofocus.schema import atomic_writer, read_samples
@@ -141,8 +141,9 @@ def build_warmup(out_dir: str | Path, settings: DemoSettings, *, console: Consol
     timings, _ = _run_stages(layout, settings, plan, console, total=len(plan))
     if not install:
         return layout.trained("warmup")
+    source = git_state(Path(__file__).resolve().parent) or {}
     return warmup.install_warmup(layout.trained("warmup"), settings, seconds=sum(timings.values()),
-                                 commit=_git_commit(), command=command)
+                                 commit=source.get("commit"), command=command)
 
 
 def _run_stages(layout: DemoLayout, settings: DemoSettings, plan: list[_Stage], console: Console, *,
@@ -340,15 +341,6 @@ def _curve_panels(layout: DemoLayout) -> list[CurvePanel]:
               CurvePanel("continued SFT", layout.trained("sft") / "metrics.jsonl", SFT_CURVES),
               CurvePanel("GRPO", layout.trained("grpo") / "metrics.jsonl", GRPO_CURVES)]
     return [panel for panel in panels if panel.metrics_file.is_file()]
-
-
-def _git_commit() -> str | None:
-    """The commit of the source tree this package runs from, when it is a git checkout."""
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                              text=True, check=True, timeout=10).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 def _timeline_selections(settings: DemoSettings) -> list[str]:

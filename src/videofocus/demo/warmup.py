@@ -19,6 +19,7 @@ from typing import Any
 
 from videofocus.demo.settings import DemoSettings, warmup_fields
 from videofocus.errors import ConfigError, DataError
+from videofocus.evaluate.manifest import file_sha256
 from videofocus.schema import atomic_writer
 
 RECORD_FILE = "warmup.json"
@@ -35,14 +36,6 @@ def shipped_warmup() -> Path:
 def settings_hash(settings: DemoSettings) -> str:
     """sha256 of the settings that decide the warm-up model (`settings.WARMUP_FIELDS`)."""
     return hashlib.sha256(json.dumps(warmup_fields(settings), sort_keys=True).encode()).hexdigest()
-
-
-def file_hash(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_record(model_dir: str | os.PathLike | None = None) -> dict[str, Any]:
@@ -68,7 +61,7 @@ def check_matches(settings: DemoSettings, model_dir: str | os.PathLike | None = 
     names the first setting that differs."""
     folder = Path(model_dir or shipped_warmup())
     record = read_record(folder)
-    if file_hash(folder / WEIGHTS_FILE) != record["weights_sha256"]:
+    if file_sha256(folder / WEIGHTS_FILE) != record["weights_sha256"]:
         raise DataError("the weights are not the ones the warm-up record names (damaged or replaced)",
                         path=str(folder / WEIGHTS_FILE))
     wanted = warmup_fields(settings)
@@ -93,7 +86,7 @@ def install_warmup(trained_dir: str | os.PathLike, settings: DemoSettings, *, se
         if item.is_file() and item.name not in _NOT_SHIPPED:
             shutil.copy2(item, staging / item.name)
     record = {"settings": warmup_fields(settings), "settings_sha256": settings_hash(settings),
-              "weights_sha256": file_hash(staging / WEIGHTS_FILE), "build_seconds": round(seconds),
+              "weights_sha256": file_sha256(staging / WEIGHTS_FILE), "build_seconds": round(seconds),
               "commit": commit, "command": command}
     with atomic_writer(staging / RECORD_FILE) as handle:
         json.dump(record, handle, indent=1)

@@ -127,7 +127,7 @@ def environment() -> dict[str, Any]:
         except importlib.metadata.PackageNotFoundError:
             versions[name] = None
     return {"python": platform.python_version(), "platform": platform.platform(), "packages": versions,
-            "git": _git_state(Path(__file__).resolve().parent)}
+            "git": git_state(Path(__file__).resolve().parent)}
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -178,7 +178,7 @@ def _listing_sha256(directory: Path) -> str:
     return hashlib.sha256("\n".join(entries).encode()).hexdigest()
 
 
-def _git_state(directory: Path) -> dict[str, Any] | None:
+def git_state(directory: Path) -> dict[str, Any] | None:
     """{"commit", "dirty"} when `directory` lies in a git work tree, else None."""
     def git(*args: str) -> str | None:
         try:
