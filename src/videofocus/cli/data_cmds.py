@@ -9,15 +9,31 @@ from rich.markup import escape
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
 
+from typer.core import TyperCommand
+
 from videofocus.cli.app import console, data_app, err_console
-from videofocus.data.converters import CONVERTERS, ConvertOptions, get_converter, run_conversion
 from videofocus.errors import DataError
 from videofocus.schema import read_samples
 
 SKIPPED_SHOWN = 20  # skipped records listed one by one; the rest are counted
-# The formats, listed after the options; click keeps "\b" paragraphs as written.
-_FORMATS_HELP = "\b\nFormats (--from):\n" + "\n".join(
-    f"  {name:<21} {escape(converter.summary)}" for name, converter in sorted(CONVERTERS.items()))
+
+
+class _ConvertCommand(TyperCommand):
+    """`data convert`, whose help ends with the converters and their summaries. Listing them imports
+    every converter (PyAV and numpy among them), so the list is made when the help is shown, not
+    when the command line starts."""
+
+    @property
+    def epilog(self) -> str:
+        from videofocus.data.converters import CONVERTERS
+
+        # click keeps "\b" paragraphs as written.
+        return "\b\nFormats (--from):\n" + "\n".join(
+            f"  {name:<21} {escape(converter.summary)}" for name, converter in sorted(CONVERTERS.items()))
+
+    @epilog.setter
+    def epilog(self, _value: str | None) -> None:
+        pass   # click's constructor sets it; the property above is the epilog
 
 
 @data_app.command("validate")
@@ -63,7 +79,7 @@ def stats(
         console.print(f"histogram written to {plot}", highlight=False, soft_wrap=True)
 
 
-@data_app.command("convert", epilog=_FORMATS_HELP)
+@data_app.command("convert", cls=_ConvertCommand)
 def convert(
     source_format: str = typer.Option(..., "--from", help="Source format (listed below)."),
     input_path: Path = typer.Option(..., "--input", help="The dataset's annotation file or folder."),
@@ -86,6 +102,8 @@ def convert(
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Skip bad records (listed) instead of stopping."),
 ) -> None:
     """Convert a public dataset's annotations to the sample format (streaming, atomic write)."""
+    from videofocus.data.converters import ConvertOptions, get_converter, run_conversion
+
     converter = get_converter(source_format)
     options = ConvertOptions(input=input_path, source=source, split=split, media_root=media_root,
                              durations=durations, video_ext=video_ext, path_prefix=path_prefix,
