@@ -191,9 +191,7 @@ class Engine:
             jobs[0].publish(APIError(400, f"the media cannot be read: {reason}", code="media_unreadable"))
             return
         except Exception:
-            log.exception("perception failed for a batch of %d request(s)", len(jobs))
-            for job in jobs:
-                job.publish(APIError(500, "the model failed on this request (see the server log)", type="server_error"))
+            _fail_all(jobs, "perception failed for a batch of %d request(s)")
             return
         for job, result in zip(jobs, results):
             job.publish(result)
@@ -203,9 +201,15 @@ class Engine:
         try:
             generations = backend.generate([job.prompt for job in jobs])
         except Exception:
-            log.exception("generation failed for a batch of %d text request(s)", len(jobs))
-            for job in jobs:
-                job.publish(APIError(500, "the model failed on this request (see the server log)", type="server_error"))
+            _fail_all(jobs, "generation failed for a batch of %d text request(s)")
             return
         for job, generation in zip(jobs, generations):
             job.publish(generation)
+
+
+def _fail_all(jobs: list[Job], log_message: str) -> None:
+    """Log the exception being handled (with `log_message` % the batch size) and answer every job of
+    the batch with a server error that names no internals."""
+    log.exception(log_message, len(jobs))
+    for job in jobs:
+        job.publish(APIError(500, "the model failed on this request (see the server log)", type="server_error"))
