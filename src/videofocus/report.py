@@ -46,6 +46,10 @@ class MetricRow:
         return f"{self.title} {self.metric}"
 
 
+BASELINE_LABEL = "video-blind"
+NOT_ABOVE_MARK = "°"
+
+
 @dataclass(frozen=True)
 class Cell:
     """One value of a results table (%) and its standard error (percentage points)."""
@@ -83,6 +87,17 @@ class ResultsTable:
             return None
         cell = self.cell(row, model, round_number)
         return cell.value - baseline.value > cell.error
+
+    def cell_text(self, row: MetricRow, model: str, round_number: int) -> str:
+        """"value ± error", marked NOT_ABOVE_MARK where not above the baseline by more than the error."""
+        cell = self.cell(row, model, round_number)
+        mark = NOT_ABOVE_MARK if self.beats_baseline(row, model, round_number) is False else ""
+        return f"{cell.value:.1f} ± {cell.error:.1f}{mark}"
+
+    def baseline_text(self, row: MetricRow) -> str:
+        """The row's video-blind "value ± error" ("" without one)."""
+        baseline = self.baselines.get(row.label)
+        return "" if baseline is None else f"{baseline.value:.1f} ± {baseline.error:.1f}"
 
     def with_baselines(self, baselines: Mapping[str, Cell]) -> ResultsTable:
         return replace(self, baselines=dict(baselines))
@@ -139,10 +154,6 @@ def _round_metrics(path: Path, benchmark: str) -> dict[str, dict[str, Any]]:
     return {number: entry if isinstance(entry, dict) else {} for number, entry in data["rounds"].items()}
 
 
-BASELINE_LABEL = "video-blind"
-NOT_ABOVE_MARK = "°"
-
-
 def table_markdown(table: ResultsTable) -> str:
     """The table as markdown: a row per model and round (the video-blind baseline first, where the
     table has one), a column per task metric; each cell "value ± standard error", marked with
@@ -150,18 +161,11 @@ def table_markdown(table: ResultsTable) -> str:
     header = "| model | round | " + " | ".join(f"{row.title} {row.metric}" for row in table.rows) + " |"
     lines = [header, "| --- | ---: | " + " | ".join("---:" for _ in table.rows) + " |"]
     if table.baselines:
-        lines.append(f"| {BASELINE_LABEL} | – | " + " | ".join(
-            _cell_text(table.baselines[row.label]) if row.label in table.baselines else "" for row in table.rows)
-            + " |")
+        lines.append(f"| {BASELINE_LABEL} | – | " + " | ".join(table.baseline_text(row) for row in table.rows) + " |")
     for model, number in table.columns:
-        cells = [_cell_text(table.cell(row, model, number)) + (NOT_ABOVE_MARK if table.beats_baseline(
-            row, model, number) is False else "") for row in table.rows]
+        cells = [table.cell_text(row, model, number) for row in table.rows]
         lines.append(f"| {model} | r{number} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def _cell_text(cell: Cell) -> str:
-    return f"{cell.value:.1f} ± {cell.error:.1f}"
 
 
 # ----- figures ---------------------------------------------------------------------------------------

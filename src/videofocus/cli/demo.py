@@ -11,7 +11,7 @@ from rich.table import Table
 from videofocus.cli.app import app, console, stop_on_ctrl_c, this_command
 
 if TYPE_CHECKING:
-    from videofocus.report import Cell, ResultsTable
+    from videofocus.report import ResultsTable
 
 
 @app.command()
@@ -75,6 +75,7 @@ def results_table(table: ResultsTable) -> Table:
     """The results as a rich table that fits a terminal: the video-blind row, then a row per model and
     round, a column per metric; value ± standard error, marked where not above the video-blind row."""
     from videofocus.report import BASELINE_LABEL, NOT_ABOVE_MARK
+
     shown = Table(title="Held-out results (%)", title_justify="left", caption_justify="left",
                   caption=f"r1: one round, uniform frames; r2, r3: iterative perception, same budget. "
                           f"{NOT_ABOVE_MARK}: not above the video-blind row by more than its standard error")
@@ -83,17 +84,11 @@ def results_table(table: ResultsTable) -> Table:
     for row in table.rows:
         shown.add_column(f"{row.title}\n{row.metric}", justify="right")
     if table.baselines:
-        shown.add_row(BASELINE_LABEL, "–", *(_text(table.baselines[row.label]) if row.label in table.baselines
-                                             else "" for row in table.rows), end_section=True)
+        shown.add_row(BASELINE_LABEL, "–", *(table.baseline_text(row) for row in table.rows), end_section=True)
     for model in table.models:
         for number in table.rounds:
             shown.add_row(model if number == table.rounds[0] else "", f"r{number}",
-                          *(_text(table.cell(row, model, number))
-                            + (NOT_ABOVE_MARK if table.beats_baseline(row, model, number) is False else "")
-                            for row in table.rows),
+                          *(table.cell_text(row, model, number) for row in table.rows),
                           end_section=number == table.rounds[-1])
     return shown
 
-
-def _text(cell: Cell) -> str:
-    return f"{cell.value:.1f} ± {cell.error:.1f}"
