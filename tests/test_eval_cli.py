@@ -51,6 +51,13 @@ def test_metrics_json_equals_the_score_command_on_each_round_file(cli_run):
         assert json.loads(scored.stdout) == metrics["rounds"][number]
 
 
+def test_the_printed_table_gives_each_metric_with_its_standard_error(cli_run):
+    result, _, out, _ = cli_run
+    saved = json.loads((out / "metrics.json").read_text())["rounds"]["2"]
+    miou, error = saved["metrics"]["mIoU"], saved["standard_errors"]["mIoU"]
+    assert f"{miou:.2f} ± {error:.2f}" in result.stdout and "standard error" in result.stdout
+
+
 def test_run_json_records_the_command_model_and_settings(cli_run, tiny_qwen25_vl_path):
     _, _, out, _ = cli_run
     run = json.loads((out / "run.json").read_text())

@@ -156,14 +156,18 @@ def _command_line(context: typer.Context) -> str:
 
 
 def _print_result(result: EvalResult) -> None:
+    from videofocus.uncertainty import jackknife_standard_errors
+
     first = next(iter(result.reports.values()))
     table = Table(title=f"{first.benchmark}: {first.n} samples, {len(result.failures)} failed "
-                        f"({result.evaluated_now} evaluated now)")
+                        f"({result.evaluated_now} evaluated now)",
+                  caption="% ± one standard error (jackknife over samples)", caption_justify="left")
     table.add_column("round", justify="right")
     for name in first.metrics:
         table.add_column(name, justify="right")
     for number, score in result.reports.items():
-        table.add_row(str(number), *(f"{value:.2f}" for value in score.metrics.values()))
+        errors = jackknife_standard_errors(score)
+        table.add_row(str(number), *(f"{value:.2f} ± {errors[name]:.2f}" for name, value in score.metrics.items()))
     console.print(table)
     for failure in result.failures:
         console.print(f"[yellow]failed[/] {failure.id}: {failure.error}", highlight=False, soft_wrap=True)
