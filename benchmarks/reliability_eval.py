@@ -29,6 +29,7 @@ from pathlib import Path
 
 from videofocus.data.synth import generate_dataset
 from videofocus.models.tiny import build_tiny_model
+from videofocus.perception.result import without_run_dependent_costs
 
 CLI = [sys.executable, "-c", "from videofocus.cli import main; main()"]
 # The subprocesses run from other folders: a relative PYTHONPATH (e.g. src) must still find this videofocus.
@@ -37,8 +38,6 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(_PATH
 ARGS = ["eval", "--model", "../model", "--benchmark", "temporal_grounding", "--annotations", "../synth/samples.jsonl",
         "--output", "out", "--rounds", "1,2,3", "--do-sample", "--batch-size", "4", "--max-new-tokens", "24",
         "--device", "cpu", "--no-progress", "--video-min-pixels", "3136", "--video-max-pixels", "3136"]
-# Wall-clock measurements (and cache hits that depend on what ran before), which no two runs share.
-TIMING_KEYS = {"seconds", "decode_seconds", "model_seconds", "cached_visual_tokens"}
 SAMPLES = 56
 
 
@@ -101,19 +100,12 @@ def folder_files(out: Path) -> dict[str, bytes]:
             files[name] = json.dumps({key: value for key, value in json.loads(path.read_text(encoding="utf-8")).items()
                                       if key != "environment"}).encode()
         elif name == "predictions.jsonl":
-            lines = [json.dumps(_strip(json.loads(line))) for line in path.read_text(encoding="utf-8").splitlines()]
+            lines = [json.dumps(without_run_dependent_costs(json.loads(line)))
+                     for line in path.read_text(encoding="utf-8").splitlines()]
             files[name] = "\n".join(lines).encode()
         else:
             files[name] = path.read_bytes()
     return files
-
-
-def _strip(value):
-    if isinstance(value, dict):
-        return {key: _strip(item) for key, item in value.items() if key not in TIMING_KEYS}
-    if isinstance(value, list):
-        return [_strip(item) for item in value]
-    return value
 
 
 def differing(first: Path, second: Path) -> list[str]:

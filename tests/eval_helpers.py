@@ -10,12 +10,11 @@ from pathlib import Path
 from videofocus.backends import ScriptedBackend
 from videofocus.data.synth import generate_dataset
 from videofocus.models.inputs import Prompt
+from videofocus.perception.result import without_run_dependent_costs
 from videofocus.schema import Sample, read_samples
 from videofocus.tasks import get_task
 
-# Fields that hold wall-clock measurements (or cache hits that depend on what ran before), which no
-# two runs share; everything else of a run folder must be equal.
-TIMING_KEYS = frozenset({"seconds", "decode_seconds", "model_seconds", "cached_visual_tokens"})
+# Files of a run folder that hold only timings; everything else must be equal between two runs.
 TIMING_FILES = frozenset({"timing.json"})
 
 
@@ -72,16 +71,9 @@ def folder_files(folder: Path) -> dict[str, bytes]:
 
 
 def without_timing_jsonl(path: Path) -> bytes:
-    lines = [json.dumps(_strip(json.loads(line))) for line in path.read_text(encoding="utf-8").splitlines()]
+    lines = [json.dumps(without_run_dependent_costs(json.loads(line)))
+             for line in path.read_text(encoding="utf-8").splitlines()]
     return ("\n".join(lines) + "\n").encode()
-
-
-def _strip(value):
-    if isinstance(value, dict):
-        return {key: _strip(item) for key, item in value.items() if key not in TIMING_KEYS}
-    if isinstance(value, list):
-        return [_strip(item) for item in value]
-    return value
 
 
 def manifest_without(path: Path, *keys: str) -> dict:

@@ -53,6 +53,22 @@ class View:
         )
 
 
+# RoundCost fields that depend on the run, not on the model and its inputs: wall-clock times, and
+# vision features that happened to be cached by what ran before. Two runs agree on them only by chance.
+RUN_DEPENDENT_COSTS = frozenset({"seconds", "decode_seconds", "model_seconds", "cached_visual_tokens"})
+
+
+def without_run_dependent_costs(value: Any) -> Any:
+    """A result's JSON (`to_dict`, or any structure holding it) without RUN_DEPENDENT_COSTS fields:
+    what two runs of the same evaluation must agree on."""
+    if isinstance(value, dict):
+        return {key: without_run_dependent_costs(item) for key, item in value.items()
+                if key not in RUN_DEPENDENT_COSTS}
+    if isinstance(value, list):
+        return [without_run_dependent_costs(item) for item in value]
+    return value
+
+
 @dataclass(frozen=True)
 class RoundCost:
     """What one round cost one sample.
