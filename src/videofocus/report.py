@@ -8,7 +8,6 @@ Used by the demo and the learning benchmark; values are percentages, as everywhe
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -24,7 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from videofocus.errors import DataError  # noqa: E402
 from videofocus.perception import PerceptionResult  # noqa: E402
 from videofocus.plots import TimelineRow, plot_timeline, result_title, timeline_rows  # noqa: E402
-from videofocus.schema import Sample, atomic_writer, iter_jsonl, read_samples  # noqa: E402
+from videofocus.schema import Sample, atomic_writer, iter_jsonl, read_json_object, read_samples  # noqa: E402
 
 EVAL_METRICS_FILE = "metrics.json"      # what videofocus.evaluate writes per run folder
 EVAL_PREDICTIONS_FILE = "predictions.jsonl"
@@ -140,13 +139,10 @@ def read_results(eval_dirs: Mapping[str, Mapping[str, str | os.PathLike]], rows:
 
 
 def _round_metrics(path: Path, benchmark: str) -> dict[str, dict[str, Any]]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError("evaluation metrics not found (has the evaluation finished?)", path=str(path)) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"not valid JSON ({exc})", path=str(path)) from None
-    if not isinstance(data, dict) or not isinstance(data.get("rounds"), dict):
+    if not path.is_file():
+        raise DataError("evaluation metrics not found (has the evaluation finished?)", path=str(path))
+    data = read_json_object(path)
+    if not isinstance(data.get("rounds"), dict):
         raise DataError("expected an object with a 'rounds' mapping", path=str(path), field="rounds")
     if data.get("benchmark") != benchmark:
         raise DataError(f"benchmark {data.get('benchmark')!r}, expected {benchmark!r}", path=str(path),

@@ -291,6 +291,34 @@ def _field_with_lone_surrogate(record: dict) -> str | None:
     return None
 
 
+def read_json(path: str | os.PathLike) -> object:
+    """A whole JSON document; DataError naming the file, and the line and column where it is broken."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("file not found", path=str(path))
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return json.load(handle)
+    except json.JSONDecodeError as exc:
+        hint = "; one JSON object a line is JSONL: name the file .jsonl" if exc.msg == "Extra data" else ""
+        raise DataError(f"not valid JSON ({exc.msg} at column {exc.colno}){hint}", path=str(path),
+                        line=exc.lineno) from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"not UTF-8 text ({exc.reason})", path=str(path)) from None
+    except RecursionError:
+        raise DataError("not usable JSON (nested too deeply)", path=str(path)) from None
+    except ValueError:   # int() refuses a number this long
+        raise DataError("not usable JSON (a number with too many digits)", path=str(path)) from None
+
+
+def read_json_object(path: str | os.PathLike, *, expected: str = "a JSON object") -> dict:
+    """A JSON document that must be an object; DataError otherwise (see `read_json`)."""
+    document = read_json(path)
+    if not isinstance(document, dict):
+        raise DataError(f"expected {expected}, got a JSON {type(document).__name__}", path=str(path))
+    return document
+
+
 def iter_nonblank_lines(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
     """(line number, text) for each non-blank line of a UTF-8 text file; DataError if it is missing
     or a line is not UTF-8 (naming that line: each line is decoded on its own)."""

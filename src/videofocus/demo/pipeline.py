@@ -38,7 +38,7 @@ from videofocus.errors import ConfigError, DataError
 from videofocus.evaluate.manifest import git_state
 from videofocus.report import (NOT_ABOVE_MARK, Cell, CurvePanel, Figure, ResultsTable, plot_example_timelines,
                                plot_rounds, plot_training_curves, read_results, write_report)
-from videofocus.schema import atomic_writer, read_samples
+from videofocus.schema import atomic_writer, read_json_object, read_samples
 from videofocus.uncertainty import jackknife_standard_errors
 
 SETTINGS_FILE = "demo.json"
@@ -412,10 +412,7 @@ def _claim(layout: DemoLayout, settings: DemoSettings) -> None:
     path = layout.root / SETTINGS_FILE
     wanted = settings.to_json()
     if path.is_file():
-        try:
-            existing = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise DataError(f"not valid JSON ({exc})", path=str(path)) from None
+        existing = read_json_object(path)
         for key in sorted(set(existing) | set(wanted)):
             if key not in MACHINE_SETTINGS and existing.get(key) != wanted.get(key):
                 raise ConfigError(f"{layout.root} holds a demo run with other settings ({key}: {existing.get(key)!r} "

@@ -20,7 +20,7 @@ from typing import Any
 from videofocus.demo.settings import DemoSettings, warmup_fields
 from videofocus.errors import ConfigError, DataError
 from videofocus.evaluate.manifest import file_sha256
-from videofocus.schema import atomic_writer
+from videofocus.schema import atomic_writer, read_json_object
 
 RECORD_FILE = "warmup.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -41,14 +41,11 @@ def settings_hash(settings: DemoSettings) -> str:
 def read_record(model_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     """The warm-up's record (`warmup.json`) in `model_dir` (default: the shipped one)."""
     path = Path(model_dir or shipped_warmup()) / RECORD_FILE
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.is_file():
         raise ConfigError(f"no warm-up model at {path.parent} (its {RECORD_FILE} is missing); build one with "
                           "`videofocus demo --build-warmup --out DIR --install`, or run `videofocus demo "
-                          "--from-scratch`") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"not valid JSON ({exc})", path=str(path)) from None
+                          "--from-scratch`")
+    record = read_json_object(path)
     for key in ("settings", "settings_sha256", "weights_sha256"):
         if key not in record:
             raise DataError("warm-up record without this field", path=str(path), field=key)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from videofocus.errors import DataError
-from videofocus.schema import atomic_writer
+from videofocus.schema import atomic_writer, read_json_object
 
 SETTINGS_FILE = "videofocus.json"
 PIXEL_KEYS = ("video_min_pixels", "video_max_pixels", "video_total_pixels", "image_min_pixels", "image_max_pixels")
@@ -44,12 +44,7 @@ def read_model_settings(path_or_id: str | os.PathLike) -> dict[str, Any]:
     path = Path(path_or_id).expanduser() / SETTINGS_FILE
     if not path.is_file():
         return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"not valid JSON ({exc})", path=str(path)) from None
-    if not isinstance(data, dict):
-        raise DataError("expected a JSON object", path=str(path))
+    data = read_json_object(path)
     for key, value in data.items():
         if key not in KEYS:
             raise DataError(f"unknown setting; known: {', '.join(KEYS)}", path=str(path), field=key)

@@ -5,7 +5,6 @@ letters, interval clipping, video durations) that several dataset formats need."
 from __future__ import annotations
 
 import csv
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -15,7 +14,8 @@ from typing import TypeVar
 from pydantic import ValidationError
 
 from videofocus.errors import DataError, VideoFocusError
-from videofocus.schema import OPTION_LETTERS, Sample, iter_jsonl, validation_problem
+from videofocus.schema import OPTION_LETTERS, Sample, iter_jsonl, read_json, validation_problem
+from videofocus.schema import read_json_object as schema_read_json_object
 
 Record = TypeVar("Record")
 
@@ -115,24 +115,6 @@ def require_file(path: Path, what: str) -> Path:
     return path
 
 
-def read_json(path: Path) -> object:
-    """A whole JSON document; DataError naming the line and column where it is broken."""
-    require_file(path, "file")
-    try:
-        with path.open(encoding="utf-8") as handle:
-            return json.load(handle)
-    except json.JSONDecodeError as exc:
-        hint = "; one JSON object a line is JSONL: name the file .jsonl" if exc.msg == "Extra data" else ""
-        raise DataError(f"not valid JSON ({exc.msg} at column {exc.colno}){hint}", path=str(path),
-                        line=exc.lineno) from None
-    except UnicodeDecodeError as exc:
-        raise DataError(f"not UTF-8 text ({exc.reason})", path=str(path)) from None
-    except RecursionError:
-        raise DataError("not usable JSON (nested too deeply)", path=str(path)) from None
-    except ValueError:   # int() refuses a number this long
-        raise DataError("not usable JSON (a number with too many digits)", path=str(path)) from None
-
-
 def iter_json_records(path: Path, *, object_hint: str = "") -> Iterator[tuple[Where, dict]]:
     """The objects of a JSON list, or of a JSONL file (one per line), with their location.
     `object_hint` ends the error for a JSON object instead of a list (which converter reads it)."""
@@ -153,10 +135,7 @@ def iter_json_records(path: Path, *, object_hint: str = "") -> Iterator[tuple[Wh
 
 def read_json_object(path: Path) -> dict:
     """A JSON document that must be an object (a mapping keyed by id, as many releases are)."""
-    document = read_json(path)
-    if not isinstance(document, dict):
-        raise DataError(f"expected a JSON object keyed by id, got a JSON {type(document).__name__}", path=str(path))
-    return document
+    return schema_read_json_object(path, expected="a JSON object keyed by id")
 
 
 def iter_csv_rows(path: Path, required: Iterable[str]) -> Iterator[tuple[Where, dict[str, str]]]:

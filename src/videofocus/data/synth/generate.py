@@ -32,9 +32,9 @@ from videofocus.data.synth.render import render
 from videofocus.data.synth.scenes import Draft
 from videofocus.data.synth.settings import SynthSettings, make_settings
 from videofocus.data.synth.world import Scene
-from videofocus.errors import ConfigError, DataError
+from videofocus.errors import ConfigError
 from videofocus.media.encode import write_video
-from videofocus.schema import atomic_writer, parse_sample, write_samples
+from videofocus.schema import atomic_writer, parse_sample, read_json_object, write_samples
 
 SPLITS = ("train", "test")
 SAMPLES_FILE, SCENES_FILE, WORLD_FILE = "samples.jsonl", "scenes.jsonl", "world.json"
@@ -114,7 +114,7 @@ def world_metadata(settings: SynthSettings, *, seed: int, split: str, n: int, di
 def _claim(out: Path, world: dict[str, Any], overwrite: bool) -> bool:
     """Write world.json; True when `out` already holds this very generation (reuse its media)."""
     path = out / WORLD_FILE
-    previous = _read_world(path) if path.exists() else None
+    previous = read_json_object(path) if path.exists() else None
     same = previous is not None and _without_n(previous) == _without_n(world)
     if not same and not overwrite and (previous is not None or (out / SAMPLES_FILE).exists()):
         raise ConfigError(f"{out} already holds a dataset generated with other settings (see {path.name}); "
@@ -122,16 +122,6 @@ def _claim(out: Path, world: dict[str, Any], overwrite: bool) -> bool:
     with atomic_writer(path) as handle:
         json.dump(world, handle, indent=2)
     return same
-
-
-def _read_world(path: Path) -> dict[str, Any]:
-    try:
-        world = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"not valid JSON ({exc})", path=str(path)) from None
-    if not isinstance(world, dict):
-        raise DataError("expected a JSON object", path=str(path))
-    return world
 
 
 def _without_n(world: dict[str, Any]) -> dict[str, Any]:
