@@ -85,6 +85,9 @@ def main() -> None:
                         help="a model that already reads the flash (e.g. the demo's shipped warm-up, "
                              "src/videofocus/demo/warmup_model) instead of building and warm-starting one here")
     parser.add_argument("--grpo-lr", type=float, default=5e-4, help="GRPO learning rate (constant)")
+    parser.add_argument("--early-answer-loss", action="store_true",
+                        help="the multi-round arm also trains the answers of rounds before the last "
+                             "(GRPOConfig.itp_early_answer_loss; before Dec 2026 it always did)")
     args = parser.parse_args()
     torch.set_num_threads(1)   # tiny models on a shared CPU: one thread is much faster than two
     torch.manual_seed(args.seed)
@@ -204,7 +207,8 @@ def grpo_config(model_dir: Path, samples_path: Path, out_dir: Path, rounds: int,
         num_generations=args.generations, per_device_batch_size=args.prompts * args.generations,
         gradient_accumulation_steps=completions // (args.prompts * args.generations), max_completion_length=MAX_TOKENS,
         temperature=1.0, learning_rate=args.grpo_lr, beta=0.0, max_steps=args.grpo_steps, lr_scheduler="constant",
-        rollout_rounds=rounds, itp_discount=1.0, seed=args.seed, tensorboard=False, save_steps=0))
+        rollout_rounds=rounds, itp_discount=1.0, itp_early_answer_loss=args.early_answer_loss, seed=args.seed,
+        tensorboard=False, save_steps=0))
     config.validate()
     return config
 

@@ -103,8 +103,7 @@ def parse_completion(text: str) -> Prediction:
     """Read think, answer and clue from a completion (module docstring: the rules). Never raises."""
     if not isinstance(text, str):
         return Prediction(raw="")
-    tags = [(match.start(), match.end(), bool(match.group(1)), _tag_kind(match.group(2)))
-            for match in _TAG.finditer(text)]
+    tags = _tags(text)
     think, answer, clue = (_last_block(text, tags, kind) for kind in ("think", "answer", "clue"))
     if answer is None and not tags:
         answer = text.strip() or None
@@ -115,22 +114,42 @@ def parse_completion(text: str) -> Prediction:
     return Prediction(raw=text, think=think, answer=answer, intervals=intervals, boxes=boxes, track=track)
 
 
+def _tags(text: str) -> list[tuple[int, int, bool, str]]:
+    """(start, end, closing, kind) of every tag in the text, in order."""
+    return [(match.start(), match.end(), bool(match.group(1)), _tag_kind(match.group(2)))
+            for match in _TAG.finditer(text)]
+
+
 def _tag_kind(name: str) -> str:
     name = name.lower()
     return "clue" if name == "glue" else name
 
 
+def block_span(text: str, kind: str) -> tuple[int, int] | None:
+    """Character span, tags included, of the `kind` block ("think", "answer" or "clue") that
+    `parse_completion` reads; None when the text has no complete block of that kind."""
+    tags = _tags(text)
+    bounds = _last_block_bounds(tags, kind)
+    return None if bounds is None else (bounds[0], bounds[3])
+
+
 def _last_block(text: str, tags: list[tuple[int, int, bool, str]], kind: str) -> str | None:
-    """Stripped content of the last complete `kind` block: the last opening tag that some closing tag
-    follows, up to the first such closing tag."""
+    """Stripped content of the last complete `kind` block."""
+    bounds = _last_block_bounds(tags, kind)
+    return None if bounds is None else text[bounds[1]:bounds[2]].strip()
+
+
+def _last_block_bounds(tags: list[tuple[int, int, bool, str]], kind: str) -> tuple[int, int, int, int] | None:
+    """(opening tag start, content start, content end, closing tag end) of the last complete `kind`
+    block: the last opening tag that some closing tag follows, up to the first such closing tag."""
     nearest_close = None
     for start, end, closing, tag_kind in reversed(tags):
         if tag_kind != kind:
             continue
         if closing:
-            nearest_close = start
+            nearest_close = (start, end)
         elif nearest_close is not None:
-            return text[end:nearest_close].strip()
+            return start, end, nearest_close[0], nearest_close[1]
     return None
 
 

@@ -73,6 +73,7 @@ class Completion:
     group: int                      # index of its prompt in the rollout; a group's completions share the prompt
     truncated: bool                 # reached max_completion_length without a stop token
     sampling_logps: torch.Tensor | None = None  # (C,) log-probs the sampler gave these tokens, when asked for
+    trained_tokens: torch.Tensor | None = None  # (C,) 1 on the tokens that enter the loss; None: all of them
 
 
 @dataclass

@@ -254,6 +254,10 @@ class GRPOConfig(TrainConfig):
         itp_key_ratio: Share of the frame budget placed inside the previous round's clue (as
             PerceptionOptions.key_ratio).
         itp_carry_history: Put the previous round's think/clue/answer into the next round's prompt.
+        itp_early_answer_loss: Let a round before the last learn from its own answer tokens too. Off
+            (default): when such a round writes a separate clue, its answer block is left out of the
+            loss; the round's credit (its clue plus the final outcome) trains its think and clue, and
+            the answer, given before the round saw the view its clue chose, is the last round's job.
     """
 
     num_generations: int = 8
@@ -280,6 +284,7 @@ class GRPOConfig(TrainConfig):
     itp_discount: float = 1.0
     itp_key_ratio: float = 0.5
     itp_carry_history: bool = False
+    itp_early_answer_loss: bool = False
 
     def validate(self) -> None:
         super().validate()
