@@ -9,10 +9,15 @@ import json
 import pytest
 import torch
 
+import videofocus.train.grpo as grpo
+import videofocus.train.itp as itp
 from test_train_grpo import CrashAfter
 from train_helpers import digit_reward, grpo_config, load_weights, one_torch_thread  # noqa: F401 (fixture)
-from train_itp_helpers import write_long_videos
+from train_itp_helpers import FORCED_TEXT, forced_first_round, write_long_videos
 from videofocus.errors import ConfigError
+from videofocus.models import load_model
+from videofocus.train.itp import without_answer_block
+from videofocus.train.loss import clipped_objective
 from videofocus.train.grpo import train_grpo
 from videofocus.train.logging import read_metrics
 
@@ -65,3 +70,42 @@ def test_tracking_samples_are_refused_with_their_source(tiny_qwen25_vl_path, tmp
         train_grpo(grpo_config(tiny_qwen25_vl_path, tmp_path / "out", [root / "track.jsonl"], **ITP,
                                per_device_batch_size=4, gradient_accumulation_steps=1, max_steps=1),
                    reward_fn=digit_reward)
+
+
+def test_an_early_round_answer_block_is_cut_out_to_the_token(tiny_qwen3_vl_path):
+    tokenizer = load_model(tiny_qwen3_vl_path, device="cpu")[1].tokenizer
+    text = "<think>It turns blue.</think><clue>[(3.0, 5.5)]</clue><answer>B</answer>"
+    ids = torch.tensor(tokenizer(text, add_special_tokens=False).input_ids + [tokenizer.eos_token_id])
+    mask = without_answer_block(ids, tokenizer).bool()
+    assert tokenizer.decode(ids[~mask]) == "<answer>B</answer>"
+    assert tokenizer.decode(ids[mask], skip_special_tokens=True) == text.removesuffix("<answer>B</answer>")
+    assert mask[-1]                                                    # the stop token is still trained
+
+    for kept_whole in ("<answer>[(3.0, 5.5)]</answer>",                # the answer is the clue
+                       "<clue>[(3.0, 5.5)]</clue><answer>B"):          # no complete answer block
+        assert without_answer_block(torch.tensor(tokenizer(kept_whole).input_ids), tokenizer) is None
+
+
+@pytest.mark.parametrize("early_answer_loss", [False, True])
+def test_rounds_before_the_last_train_their_answer_only_when_asked(early_answer_loss, tiny_qwen25_vl_path, videos,
+                                                                   tmp_path, monkeypatch):
+    tokenizer = load_model(tiny_qwen25_vl_path, device="cpu")[1].tokenizer
+    forced = tokenizer(FORCED_TEXT, add_special_tokens=False).input_ids
+    monkeypatch.setattr(itp, "generate_completions", forced_first_round(itp.generate_completions, tokenizer,
+                                                                        tokenizer.eos_token_id))
+    masks = []
+
+    def recording(logps, old, advantages, mask, **kwargs):
+        masks.append(mask.clone())
+        return clipped_objective(logps, old, advantages, mask, **kwargs)
+
+    monkeypatch.setattr(grpo, "clipped_objective", recording)
+    settings = dict(ITP, max_completion_length=len(forced) + 1, max_steps=1, itp_early_answer_loss=early_answer_loss)
+    config = grpo_config(tiny_qwen25_vl_path, tmp_path / "out", [videos], **settings)
+    train_grpo(config, reward_fn=digit_reward)
+
+    rows = [row for mask in masks for row in mask]
+    ids = torch.tensor(forced + [tokenizer.eos_token_id])
+    cut = without_answer_block(ids, tokenizer)
+    cut_rows = [row for row in rows if torch.equal(row[:len(ids)], cut) and not row[len(ids):].any()]
+    assert len(rows) == 8 and len(cut_rows) == (0 if early_answer_loss else 4)   # round 1: 2 prompts × G = 2
