@@ -217,6 +217,8 @@ def test_output_folder_loads_and_logs_every_metric(tiny_qwen25_vl_path, data, tm
     model = AutoModelForImageTextToText.from_pretrained(out)
     AutoProcessor.from_pretrained(out)
     assert model.config.model_type == "qwen2_5_vl"
+    # The rollout's left padding is not saved as the tokenizer's default: its file is the base model's.
+    assert (out / "tokenizer.json").read_bytes() == (tiny_qwen25_vl_path / "tokenizer.json").read_bytes()
     (record,) = read_metrics(out / "metrics.jsonl")
     for name in ("reward", "reward_std", "rewards/digits/mean", "rewards/digits/std", "rewards/format/mean", "kl",
                  "clip_fraction", "entropy", "completion_length", "zero_spread_share", "loss", "learning_rate"):

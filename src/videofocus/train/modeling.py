@@ -117,8 +117,19 @@ def save_pretrained(model: torch.nn.Module, processor, output_dir: Path, state_d
     if dtype is not None:   # transformers wrote the dtype of the first parameter, maybe a float32 trained one
         model.config.dtype = str(dtype).removeprefix("torch.")
         model.config.save_pretrained(output_dir)
+    _forget_last_call(processor.tokenizer)
     processor.save_pretrained(output_dir)
     with_default_permissions(output_dir)
+
+
+def _forget_last_call(tokenizer) -> None:
+    """A fast tokenizer keeps the padding and truncation of its last call, and save_pretrained writes
+    them into tokenizer.json as every later user's defaults (after a GRPO rollout: left padding). Calls
+    that pad or truncate set them again."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        backend.no_padding()
+        backend.no_truncation()
 
 
 def _cast_floating(state_dict: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[str, torch.Tensor]:
