@@ -16,8 +16,8 @@ from train_helpers import digit_reward, grpo_config, load_weights, one_torch_thr
 from train_itp_helpers import FORCED_TEXT, forced_first_round, write_long_videos
 from videofocus.errors import ConfigError
 from videofocus.models import load_model
-from videofocus.train.itp import without_answer_block
 from videofocus.train.loss import clipped_objective
+from videofocus.train.token_masks import without_blocks
 from videofocus.train.grpo import train_grpo
 from videofocus.train.logging import read_metrics
 
@@ -76,14 +76,14 @@ def test_an_early_round_answer_block_is_cut_out_to_the_token(tiny_qwen3_vl_path)
     tokenizer = load_model(tiny_qwen3_vl_path, device="cpu")[1].tokenizer
     text = "<think>It turns blue.</think><clue>[(3.0, 5.5)]</clue><answer>B</answer>"
     ids = torch.tensor(tokenizer(text, add_special_tokens=False).input_ids + [tokenizer.eos_token_id])
-    mask = without_answer_block(ids, tokenizer).bool()
+    mask = without_blocks(ids, tokenizer, ["answer"]).bool()
     assert tokenizer.decode(ids[~mask]) == "<answer>B</answer>"
     assert tokenizer.decode(ids[mask], skip_special_tokens=True) == text.removesuffix("<answer>B</answer>")
     assert mask[-1]                                                    # the stop token is still trained
 
     for kept_whole in ("<answer>[(3.0, 5.5)]</answer>",                # the answer is the clue
                        "<clue>[(3.0, 5.5)]</clue><answer>B"):          # no complete answer block
-        assert without_answer_block(torch.tensor(tokenizer(kept_whole).input_ids), tokenizer) is None
+        assert without_blocks(torch.tensor(tokenizer(kept_whole).input_ids), tokenizer, ["answer"]) is None
 
 
 @pytest.mark.parametrize("early_answer_loss", [False, True])
@@ -106,6 +106,6 @@ def test_rounds_before_the_last_train_their_answer_only_when_asked(early_answer_
 
     rows = [row for mask in masks for row in mask]
     ids = torch.tensor(forced + [tokenizer.eos_token_id])
-    cut = without_answer_block(ids, tokenizer)
+    cut = without_blocks(ids, tokenizer, ["answer"])
     cut_rows = [row for row in rows if torch.equal(row[:len(ids)], cut) and not row[len(ids):].any()]
     assert len(rows) == 8 and len(cut_rows) == (0 if early_answer_loss else 4)   # round 1: 2 prompts × G = 2

@@ -10,6 +10,7 @@ import torch
 import videofocus.train.run as run_module
 import videofocus.train.sft as sft_module
 from train_helpers import load_weights, one_torch_thread, sft_config, write_image_samples, write_video_samples  # noqa: F401
+from train_itp_helpers import write_long_videos
 from videofocus.backends.base import box_convention_for
 from videofocus.errors import ConfigError
 from videofocus.media.sampling import clue_mask
@@ -19,7 +20,7 @@ from videofocus.train.batch import collate
 from videofocus.train.data import LoopView, build_prompt, load_training_samples, make_example, with_loop_views
 from videofocus.train.logging import read_metrics
 from videofocus.train.policy import completion_logprobs
-from videofocus.train.sft import target_ids, train_sft
+from videofocus.train.sft import target_ids, train_sft, trained_tokens
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +121,27 @@ def test_sft_with_loop_views_trains_on_every_view(tiny_qwen25_vl_path, videos, t
 def test_loop_views_need_a_whole_temporal_pair(tmp_path, videos):
     with pytest.raises(ConfigError, match="loop_view_frames"):
         sft_config("unused", tmp_path / "out", [videos], loop_view_frames=1)
+
+
+def test_a_round_one_loop_view_trains_its_clue_only(tiny_qwen25_vl_path, tmp_path):
+    config = sft_config(tiny_qwen25_vl_path, tmp_path / "clue_only", [write_long_videos(tmp_path / "qa", 1)],
+                        per_device_batch_size=3, max_steps=1, loop_view_frames=4, loss_weighting="sample")
+    model, processor = load_model(tiny_qwen25_vl_path, device="cpu")
+    convention = box_convention_for(model.config.model_type)
+    expected = []
+    with torch.no_grad():
+        for item in with_loop_views(load_training_samples(config.datasets), 4):
+            example = make_example(item, processor, config, "cpu")
+            target = target_ids(example, processor.tokenizer, config.protocol, convention)
+            mask = trained_tokens(example, target, processor.tokenizer)
+            text = processor.tokenizer.decode(target if mask is None else target[mask.bool()], skip_special_tokens=True)
+            if item.view == LoopView(4, False):
+                assert "<clue>" in text and "<answer>" not in text and "<think>" not in text
+            else:
+                assert mask is None and "<answer>A</answer>" in text
+            logps, _ = completion_logprobs(model, collate([example.inputs], [target],
+                                                          pad_token_id=processor.tokenizer.pad_token_id))
+            weights = torch.ones(len(target)) if mask is None else mask
+            expected.append((-logps[0] * weights).sum().item() / weights.sum().item())
+    logged = read_metrics(train_sft(config) / "metrics.jsonl")[0]["loss"]
+    assert logged == pytest.approx(sum(expected) / 3, rel=1e-5)

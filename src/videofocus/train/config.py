@@ -352,7 +352,9 @@ class SFTConfig(TrainConfig):
         2 (re-sampled around the labelled clue, as the loop does after a correct round 1), each a
         training item of its own next to the `video_fps` view. None: the `video_fps` view only. A
         model that will answer through the loop then has seen its views (a small model trained at one
-        frame spacing does not carry over to another).
+        frame spacing does not carry over to another). A round-1 view trains its target's clue only,
+        when the clue has a block of its own: the think and answer name what its uniform frames may
+        not show (train/token_masks.py).
     """
 
     learning_rate: float = 1e-5

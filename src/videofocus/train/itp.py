@@ -21,7 +21,6 @@ rollout_rounds of them.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import statistics
 from collections.abc import Callable, Sequence
@@ -33,7 +32,7 @@ from accelerate.utils import gather_object
 from videofocus.backends.base import BoxConvention, Generation
 from videofocus.errors import ConfigError
 from videofocus.models.inputs import Prompt, encode_prompts
-from videofocus.parsing import Prediction, block_span, parse_completion
+from videofocus.parsing import Prediction, parse_completion
 from videofocus.perception import PerceptionOptions, PerceptionResult, RoundResult, perceive_batch
 from videofocus.rewards import RewardResult, resolve_weights
 from videofocus.schema import Sample
@@ -44,6 +43,7 @@ from videofocus.train.grpo import Group, Policy, RewardFn
 from videofocus.train.itp_credit import round_credits
 from videofocus.train.policy import encode_visual
 from videofocus.train.rollout import SamplingParams, SpecialTokens, generate_completions
+from videofocus.train.token_masks import without_blocks
 
 
 def perception_options(config: GRPOConfig) -> PerceptionOptions:
@@ -128,28 +128,6 @@ class Trajectory:
     perception: PerceptionResult
     completions: list[Completion]
     rewards: list[RewardResult]
-
-
-def without_answer_block(ids: torch.Tensor, tokenizer) -> torch.Tensor | None:
-    """A (C,) mask of the completion's tokens without those of its answer block, when it writes the
-    clue in a block of its own (an answer that is the clue, as in temporal grounding, stays in);
-    None when nothing is left out. Token t covers characters [L(t), L(t+1)) of the decoded text, L(i)
-    being the decoded length of the first i tokens, which grows with i: the answer block's first and
-    last tokens are found by bisection on L."""
-    text = tokenizer.decode(ids, skip_special_tokens=True)
-    answer = block_span(text, "answer")
-    if answer is None or block_span(text, "clue") is None:
-        return None
-    prefixes = range(len(ids) + 1)
-
-    def decoded_length(count: int) -> int:
-        return len(tokenizer.decode(ids[:count], skip_special_tokens=True))
-
-    first = bisect.bisect_right(prefixes, answer[0], key=decoded_length) - 1
-    last = bisect.bisect_left(prefixes, answer[1], key=decoded_length) - 1
-    mask = torch.ones(len(ids))
-    mask[first:last + 1] = 0.0
-    return mask
 
 
 def sample_trajectories(backend: RolloutBackend, items: Sequence[TrainSample], options: PerceptionOptions,
@@ -242,7 +220,8 @@ class IterativePolicy(Policy):
             for completion in completions:
                 completion.group = first_index + index
                 if index < self.config.rollout_rounds - 1 and not self.config.itp_early_answer_loss:
-                    completion.trained_tokens = without_answer_block(completion.ids, self.run.processor.tokenizer)
+                    completion.trained_tokens = without_blocks(completion.ids, self.run.processor.tokenizer,
+                                                               ["answer"])
             own = [t.rewards[index] for t in trajectories]
             groups.append(RoundGroup(
                 example=example, completions=completions, round=index + 1,
