@@ -4,7 +4,7 @@ with continued SFT; then measure (a) in-domain held-out mIoU, (b) out-of-domain 
 of the world neither continuation trained on) and (c) the other tasks the warm-up could do
 (forgetting). The papers' claim: SFT fits the annotation distribution and erodes the rest, RL improves
 in-domain and out-of-domain alike. Target: GRPO >= continued SFT + 5 points on (b) and on the mean of
-(c), and not below it on (a).
+(c), and not below it on (a), each against the SFT learning rate (of those tried) best on that measure.
 
 The warm-up is the demo's shipped model (four tasks of the easy world, 16 frames at 2 fps seen at
 64x64), or any model given with --warm-start. The slice and the out-of-domain part are synth settings
@@ -12,9 +12,11 @@ over the easy world (`--in-domain` / `--out-of-domain KEY=VALUE`, as `videofocus
 Defaults: in-domain, one distractor and short events (1-2 s) with 0.5 s annotation noise on the
 training labels (test labels are exact); out-of-domain, the same world with long events (3-4 s),
 which the warm-up read (its world has 1-4 s events) and the slice never shows: a model that learns
-the slice's annotation distribution (short intervals) instead of reading the video loses them. Everything is evaluated with one round at the training view (2 fps), but brief
-evidence, evaluated as the demo does (3 rounds at 8 frames; round 3 is reported). Each value is ± its
-jackknife standard error; differences ± the root of the summed squares.
+the slice's annotation distribution (short intervals) instead of reading the video loses them.
+Everything is evaluated with one round at the training view (2 fps), but brief evidence, evaluated as
+the demo does (3 rounds at 8 frames; round 3 is reported). Each value is ± its jackknife standard
+error; differences ± the root of the summed squares. SFT runs at several learning rates (a lower one
+forgets less), and each target is checked against the best of them on that measure.
 
 Run: `python benchmarks/rl_vs_sft.py --out runs/rl_vs_sft --seed 0`. Rerunning the same command resumes
 (every stage keeps what it finished). Prints the table and writes OUT/results.json."""
@@ -41,7 +43,6 @@ from videofocus.uncertainty import jackknife_standard_errors
 IN_DOMAIN = ("distractors=[1,1]", "min_event=1.0", "max_event=2.0", "label_jitter=0.5")
 OUT_OF_DOMAIN = ("distractors=[1,1]", "min_event=3.0", "max_event=4.0")
 OTHER_TASKS = ("tracking", "spatial_grounding", "brief_evidence")
-MODELS = {"warm-up": "warmup", "GRPO": "grpo", "continued SFT": "sft"}
 ROWS = [MetricRow("(a) in-domain TG", "in_domain", "temporal_grounding", "mIoU"),
         MetricRow("(b) out-of-domain TG", "out_of_domain", "temporal_grounding", "mIoU"),
         MetricRow("(c) tracking", "tracking", "got10k", "AO"),
@@ -65,9 +66,11 @@ def main() -> None:
     parser.add_argument("--prompts-per-step", type=int, default=4, help="GRPO prompts = SFT samples per step")
     parser.add_argument("--generations", type=int, default=8, help="G")
     parser.add_argument("--grpo-lr", type=float, default=1e-4)
-    parser.add_argument("--sft-lr", type=float, default=1e-4)
+    parser.add_argument("--sft-lr", type=float, action="append", default=None,
+                        help="continued-SFT learning rate; repeat for one SFT model each (default: 1e-4, 3e-5, 1e-5)")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
+    args.sft_lr = args.sft_lr or [1e-4, 3e-5, 1e-5]
     in_domain = parse_settings(args.in_domain or list(IN_DOMAIN))
     out_of_domain = parse_settings(args.out_of_domain or list(OUT_OF_DOMAIN))
     warm = args.warm_start or shipped_warmup()
@@ -108,7 +111,7 @@ def make_data(args, in_domain: dict, out_of_domain: dict) -> dict[str, Path]:
 
 
 def train_models(args, warm: Path, train_file: Path, pixels: int) -> dict[str, Path]:
-    """The warm-up, GRPO from it and continued SFT from it on as many samples."""
+    """The warm-up, GRPO from it and, per SFT learning rate, continued SFT from it on as many samples."""
     models = {"warm-up": args.out / "models" / "warmup"}
     if not (models["warm-up"] / "config.json").is_file():
         shutil.copytree(warm, models["warm-up"], dirs_exist_ok=True)
@@ -118,9 +121,11 @@ def train_models(args, warm: Path, train_file: Path, pixels: int) -> dict[str, P
     grpo.update(per_device_batch_size=args.prompts_per_step * args.generations, num_generations=args.generations,
                 max_completion_length=64, beta=0.0)
     models["GRPO"] = stages.run_grpo(grpo)
-    sft = stages.training_values(output_dir=args.out / "models" / "sft", learning_rate=args.sft_lr, **common)
-    sft.update(per_device_batch_size=args.prompts_per_step, loss_weighting="sample")
-    models["continued SFT"] = stages.run_sft(sft)
+    for learning_rate in args.sft_lr:
+        sft = stages.training_values(output_dir=args.out / "models" / f"sft_lr{learning_rate:g}",
+                                     learning_rate=learning_rate, **common)
+        sft.update(per_device_batch_size=args.prompts_per_step, loss_weighting="sample")
+        models[f"SFT lr {learning_rate:g}"] = stages.run_sft(sft)
     return models
 
 
@@ -132,7 +137,7 @@ def evaluate_models(args, models: dict[str, Path], files: dict[str, Path], pixel
         for row in ROWS:
             brief = row.selection == "brief_evidence"
             folders[name][row.selection] = stages.evaluate_selection(
-                backend, model_dir, files[row.selection], args.out / "eval" / MODELS[name] / row.selection,
+                backend, model_dir, files[row.selection], args.out / "eval" / model_dir.name / row.selection,
                 selection="temporal_grounding" if row.benchmark == "temporal_grounding" else row.selection,
                 rounds=BRIEF_ROUNDS if brief else 1, frames=BRIEF_FRAMES if brief else None, batch_size=16,
                 seed=args.seed)
@@ -164,33 +169,35 @@ def results_table(folders: dict[str, dict[str, Path]], files: dict[str, Path]) -
                         baselines=baselines(files))
 
 
+def sft_models(table: ResultsTable) -> list[str]:
+    return [name for name in table.models if name.startswith("SFT")]
+
+
 def print_table(table: ResultsTable) -> None:
-    print(f"{'row':<30}" + "".join(f"{name:>18}" for name in ("video-blind", *MODELS)) + f"{'GRPO - SFT':>18}")
+    print(f"{'row':<30}" + "".join(f"{name:>18}" for name in ("video-blind", *table.models)))
     for row in ROWS:
-        cells = [table.baselines[row.label], *(table.cell(row, name, 1) for name in MODELS)]
-        grpo, sft = table.cell(row, "GRPO", 1), table.cell(row, "continued SFT", 1)
-        difference = f"{grpo.value - sft.value:+.1f} ± {math.hypot(grpo.error, sft.error):.1f}"
-        print(f"{row.label:<30}" + "".join(f"{cell.value:>11.1f} ± {cell.error:<4.1f}" for cell in cells)
-              + f"{difference:>18}")
+        cells = [table.baselines[row.label], *(table.cell(row, name, 1) for name in table.models)]
+        print(f"{row.label:<30}" + "".join(f"{cell.value:>11.1f} ± {cell.error:<4.1f}" for cell in cells))
     for line in target_lines(table):
         print(line)
 
 
 def target_lines(table: ResultsTable) -> list[str]:
-    """The claim's three targets: GRPO - SFT on (b) >= 5, on the mean of (c) >= 5, on (a) >= 0."""
-    def gap(rows: list[MetricRow]) -> tuple[float, float]:
-        grpo = [table.cell(row, "GRPO", 1) for row in rows]
-        sft = [table.cell(row, "continued SFT", 1) for row in rows]
-        value = sum(g.value - s.value for g, s in zip(grpo, sft)) / len(rows)
-        error = math.sqrt(sum(g.error ** 2 + s.error ** 2 for g, s in zip(grpo, sft))) / len(rows)
-        return value, error
+    """The claim's three targets, each against the SFT model best on that measure (the most generous
+    choice of SFT learning rate): GRPO - SFT on (b) >= 5, on the mean of (c) >= 5, on (a) >= 0."""
+    def mean(model: str, rows: list[MetricRow]) -> tuple[float, float]:
+        cells = [table.cell(row, model, 1) for row in rows]
+        return (sum(cell.value for cell in cells) / len(cells),
+                math.sqrt(sum(cell.error ** 2 for cell in cells)) / len(cells))
 
     lines = []
     for name, rows, needed in (("(b) out-of-domain", ROWS[1:2], 5.0), ("mean of (c)", ROWS[2:], 5.0),
                                ("(a) in-domain", ROWS[:1], 0.0)):
-        value, error = gap(rows)
-        verdict = "met" if value >= needed else "not met"
-        lines.append(f"GRPO - continued SFT on {name}: {value:+.1f} ± {error:.1f} (target >= {needed:+.0f}: {verdict})")
+        best = max(sft_models(table), key=lambda model: mean(model, rows)[0])
+        (grpo, grpo_error), (sft, sft_error) = mean("GRPO", rows), mean(best, rows)
+        verdict = "met" if grpo - sft >= needed else "not met"
+        lines.append(f"GRPO - best SFT ({best}) on {name}: {grpo - sft:+.1f} ± {math.hypot(grpo_error, sft_error):.1f}"
+                     f" (target >= {needed:+.0f}: {verdict})")
     return lines
 
 
