@@ -17,6 +17,11 @@ weighted total. The final round's credit is its own total (r_k = total_k): with 
 single-round GRPO exactly. A sample without a clue annotation earns no clue reward, and every
 round gets the discounted outcome only.
 
+What the credit trains: every token of the final round's completion, and the think and clue of the
+rounds before it. Their answer block is left out of the loss (`GRPOConfig.itp_early_answer_loss`):
+it was given before the round saw the view its clue chose, so crediting it with the final outcome
+rewards guesses (benchmarks/RESULTS.md, runs H and J).
+
 Advantages are then normalised per round index: round j's credits of the G trajectories of a sample
 form one GRPO group (`train.itp` builds one group per round). The alternatives, and why not:
 
