@@ -85,6 +85,7 @@ def main() -> None:
                         help="a model that already reads the flash (e.g. the demo's shipped warm-up, "
                              "src/videofocus/demo/warmup_model) instead of building and warm-starting one here")
     parser.add_argument("--grpo-lr", type=float, default=5e-4, help="GRPO learning rate (constant)")
+    parser.add_argument("--grpo-beta", type=float, default=0.0, help="GRPO's KL coefficient (0: no reference model)")
     parser.add_argument("--early-answer-loss", action="store_true",
                         help="the multi-round arm also trains the answers of rounds before the last "
                              "(GRPOConfig.itp_early_answer_loss; before Dec 2026 it always did)")
@@ -206,7 +207,7 @@ def grpo_config(model_dir: Path, samples_path: Path, out_dir: Path, rounds: int,
         dtype="float32",
         num_generations=args.generations, per_device_batch_size=args.prompts * args.generations,
         gradient_accumulation_steps=completions // (args.prompts * args.generations), max_completion_length=MAX_TOKENS,
-        temperature=1.0, learning_rate=args.grpo_lr, beta=0.0, max_steps=args.grpo_steps, lr_scheduler="constant",
+        temperature=1.0, learning_rate=args.grpo_lr, beta=args.grpo_beta, max_steps=args.grpo_steps, lr_scheduler="constant",
         rollout_rounds=rounds, itp_discount=1.0, itp_early_answer_loss=args.early_answer_loss, seed=args.seed,
         tensorboard=False, save_steps=0))
     config.validate()
