@@ -207,7 +207,8 @@ def grpo_config(model_dir: Path, samples_path: Path, out_dir: Path, rounds: int,
         dtype="float32",
         num_generations=args.generations, per_device_batch_size=args.prompts * args.generations,
         gradient_accumulation_steps=completions // (args.prompts * args.generations), max_completion_length=MAX_TOKENS,
-        temperature=1.0, learning_rate=args.grpo_lr, beta=args.grpo_beta, max_steps=args.grpo_steps, lr_scheduler="constant",
+        temperature=1.0, learning_rate=args.grpo_lr, beta=args.grpo_beta, max_steps=args.grpo_steps,
+        lr_scheduler="constant",
         rollout_rounds=rounds, itp_discount=1.0, itp_early_answer_loss=args.early_answer_loss, seed=args.seed,
         tensorboard=False, save_steps=0))
     config.validate()
