@@ -1,5 +1,6 @@
 """The command line starts without the heavy libraries: `--help`, `version` and every command's
-`--help` must not import torch, transformers or matplotlib (the commands import them when they run)."""
+`--help` must not import torch, transformers, matplotlib, numpy or PyAV (the commands import them
+when they run)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 import videofocus
 
-HEAVY = ("torch", "transformers", "matplotlib")
+HEAVY = ("torch", "transformers", "matplotlib", "numpy", "av")
 # Runs the CLI as the `videofocus` script does, then reports which heavy modules got imported.
 _PROBE = """
 import json, sys
@@ -35,7 +36,8 @@ def _heavy_imports(*args: str) -> list[str]:
 
 
 @pytest.mark.parametrize("args", [["--help"], ["version"], ["eval", "--help"], ["infer", "--help"],
-                                  ["train", "--help"], ["demo", "--help"], ["data", "synth", "--help"]],
+                                  ["train", "--help"], ["demo", "--help"], ["data", "synth", "--help"],
+                                  ["frames", "--help"], ["score", "--help"]],
                          ids=" ".join)
 def test_cli_start_up_imports_no_heavy_library(args):
     assert _heavy_imports(*args) == []

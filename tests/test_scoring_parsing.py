@@ -120,6 +120,25 @@ def test_clue_size_is_bounded():
     assert parse_completion(f"<clue>[{boxes}, [0, 0, 1, 1]]</clue>").track is None
 
 
+def test_long_and_pathological_text_reads_as_short_text_does():
+    junk = "".join(chr(0x4E00 + index % 2000) for index in range(100_000))   # 100 kB, no clue, no option
+    prediction = parse_completion(junk)
+    assert prediction.answer == junk and not prediction.has_clue
+    assert parse_option(junk, ["a", "b"]) is None
+    assert parse_option(junk + " The answer is B.", ["a", "b"]) == "B"
+    qwen_boxes = ", ".join('{"bbox_2d": [1, 2, 3, 4], "label": "x"}' for _ in range(2000))
+    assert parse_completion(f"<answer>[{qwen_boxes}]</answer>").boxes == [[1.0, 2.0, 3.0, 4.0]] * 2000
+    nested = "(" * 50_000 + "1, 2" + ")" * 50_000
+    assert parse_completion(f"<clue>{nested}</clue>").intervals == [(1.0, 2.0)]
+
+
+def test_letters_that_fold_to_ascii_read_as_before():
+    # Case-insensitive matching folds "ſ" to "s" and "ı" to "i": the fast pre-scans must too.
+    assert parse_completion("<answer>from 12.5 to 17.8 ſeconds.</answer>").intervals == [(12.5, 17.8)]
+    assert parse_option("I chooſe B") == "B" and parse_option("ſelect C.") == "C"
+    assert parse_completion("<clue>[(1, ınf)]</clue>").intervals is None
+
+
 def test_last_complete_block_wins():
     text = "<think>I will write <answer>A</answer>.</think><answer>C</answer>"
     assert parse_completion(text).answer == "C"

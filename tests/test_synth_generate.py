@@ -20,6 +20,11 @@ from videofocus.errors import ConfigError
 from videofocus.schema import read_samples
 
 
+def test_every_kind_is_made_by_the_function_of_its_name():
+    for name, kind in KINDS.items():
+        assert kind.make.__name__ == name and kind.make.__module__ == f"videofocus.data.synth.{kind.module}"
+
+
 def test_200_samples_of_every_task_with_their_files(tmp_path):
     path = generate_dataset(tmp_path, 200, seed=0)
     samples = list(read_samples(path))  # every line validates (schema.parse_sample)

@@ -12,7 +12,8 @@ import pytest
 
 from synth_helpers import (COLOURS, colour_at, decode_video, load_dataset, load_image, perfect_completion, runs,
                            scene_of, shape_from_pixels, visible_runs)
-from videofocus.data.synth import KINDS, PALETTE, generate_dataset, render, uniform_frame_indices
+from videofocus.data.synth import KINDS, PALETTE, generate_dataset, uniform_frame_indices
+from videofocus.data.synth.render import render
 from videofocus.data.synth.scenes import ORDINALS
 from videofocus.media.sampling import uniform_indices
 from videofocus.media.video import probe

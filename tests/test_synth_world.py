@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from videofocus.data.synth import (PALETTE, PRESETS, RULES, SHAPES, Scene, SceneObject, flash_hit_by_focus,
-                                   flash_missed_by_uniform, interval_hit, make_settings, render, round1_indices,
+                                   flash_missed_by_uniform, interval_hit, make_settings, round1_indices,
                                    round2_indices, uniform_frame_indices)
 from videofocus.data.synth.evidence import flash_placements
-from videofocus.data.synth.render import object_masks
+from videofocus.data.synth.render import object_masks, render
 from videofocus.data.synth.world import random_spans
 from videofocus.errors import ConfigError
 

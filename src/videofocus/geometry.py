@@ -101,13 +101,17 @@ def box_area(box: object) -> float:
 
 def box_iou(a: object, b: object) -> float:
     """Intersection over union of two boxes; 0.0 when either is invalid or the union has no area."""
-    box_a, box_b = valid_box(a), valid_box(b)
-    if box_a is None or box_b is None:
+    return _valid_box_iou(valid_box(a), valid_box(b))
+
+
+def _valid_box_iou(a: list[float] | None, b: list[float] | None) -> float:
+    """`box_iou` of two boxes already checked by `valid_box` (None: invalid)."""
+    if a is None or b is None:
         return 0.0
-    width = min(box_a[2], box_b[2]) - max(box_a[0], box_b[0])
-    height = min(box_a[3], box_b[3]) - max(box_a[1], box_b[1])
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
     overlap = max(0.0, width) * max(0.0, height)
-    return _ratio(overlap, box_area(box_a) + box_area(box_b) - overlap)
+    return _ratio(overlap, (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - overlap)
 
 
 def matched_box_iou(pred_boxes: Sequence[object] | None, gt_boxes: Sequence[object] | None) -> float:
@@ -116,8 +120,9 @@ def matched_box_iou(pred_boxes: Sequence[object] | None, gt_boxes: Sequence[obje
     pred_boxes, gt_boxes = list(pred_boxes or []), list(gt_boxes or [])
     if not pred_boxes or not gt_boxes:
         return 0.0
-    pairs = sorted(((box_iou(pred, gt), i, j) for i, pred in enumerate(pred_boxes) for j, gt in enumerate(gt_boxes)),
-                   reverse=True)
+    valid_pred, valid_gt = [valid_box(box) for box in pred_boxes], [valid_box(box) for box in gt_boxes]
+    pairs = sorted(((_valid_box_iou(pred, gt), i, j) for i, pred in enumerate(valid_pred)
+                    for j, gt in enumerate(valid_gt)), reverse=True)
     used_pred, used_gt, total = set(), set(), 0.0
     for iou, i, j in pairs:
         if iou > 0 and i not in used_pred and j not in used_gt:

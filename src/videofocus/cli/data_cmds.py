@@ -6,14 +6,10 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
-                           TimeRemainingColumn)
-
 from typer.core import TyperCommand
 
 from videofocus.cli.app import console, data_app, err_console
 from videofocus.errors import DataError
-from videofocus.schema import read_samples
 
 SKIPPED_SHOWN = 20  # skipped records listed one by one; the rest are counted
 
@@ -69,6 +65,7 @@ def stats(
 ) -> None:
     """Counts by task, source, media, clue and applicable reward; a duration histogram."""
     from videofocus.data.stats import compute_stats, format_stats, plot_duration_histogram
+    from videofocus.schema import read_samples
 
     summary = compute_stats(read_samples(file))
     if not summary.samples:
@@ -102,6 +99,8 @@ def convert(
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Skip bad records (listed) instead of stopping."),
 ) -> None:
     """Convert a public dataset's annotations to the sample format (streaming, atomic write)."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     from videofocus.data.converters import ConvertOptions, get_converter, run_conversion
 
     converter = get_converter(source_format)
@@ -135,8 +134,12 @@ def build(
                                            "(default: the config's media_root, else the input's folder)."),
 ) -> None:
     """Verify, reason and rank samples with an LLM and a VLM (VideoChat-R1.5's VTTS-80K pipeline)."""
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
     from videofocus.data.stats import compute_stats, format_stats
     from videofocus.data.vtts import BuildPaths, BuildProgress, build_dataset, format_report, load_build_config
+    from videofocus.schema import read_samples
 
     config = load_build_config(config_path)
     columns = (SpinnerColumn(), TextColumn("building"), BarColumn(), MofNCompleteColumn(),

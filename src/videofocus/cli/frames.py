@@ -78,7 +78,8 @@ def frames(
     `videofocus frames clip.mp4 -n 32 --focus 12.5-17.0 --key-ratio 0.5 --sheet sheet.png`."""
     from videofocus.media.sheet import contact_sheet
     from videofocus.media.video import probe, read_frames
-    from videofocus.perception.views import FOCUS_SAMPLING, first_round_indices
+    from videofocus.perception.options import FOCUS_SAMPLING
+    from videofocus.perception.views import first_round_indices
 
     intervals = _parse_focus(focus)
     if sampling not in FOCUS_SAMPLING:

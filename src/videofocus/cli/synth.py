@@ -9,10 +9,8 @@ from pathlib import Path
 import typer
 
 from videofocus.cli.app import console, data_app, err_console
-from videofocus.data.synth import (KINDS, PRESETS, SCENES_FILE, SPLITS, TASK_NAMES, generate_dataset, make_settings,
-                                   split_label_jitter)
+from videofocus.data.synth import KINDS, PRESETS, SPLITS, TASK_NAMES, make_settings, split_label_jitter
 from videofocus.errors import ConfigError
-from videofocus.schema import read_samples
 
 _PRESET_JITTER = ", ".join(f"{name} ±{preset.label_jitter:g} s" for name, preset in PRESETS.items()
                            if preset.label_jitter > 0)
@@ -40,6 +38,9 @@ def synth(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a dataset made with other settings."),
 ) -> None:
     """Generate videos and images of coloured shapes, labelled for every task (exactly, but for train label jitter)."""
+    from videofocus.data.synth import SCENES_FILE, generate_dataset
+    from videofocus.schema import read_samples
+
     overrides = parse_settings(settings or [])
     overrides.update({name: value for name, value in
                       (("size", size), ("fps", fps), ("duration", duration), ("image_size", image_size))

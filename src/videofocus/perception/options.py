@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from videofocus.errors import ConfigError
-from videofocus.perception.views import FOCUS_SAMPLING
 from videofocus.tasks.spec import PROTOCOLS, STAGES
+
+# How rounds 2+ place frames inside the clue (`perception.views.refocus`).
+FOCUS_SAMPLING = ("key_ratio", "released")
 
 
 @dataclass(frozen=True)

@@ -85,9 +85,6 @@ def clip_intervals(intervals: Sequence[Interval], duration: float) -> list[Inter
     return [(start, end) for start, end in clipped if end > start]
 
 
-FOCUS_SAMPLING = ("key_ratio", "released")
-
-
 @dataclass(frozen=True)
 class Refocus:
     """The frames of a round after the first: `indices` focused on `focus` (the clue cut to the

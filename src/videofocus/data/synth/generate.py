@@ -27,16 +27,15 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from videofocus.data.synth.kinds import Kind, choose_kind, resolve_selection
+from videofocus.data.synth.kinds import KINDS, Kind, resolve_selection
 from videofocus.data.synth.render import render
 from videofocus.data.synth.scenes import Draft
-from videofocus.data.synth.settings import SynthSettings, make_settings
+from videofocus.data.synth.settings import SPLITS, SynthSettings, make_settings, split_label_jitter
 from videofocus.data.synth.world import Scene
 from videofocus.errors import ConfigError
 from videofocus.media.encode import write_video
 from videofocus.schema import atomic_writer, parse_sample, read_json_object, write_samples
 
-SPLITS = ("train", "test")
 SAMPLES_FILE, SCENES_FILE, WORLD_FILE = "samples.jsonl", "scenes.jsonl", "world.json"
 FORMAT_VERSION = 1
 
@@ -76,12 +75,6 @@ def generate_dataset(out_dir: str | os.PathLike, n: int, seed: int, tasks: list[
         handle.writelines(json.dumps(record) + "\n" for record in scenes)
     write_samples(out / SAMPLES_FILE, samples)
     return out / SAMPLES_FILE
-
-
-def split_label_jitter(settings: SynthSettings, split: str) -> float:
-    """Seconds of noise on each interval end of `split`'s labels: the settings' label_jitter for
-    train, 0 for test (exact labels)."""
-    return settings.label_jitter if split == "train" else 0.0
 
 
 def world_metadata(settings: SynthSettings, *, seed: int, split: str, n: int, difficulty: str,
@@ -126,6 +119,17 @@ def _claim(out: Path, world: dict[str, Any], overwrite: bool) -> bool:
 
 def _without_n(world: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in world.items() if key != "n"}
+
+
+def choose_kind(name: str, rng: np.random.Generator, settings: SynthSettings) -> Kind:
+    """The kind named, or for a task one of its kinds drawn by the settings' weights."""
+    if name in KINDS:
+        return KINDS[name]
+    members = [kind for kind in KINDS.values() if kind.task == name]
+    weights = np.clip([kind.weight(settings) for kind in members], 0.0, None)  # 1 - a - b may round below 0
+    if weights.sum() <= 0:
+        raise ConfigError(f"synth settings give every kind of task {name} weight 0")
+    return members[rng.choice(len(members), p=weights / weights.sum())]
 
 
 def _draft(index: int, seed: int, split: str, settings: SynthSettings,

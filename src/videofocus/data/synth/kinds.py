@@ -1,48 +1,58 @@
 """The registry of question kinds, and how a task name becomes a mix of kinds.
 
 A selection name is a schema task (its kinds mixed with weights from the settings) or a single
-kind. A sample's source tag is `synth/<kind>`, e.g. "synth/brief_evidence"."""
+kind. A sample's source tag is `synth/<kind>`, e.g. "synth/brief_evidence".
+
+Listing the kinds imports nothing heavy (the command line's help lists them): each kind's generator
+is imported when first used."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from videofocus.data.synth import grounding, questions
-from videofocus.data.synth.scenes import Draft
 from videofocus.data.synth.settings import SynthSettings
 from videofocus.errors import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from videofocus.data.synth.scenes import Draft
 
 
 @dataclass(frozen=True)
 class Kind:
-    """A way of making one sample: its schema task, its generator, and its weight within that task."""
+    """A way of making one sample: its schema task, the module whose function of the kind's name
+    makes it ("grounding" or "questions"), and its weight within that task."""
 
     name: str
     task: str
-    make: Callable[[np.random.Generator, SynthSettings], Draft]
+    module: str
     weight: Callable[[SynthSettings], float] = lambda settings: 1.0
 
     @property
     def source(self) -> str:
         return f"synth/{self.name}"
 
+    @property
+    def make(self) -> Callable[[np.random.Generator, SynthSettings], Draft]:
+        return getattr(importlib.import_module(f"videofocus.data.synth.{self.module}"), self.name)
+
 
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (
-    Kind("tg_single", "temporal_grounding", grounding.tg_single,
-         lambda s: 1.0 - s.ordinal_share - s.relational_share),
-    Kind("tg_ordinal", "temporal_grounding", grounding.tg_ordinal, lambda s: s.ordinal_share),
-    Kind("tg_relational", "temporal_grounding", grounding.tg_relational, lambda s: s.relational_share),
-    Kind("tracking", "tracking", grounding.tracking),
-    Kind("spatial", "spatial_grounding", grounding.spatial),
-    Kind("gqa_attribute", "grounded_qa", questions.gqa_attribute, lambda s: 1.0 - s.brief_share),
-    Kind("brief_evidence", "grounded_qa", questions.brief_evidence, lambda s: s.brief_share),
-    Kind("mcq_count", "mcq", questions.mcq_count),
-    Kind("mcq_recolour", "mcq", questions.mcq_recolour),
-    Kind("mcq_order", "mcq", questions.mcq_order),
-    Kind("caption", "caption", questions.caption),
+    Kind("tg_single", "temporal_grounding", "grounding", lambda s: 1.0 - s.ordinal_share - s.relational_share),
+    Kind("tg_ordinal", "temporal_grounding", "grounding", lambda s: s.ordinal_share),
+    Kind("tg_relational", "temporal_grounding", "grounding", lambda s: s.relational_share),
+    Kind("tracking", "tracking", "grounding"),
+    Kind("spatial", "spatial_grounding", "grounding"),
+    Kind("gqa_attribute", "grounded_qa", "questions", lambda s: 1.0 - s.brief_share),
+    Kind("brief_evidence", "grounded_qa", "questions", lambda s: s.brief_share),
+    Kind("mcq_count", "mcq", "questions"),
+    Kind("mcq_recolour", "mcq", "questions"),
+    Kind("mcq_order", "mcq", "questions"),
+    Kind("caption", "caption", "questions"),
 )}
 TASK_NAMES = tuple(dict.fromkeys(kind.task for kind in KINDS.values()))
 
@@ -56,14 +66,3 @@ def resolve_selection(names: Sequence[str] | None) -> list[str]:
         raise ConfigError(f"unknown synth task(s) {', '.join(unknown)}; choose tasks ({', '.join(TASK_NAMES)}) "
                           f"or kinds ({', '.join(KINDS)})")
     return list(dict.fromkeys(names))
-
-
-def choose_kind(name: str, rng: np.random.Generator, settings: SynthSettings) -> Kind:
-    """The kind named, or for a task one of its kinds drawn by the settings' weights."""
-    if name in KINDS:
-        return KINDS[name]
-    members = [kind for kind in KINDS.values() if kind.task == name]
-    weights = np.clip([kind.weight(settings) for kind in members], 0.0, None)  # 1 - a - b may round below 0
-    if weights.sum() <= 0:
-        raise ConfigError(f"synth settings give every kind of task {name} weight 0")
-    return members[rng.choice(len(members), p=weights / weights.sum())]

@@ -11,6 +11,8 @@ from typing import Any
 
 from videofocus.errors import ConfigError
 
+SPLITS = ("train", "test")  # train labels get the settings' label_jitter; test labels are exact
+
 
 @dataclass(frozen=True)
 class SynthSettings:
@@ -151,6 +153,12 @@ PRESETS: dict[str, SynthSettings] = {
                           max_event=6.0, min_gap=2.0, distractors=(2, 4), similar_distractors=True,
                           ordinal_share=0.3, relational_share=0.4, waypoints=4, label_jitter=1.0),
 }
+
+
+def split_label_jitter(settings: SynthSettings, split: str) -> float:
+    """Seconds of noise on each interval end of `split`'s labels: the settings' label_jitter for
+    train, 0 for test (exact labels)."""
+    return settings.label_jitter if split == "train" else 0.0
 
 
 def make_settings(difficulty: str = "easy", **overrides: Any) -> SynthSettings:
