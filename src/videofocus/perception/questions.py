@@ -1,16 +1,20 @@
 """One question about one video or image as a `Sample`, for the commands that ask one-off questions
-(`videofocus infer`, `videofocus serve`)."""
+(`videofocus infer`, `videofocus serve`, the lmms-eval model plugin)."""
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from videofocus.errors import ConfigError
-from videofocus.schema import Sample, validation_problem
+from videofocus.schema import OPTION_LETTERS, Sample, validation_problem
 from videofocus.tasks import get_task
+
+# "A. red", "(B) blue", "C) green": an answer option written into the question text.
+_OPTION_LINE = re.compile(r"^\s*\(?([A-Z])\s*[.):]\s+(\S.*)$")
 
 
 def question_sample(path: str | os.PathLike, media_type: str, question: str, *, options: list[str] | None = None,
@@ -39,3 +43,18 @@ def question_sample(path: str | os.PathLike, media_type: str, question: str, *, 
         return Sample(id=sample_id, task=task or default_task, media=media, question=question, options=options)
     except ValidationError as exc:
         raise ConfigError(f"cannot ask this: {validation_problem(exc)[0]}") from None
+
+
+def split_options(text: str) -> tuple[str, list[str] | None]:
+    """(question, options) of a question that lists its answer options as lettered lines, in order
+    from A (as lmms-eval and most benchmark prompts write them); (text, None) with fewer than two."""
+    question, options = [], []
+    for line in text.splitlines():
+        match = _OPTION_LINE.match(line)
+        if match and len(options) < len(OPTION_LETTERS) and match.group(1) == OPTION_LETTERS[len(options)]:
+            options.append(match.group(2).strip())
+        else:
+            question.append(line)
+    if len(options) < 2:
+        return text, None
+    return "\n".join(question).strip(), options

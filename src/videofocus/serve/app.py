@@ -32,13 +32,13 @@ from videofocus.backends.base import Backend, Generation
 from videofocus.errors import ConfigError, MediaError
 from videofocus.models.inputs import Prompt
 from videofocus.perception import PerceptionResult, RoundResult
-from videofocus.perception.questions import question_sample
 from videofocus.schema import Sample
 from videofocus.serve.engine import Decoding, Engine, Job
 from videofocus.serve.errors import APIError, bad_request
 from videofocus.serve.limits import BodySizeLimit
 from videofocus.serve.media import fetch_media
-from videofocus.serve.protocol import ChatRequest, Question, read_question, split_options
+from videofocus.perception.questions import question_sample, split_options
+from videofocus.serve.protocol import ChatRequest, Question, read_question
 from videofocus.serve.responses import CompletionWriter
 from videofocus.serve.settings import ServeSettings
 from videofocus.serve.thumbnails import frame_previews, image_preview

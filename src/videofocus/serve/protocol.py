@@ -7,18 +7,12 @@ the task, the answer options, the number of rounds and whether the trace carries
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from videofocus.schema import OPTION_LETTERS
 from videofocus.serve.errors import bad_request
-
-# "A. red", "(B) blue", "C) green": an answer option written into the question text.
-_OPTION_LINE = re.compile(r"^\s*\(?([A-Z])\s*[.):]\s+(\S.*)$")
-
 
 class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -124,18 +118,3 @@ def _parts(message: Message) -> list[TextPart | ImagePart | VideoPart]:
 
 def _text(parts: list[TextPart | ImagePart | VideoPart]) -> str:
     return "\n".join(part.text for part in parts if isinstance(part, TextPart)).strip()
-
-
-def split_options(text: str) -> tuple[str, list[str] | None]:
-    """(question, options) of a question that lists its answer options as lettered lines, in order
-    from A (as lmms-eval and most benchmark prompts write them); (text, None) with fewer than two."""
-    question, options = [], []
-    for line in text.splitlines():
-        match = _OPTION_LINE.match(line)
-        if match and len(options) < len(OPTION_LETTERS) and match.group(1) == OPTION_LETTERS[len(options)]:
-            options.append(match.group(2).strip())
-        else:
-            question.append(line)
-    if len(options) < 2:
-        return text, None
-    return "\n".join(question).strip(), options
