@@ -94,8 +94,11 @@ class ModelBatch:
 
 
 def collate(prompts: Sequence[PromptInputs], completions: Sequence[torch.Tensor] | None = None, *,
-            pad_token_id: int, use_features: bool = False) -> ModelBatch:
+            pad_token_id: int, use_features: bool = False,
+            trained_tokens: Sequence[torch.Tensor | None] | None = None) -> ModelBatch:
     """Pad prompts on the left and `completions` (one per prompt, or None for generation) on the right.
+    `trained_tokens[i]`, a 0/1 mask of completion i's tokens (None: all), narrows its `completion_mask`
+    to the tokens that enter the loss.
 
     Visual tensors are concatenated in row order (one copy per row: a prompt with G completions
     appears G times). With `use_features` every prompt must carry cached `features`: the batch then
@@ -115,7 +118,8 @@ def collate(prompts: Sequence[PromptInputs], completions: Sequence[torch.Tensor]
                                _full(right, pad_token_id, device)]))
         masks.append(torch.cat([_full(left, 0, device), _full(len(prompt.input_ids), 1, device),
                                 _full(len(completion), 1, device), _full(right, 0, device)]))
-        completion_mask[row, :len(completion)] = 1
+        trained = None if trained_tokens is None else trained_tokens[row]
+        completion_mask[row, :len(completion)] = 1 if trained is None else trained.to(completion_mask)
         if prompt.mm_token_type_ids is not None:
             types.append(torch.cat([_full(left, 0, device), prompt.mm_token_type_ids.long(),
                                     _full(len(completion) + right, 0, device)]))

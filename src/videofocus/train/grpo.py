@@ -207,11 +207,8 @@ class Policy:
         for start in range(0, len(completions), size):
             part = completions[start:start + size]
             batch = collate([c.prompt for c in part], [c.ids for c in part], pad_token_id=self.tokens.pad,
-                            use_features=self.share_features)
+                            use_features=self.share_features, trained_tokens=[c.trained_tokens for c in part])
             mask = batch.completion_mask.float()
-            for row, completion in enumerate(part):
-                if completion.trained_tokens is not None:
-                    mask[row, :len(completion.ids)] *= completion.trained_tokens.to(mask)
             if self.config.mask_truncated_completions:
                 mask = mask * torch.tensor([0.0 if c.truncated else 1.0 for c in part], device=mask.device)[:, None]
             micro.append(MicroBatch(batch=batch, mask=mask, advantages=rollout.advantages[start:start + size].to(mask.device),

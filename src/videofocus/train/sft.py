@@ -80,10 +80,8 @@ def supervised_step(run: TrainingRun, examples: list[Example], targets: list[tor
     loss_sum, grad_norm = torch.zeros((), device=accelerator.device), None
     for start in range(0, len(examples), size):
         batch = collate([e.inputs for e in examples[start:start + size]], targets[start:start + size],
-                        pad_token_id=pad)
-        mask = batch.completion_mask.float()
-        for row, row_mask in enumerate(masks[start:start + size]):
-            mask[row, :len(row_mask)] *= row_mask
+                        pad_token_id=pad, trained_tokens=masks[start:start + size])
+        mask = batch.completion_mask
         with accelerator.accumulate(run.model):
             logps, _ = completion_logprobs(run.model, batch)
             token_losses = -logps * mask
