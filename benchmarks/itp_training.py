@@ -53,6 +53,7 @@ from videofocus.schema import Sample, read_samples
 from videofocus.tasks import get_task
 from videofocus.train.batch import PromptInputs, collate
 from videofocus.train.config import GRPOConfig, config_from_dict
+from videofocus.train.evidence_gate import evidence_intervals, shows_evidence
 from videofocus.train.grpo import train_grpo
 from videofocus.train.logging import read_metrics
 from videofocus.train.modeling import save_pretrained
@@ -89,6 +90,12 @@ def main() -> None:
     parser.add_argument("--early-answer-loss", action="store_true",
                         help="the multi-round arm also trains the answers of rounds before the last "
                              "(GRPOConfig.itp_early_answer_loss; before Dec 2026 it always did)")
+    parser.add_argument("--answer-needs-evidence", action="store_true",
+                        help="the multi-round arm earns no accuracy on final views without the flash "
+                             "(GRPOConfig.itp_answer_needs_evidence)")
+    parser.add_argument("--multi-round-only", action="store_true",
+                        help="train and evaluate the multi-round arm only (the warm start and the single-round "
+                             "arm are deterministic for a seed: a run without this flag gives their numbers)")
     args = parser.parse_args()
     torch.set_num_threads(1)   # tiny models on a shared CPU: one thread is much faster than two
     torch.manual_seed(args.seed)
@@ -109,9 +116,12 @@ def main() -> None:
         warm = warm_start(base, train_path, _fresh(args.out / "warm"), steps=args.sft_steps, seed=args.seed)
     timings["model + warm start"] = time.perf_counter() - started
 
-    arms = {"warm start": warm}
+    arms = {} if args.multi_round_only else {"warm start": warm}
     training = {}
-    for name, rounds in (("single-round GRPO", 1), (f"{args.rounds}-round GRPO", args.rounds)):
+    trained_arms = [(f"{args.rounds}-round GRPO", args.rounds)]
+    if not args.multi_round_only:
+        trained_arms.insert(0, ("single-round GRPO", 1))
+    for name, rounds in trained_arms:
         started = time.perf_counter()
         arms[name] = train_grpo(grpo_config(warm, train_path, _fresh(args.out / f"grpo_r{rounds}"), rounds, args))
         timings[name] = time.perf_counter() - started
@@ -209,7 +219,8 @@ def grpo_config(model_dir: Path, samples_path: Path, out_dir: Path, rounds: int,
         gradient_accumulation_steps=completions // (args.prompts * args.generations), max_completion_length=MAX_TOKENS,
         temperature=1.0, learning_rate=args.grpo_lr, beta=args.grpo_beta, max_steps=args.grpo_steps,
         lr_scheduler="constant",
-        rollout_rounds=rounds, itp_discount=1.0, itp_early_answer_loss=args.early_answer_loss, seed=args.seed,
+        rollout_rounds=rounds, itp_discount=1.0, itp_early_answer_loss=args.early_answer_loss,
+        itp_answer_needs_evidence=args.answer_needs_evidence and rounds > 1, seed=args.seed,
         tensorboard=False, save_steps=0))
     config.validate()
     return config
@@ -233,16 +244,12 @@ def evaluate(model_dir: Path, samples: list[Sample], media_root: Path, options: 
         rounds[number] = {
             "accuracy": statistics.fmean(float(r.option == s.answer) for s, r in rows),
             "clue_miou": statistics.fmean(temporal_iou(r.intervals, s.clue.intervals) for s, r in rows),
-            "flash_shown": statistics.fmean(float(_shows_flash(r.view.timestamps, s)) for s, r in rows),
+            "flash_shown": statistics.fmean(float(shows_evidence(r.view.timestamps, evidence_intervals(s)))
+                                            for s, r in rows),
             "fallback": statistics.fmean(float(r.fallback is not None) for s, r in rows)}
     finals = Counter(result.final.option for result in results)
     letter, count = finals.most_common(1)[0]
     return {"rounds": rounds, "top_final_answer": [letter, count / len(results)]}
-
-
-def _shows_flash(timestamps, sample: Sample) -> bool:
-    start, end = sample.meta["flash_start"], sample.meta["flash_end"]
-    return any(start <= t < end for t in timestamps)
 
 
 def print_table(report: dict, test: list[Sample], args) -> None:

@@ -258,6 +258,10 @@ class GRPOConfig(TrainConfig):
             (default): when such a round writes a separate clue, its answer block is left out of the
             loss; the round's credit (its clue plus the final outcome) trains its think and clue, and
             the answer, given before the round saw the view its clue chose, is the last round's job.
+        itp_answer_needs_evidence: A round whose video frames miss the sample's evidence (the
+            annotated answer-visible interval, else the clue intervals) earns 0 accuracy, right or
+            wrong, so that guesses on views without the evidence are not rewarded
+            (train/evidence_gate.py). Needs rollout_rounds > 1: only the loop's rounds know their views.
     """
 
     num_generations: int = 8
@@ -285,6 +289,7 @@ class GRPOConfig(TrainConfig):
     itp_key_ratio: float = 0.5
     itp_carry_history: bool = False
     itp_early_answer_loss: bool = False
+    itp_answer_needs_evidence: bool = False
 
     def validate(self) -> None:
         super().validate()
@@ -315,6 +320,8 @@ class GRPOConfig(TrainConfig):
                  f"completions, which must divide per_device_batch_size × gradient_accumulation_steps = {per_device}")
         _require(0 <= self.itp_discount <= 1, "itp_discount", "must be in [0, 1]")
         _require(0 < self.itp_key_ratio <= 1, "itp_key_ratio", "must be in (0, 1]")
+        _require(not self.itp_answer_needs_evidence or self.rollout_rounds > 1, "itp_answer_needs_evidence",
+                 "needs rollout_rounds > 1 (single-round training does not track which frames a view shows)")
         for name in ("save_steps", "max_steps"):
             value = getattr(self, name)
             _require(not value or value % self.num_iterations == 0, name,

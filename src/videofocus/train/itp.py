@@ -34,16 +34,22 @@ from videofocus.errors import ConfigError
 from videofocus.models.inputs import Prompt, encode_prompts
 from videofocus.parsing import Prediction, parse_completion
 from videofocus.perception import PerceptionOptions, PerceptionResult, RoundResult, perceive_batch
+from videofocus.perception.result import View
 from videofocus.rewards import RewardResult, resolve_weights
 from videofocus.schema import Sample
 from videofocus.train.batch import Completion, PromptInputs
 from videofocus.train.config import GRPOConfig
 from videofocus.train.data import Example, TrainSample
+from videofocus.train.evidence_gate import withhold_unseen_accuracy
 from videofocus.train.grpo import Group, Policy, RewardFn
 from videofocus.train.itp_credit import round_credits
 from videofocus.train.policy import encode_visual
 from videofocus.train.rollout import SamplingParams, SpecialTokens, generate_completions
 from videofocus.train.token_masks import without_blocks
+
+
+# Revises one round's rewards by what the round's view showed.
+RoundGate = Callable[[Sample, View, RewardResult], RewardResult]
 
 
 def perception_options(config: GRPOConfig) -> PerceptionOptions:
@@ -131,10 +137,11 @@ class Trajectory:
 
 
 def sample_trajectories(backend: RolloutBackend, items: Sequence[TrainSample], options: PerceptionOptions,
-                        reward_fn: RewardFn, *,
+                        reward_fn: RewardFn, *, gate: RoundGate | None = None,
                         on_every_process: Callable[[bool], bool] = bool) -> list[list[Trajectory]]:
     """Run `options.rounds` rounds of perception G times per item (G = the backend's
-    num_generations) and score every round; returns, per item, its G trajectories.
+    num_generations) and score every round; returns, per item, its G trajectories. `gate` may
+    revise a round's rewards by what its view showed (`evidence_gate.withhold_unseen_accuracy`).
 
     `on_every_process` maps this process's "every round of every trajectory was sampled" to whether
     that holds on all processes, so that they all raise together instead of the others waiting for
@@ -150,6 +157,8 @@ def sample_trajectories(backend: RolloutBackend, items: Sequence[TrainSample], o
     for index, (sample, result) in enumerate(zip(samples, results)):
         completions = [call[index] for call in backend.calls]
         rewards = [reward_fn(sample, _prediction_in_sample_units(round_, sample)) for round_ in result.rounds]
+        if gate is not None:
+            rewards = [gate(sample, round_.view, reward) for round_, reward in zip(result.rounds, rewards)]
         trajectories.append(Trajectory(perception=result, completions=completions, rewards=rewards))
     return [trajectories[start:start + group_size] for start in range(0, len(trajectories), group_size)]
 
@@ -202,12 +211,18 @@ class IterativePolicy(Policy):
             backend = RolloutBackend(model, self.run.processor, self.config, self.tokens, self.box_convention,
                                      share_features=self.share_features, device=self.run.accelerator.device)
             trajectories = sample_trajectories(backend, [example.item for example in examples],
-                                               perception_options(self.config), self.reward_fn,
+                                               perception_options(self.config), self.reward_fn, gate=self._gate(),
                                                on_every_process=self.on_every_process)
         groups: list[Group] = []
         for example, group in zip(examples, trajectories):
             groups += self._round_groups(example, group, first_index=len(groups))
         return groups
+
+    def _gate(self) -> RoundGate | None:
+        if not self.config.itp_answer_needs_evidence:
+            return None
+        weights = resolve_weights(self.config.reward_weights)
+        return lambda sample, view, result: withhold_unseen_accuracy(sample, view, result, weights)
 
     def _round_groups(self, example: Example, trajectories: list[Trajectory], *, first_index: int) -> list[RoundGroup]:
         """One group per round of an example's G trajectories, each round credited (`itp_credit`)."""
