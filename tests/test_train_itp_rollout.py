@@ -4,6 +4,8 @@ them with."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -15,8 +17,12 @@ from videofocus.backends.base import box_convention_for
 from videofocus.media.video import read_frames
 from videofocus.models import load_model
 from videofocus.models.inputs import Prompt, encode_prompts
+from videofocus.parsing import Prediction
+from videofocus.rewards import RewardResult, resolve_weights
+from videofocus.schema import Sample
 from videofocus.train.batch import PromptInputs, collate
 from videofocus.train.data import load_training_samples
+from videofocus.train.evidence_gate import withhold_unseen_accuracy
 from videofocus.train.policy import completion_logprobs
 from videofocus.train.rollout import SpecialTokens
 
@@ -29,7 +35,8 @@ def long_videos(tmp_path_factory):
     return write_long_videos(tmp_path_factory.mktemp("itp_videos"), 2)
 
 
-def _rollout(model_path, data, tmp_path, monkeypatch, *, share: bool, text: str = FORCED_TEXT):
+def _rollout(model_path, data, tmp_path, monkeypatch, *, share: bool, text: str = FORCED_TEXT,
+             reward_fn=digit_reward, gate=None):
     """Three rounds for each sample × G trajectories; round 1 says `text`, rounds 2-3 are sampled."""
     model, processor = load_model(model_path, device="cpu")
     config = grpo_config(model_path, tmp_path / "out", [data], num_generations=G, per_device_batch_size=G * ROUNDS,
@@ -42,7 +49,7 @@ def _rollout(model_path, data, tmp_path, monkeypatch, *, share: bool, text: str 
                                  share_features=share, device="cpu", with_logprobs=True)
     torch.manual_seed(0)
     groups = itp.sample_trajectories(backend, load_training_samples(config.datasets), itp.perception_options(config),
-                                     digit_reward)
+                                     reward_fn, gate=gate)
     return model, processor, config, tokens, groups
 
 
@@ -118,3 +125,30 @@ def test_image_rounds_show_the_full_image_and_a_crop_of_the_previous_box(tiny_qw
     assert len(first) == 1 and len(second) == 2                   # full image, then full image + crop
     assert trajectory.perception.rounds[1].view.crops and trajectory.perception.rounds[1].fallback is None
     assert trajectory.rewards[0].prediction.boxes == [box]        # 56 x 56 seen at 56 x 56: original pixels
+
+
+def always_right(sample: Sample, prediction: Prediction) -> RewardResult:
+    return RewardResult(values={"format": 1.0, "accuracy": 1.0}, total=2.0, prediction=prediction)
+
+
+def test_the_gate_takes_accuracy_from_exactly_the_rounds_whose_frames_miss_the_evidence(tiny_qwen25_vl_path,
+                                                                                      long_videos, tmp_path,
+                                                                                      monkeypatch):
+    flash = (6.0, 7.0)       # 2 frames at 2 fps inside round 1's clue (6-9 s): uniform frames step over them
+    records = [json.loads(line) for line in long_videos.read_text().splitlines()]
+    flashing = long_videos.with_name("flashing.jsonl")
+    flashing.write_text("".join(json.dumps({**record, "meta": {"flash_start": flash[0], "flash_end": flash[1]}}) + "\n"
+                                for record in records))
+    weights = resolve_weights(None)
+    _, _, _, _, groups = _rollout(tiny_qwen25_vl_path, flashing, tmp_path, monkeypatch, share=True,
+                                  reward_fn=always_right,
+                                  gate=lambda sample, view, result: withhold_unseen_accuracy(sample, view, result,
+                                                                                             weights))
+    shown = []
+    for trajectory in (t for group in groups for t in group):
+        for round_, reward in zip(trajectory.perception.rounds, trajectory.rewards):
+            seen = any(flash[0] <= time < flash[1] for time in round_.view.timestamps)
+            shown.append((round_.round, seen))
+            assert reward.values["accuracy"] == float(seen) and reward.total == 1.0 + seen
+    assert {seen for number, seen in shown if number == 1} == {False}     # uniform frames never show the flash
+    assert {seen for number, seen in shown if number == 2} == {True}      # round 2 is dense inside the clue
