@@ -67,6 +67,10 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=8, help="G")
     parser.add_argument("--grpo-lr", type=float, default=1e-4)
     parser.add_argument("--grpo-beta", type=float, default=0.0, help="GRPO's KL coefficient against the warm-up")
+    parser.add_argument("--grpo-temperature", type=float, default=1.0, help="GRPO's sampling temperature")
+    parser.add_argument("--grpo-dynamic-sampling", action="store_true",
+                        help="GRPO replaces groups whose G rewards are all equal by further prompts (DAPO); it then "
+                             "draws more prompts than the continued SFT trains on")
     parser.add_argument("--sft-lr", type=float, action="append", default=None,
                         help="continued-SFT learning rate; repeat for one SFT model each (default: 1e-4, 3e-5, 1e-5)")
     parser.add_argument("--threads", type=int, default=1)
@@ -120,7 +124,8 @@ def train_models(args, warm: Path, train_file: Path, pixels: int) -> dict[str, P
                   steps=args.steps)
     grpo = stages.training_values(output_dir=args.out / "models" / "grpo", learning_rate=args.grpo_lr, **common)
     grpo.update(per_device_batch_size=args.prompts_per_step * args.generations, num_generations=args.generations,
-                max_completion_length=64, beta=args.grpo_beta)
+                max_completion_length=64, beta=args.grpo_beta, temperature=args.grpo_temperature,
+                dynamic_sampling=args.grpo_dynamic_sampling)
     models["GRPO"] = stages.run_grpo(grpo)
     for learning_rate in args.sft_lr:
         sft = stages.training_values(output_dir=args.out / "models" / f"sft_lr{learning_rate:g}",
