@@ -13,7 +13,11 @@ and the loop's outcome credit still rewards earlier rounds for views that did sh
 The evidence of a sample is, in order: the interval in which the answer is visible when the
 annotation says so (`meta.flash_start` / `meta.flash_end`, as the synthetic brief-evidence
 questions and the report's timelines use), else its clue intervals (the grounded span of
-NExT-GQA-style data). A sample with neither, and every image sample, is never gated."""
+NExT-GQA-style data). A sample with neither, and every image sample, is never gated.
+
+Measured on the synthetic brief-evidence questions (benchmarks/RESULTS.md, run N), the gate did
+not help: round-3 accuracy fell from 43.2 to 39.6, and the letter drift remained. There the limit was
+reading the evidence once in view, not guesses being rewarded."""
 
 from __future__ import annotations
 
