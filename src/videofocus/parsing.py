@@ -54,7 +54,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from videofocus.schema import OPTION_LETTERS
+from videofocus.letters import OPTION_LETTERS
 
 MAX_MAGNITUDE = 1e7
 # No task asks for more (a 2048-frame track is 8192); bounds the work spent on garbage.

@@ -26,9 +26,12 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from videofocus.errors import DataError
+from videofocus.jsonfiles import iter_jsonl
+from videofocus.letters import OPTION_LETTERS
 from videofocus.parsing import Prediction
 from videofocus.predictions import PredictionLike, prediction_from_record
-from videofocus.schema import OPTION_LETTERS, Sample, atomic_writer, iter_jsonl
+from videofocus.schema import Sample
+from videofocus.storage import atomic_writer
 
 SUBMISSION_FORMATS = ("qvhighlights", "rextime", "nextgqa", "timechat")
 
