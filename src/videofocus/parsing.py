@@ -68,9 +68,9 @@ _NUMBER = r"(?<![\w.])-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
 # Any digits joined by colons, so that a malformed time is refused whole instead of read as numbers.
 _COLON_DIGITS = r"(?<![\w.])[0-9]+(?::[0-9]+)+(?:\.[0-9]*)?"
 _CLOCK = re.compile(r"([0-9]+)(?::([0-5][0-9]))?:([0-5][0-9](?:\.[0-9]*)?)")
-# A clue's values: (time, number, poison word), one of them set. The lookahead (their possible first
-# characters) only speeds the scan of long text.
-_CLUE_VALUE = re.compile(rf"(?=[0-9.\-ni])(?:({_COLON_DIGITS})|({_NUMBER})|(\b(?:nan|inf|infinity)\b))",
+# A clue's values: (time, number, poison word), one of them set. The lookarounds (none follows a word
+# character; their possible first characters) only speed the scan of long text.
+_CLUE_VALUE = re.compile(rf"(?<!\w)(?=[0-9.\-ni])(?:({_COLON_DIGITS})|({_NUMBER})|(\b(?:nan|inf|infinity)\b))",
                          re.IGNORECASE)
 # A clue's shape: its brackets, each opening one as "[" and each closing one as "]", and "#" for each value.
 _NOT_SHAPE = re.compile(r"[^\[\]()#]+")
@@ -171,9 +171,8 @@ def _last_block_bounds(tags: list[tuple[int, int, bool, str]], kind: str) -> tup
 
 def _read_answer_clue(answer: str) -> list[list[float]] | None:
     """Number groups of an answer that is nothing but a clue, or of its Qwen `bbox_2d` entries."""
-    if _CLUE_FILLER_CHARS.fullmatch(answer):  # then it holds no bbox_2d: the filler's pass only if it is a clue
-        groups = _read_clue(answer)
-        return groups if groups is not None and _CLUE_FILLER.fullmatch(answer) else None
+    if _CLUE_FILLER_CHARS.fullmatch(answer) and _CLUE_FILLER.fullmatch(answer):
+        return _read_clue(answer)
     qwen_boxes = " ".join(match.group(1) for match in _QWEN_BBOX.finditer(answer))
     return _read_clue(qwen_boxes) if qwen_boxes else None
 
@@ -285,7 +284,6 @@ def normalise_boxes(boxes: Sequence[list[float]] | None) -> list[list[float]] | 
 
 # ----- multiple choice -------------------------------------------------------------------------
 
-_EMPHASIS = re.compile(r"[*`]+")  # markdown around the answer: "**B**"
 _LETTER_ONLY = re.compile(r"^[(\[]?\s*([A-Za-z])\s*[)\]]?[.:]?$")
 # "B. text", "(B) text", "B: text"; a lower-case letter only with its bracket ("b) text").
 _LETTER_THEN_TEXT = re.compile(r"^[(\[]?(?:([A-Z])(?:[)\]][.:]?|[.:])|([a-z])[)\]][.:]?)\s+\S")
@@ -317,7 +315,7 @@ def parse_option(text: str | None, options: list[str] | None = None) -> str | No
     counts); `option B`. With `options`, a letter beyond the last option is rejected. Never raises."""
     if not isinstance(text, str):
         return None
-    text = _EMPHASIS.sub("", text).strip()
+    text = text.replace("*", "").replace("`", "").strip()  # markdown around the answer: "**B**"
     letters = OPTION_LETTERS[: len(options)] if options else OPTION_LETTERS
     for read in (_letter_form, _option_text, _letter_with_its_text, _stated_letter, _named_letter):
         found = read(text, options)
