@@ -107,7 +107,8 @@ def main() -> None:
     for size, (cpu, wall) in slowest.items():
         print(f"  slowest {size} call: {cpu * 1000:.2f} ms CPU, {wall * 1000:.2f} ms wall "
               f"({'under' if cpu < 0.010 else 'OVER'} 10 ms CPU)")
-    print(f"  {collecting[0]} calls ran a full garbage collection, left out above: up to {collecting[1] * 1000:.2f} ms CPU")
+    print(f"  {collecting[0]} calls ran a full garbage collection, left out above: "
+          f"up to {collecting[1] * 1000:.2f} ms CPU")
     for task, text, error in exceptions[:5]:
         print(f"  {task}: {error} on {text!r}")
 

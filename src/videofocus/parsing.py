@@ -85,9 +85,8 @@ _EVERY_SEAM_JOINS = re.compile(rf"{_RANGE_JOIN}(?:#{_RANGE_JOIN})*", re.IGNORECA
 _QWEN_BBOX = re.compile(r'"bbox_2d"\s*:\s*(\[[^\[\]]*\])')
 # What a pure-clue answer may hold besides numbers: brackets, separators, quotes (VideoChat-R1's
 # prompt shows its answer as "12.54 to 17.83", quotes included), "from"/"to"/"between"/"and", units,
-# and a full stop at the end.
-# The text is read as a repetition of them, each the first one that matches where the last one ended
-# (possessive: nothing tried again after a dead end).
+# and a full stop at the end. The answer must be a run of them, each the first that matches where the
+# last ended (possessive: nothing is tried again after a dead end).
 _CLUE_FILLER = re.compile(rf"(?:{_NUMBER}|[\[\]()\s,;:~\-–—\"'“”‘’]+|\b(?:from|to|between|and)\b"
                           r"|(?:s|secs?|seconds?)\b|\.\s*$)*+", re.IGNORECASE)
 # Every character _CLUE_FILLER can take: an answer holding any other is no pure clue, found in one
@@ -218,8 +217,8 @@ def _bare_groups(shape: str, gaps: list[str]) -> list[list[int]]:
     joined as a range (`s to e`), else one interval per range when every value is in one; none for
     a mix of the two. `gaps`: the text before each value, and after the last."""
     bare = list(range(len(shape))) if "[" not in shape and "]" not in shape else _outside_brackets(shape)
-    # The text before each bare value but the first. Where bracketed values come between two bare
-    # ones, it holds the closing bracket, which joins no range, as the whole text between them would not.
+    # The text before each bare value but the first, which may join it to the bare value before. With
+    # bracketed values between the two it holds a closing bracket: it joins nothing, as they are no range.
     seams = list(map(gaps.__getitem__, bare[1:]))
     if not _SOME_SEAM_JOINS.search("#".join(seams)):
         return [bare] if bare else []
