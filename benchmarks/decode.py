@@ -31,7 +31,7 @@ import numpy as np
 
 from videofocus.media.sampling import uniform_indices
 from videofocus.media.video import probe, read_frames
-from videofocus.schema import atomic_writer
+from videofocus.storage import atomic_writer
 
 WIDTH, HEIGHT, FPS, SECONDS, GOP = 1280, 720, 30, 600, 250
 FRAME_COUNTS = (16, 64)

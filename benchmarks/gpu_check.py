@@ -527,7 +527,7 @@ def markdown(report: dict) -> str:
 
 
 def write_report(report: dict, out: Path) -> None:
-    from videofocus.schema import atomic_writer
+    from videofocus.storage import atomic_writer
 
     with atomic_writer(out / "gpu_check.json", "w") as handle:
         handle.write(json.dumps(report, indent=1, default=str))

@@ -48,7 +48,8 @@ from videofocus.models import load_model
 from videofocus.models.tiny import TinySize, build_tiny_model
 from videofocus.perception import PerceptionOptions, PerceptionResult, loop, perceive
 from videofocus.perception.views import VideoSource
-from videofocus.schema import Sample, atomic_writer
+from videofocus.schema import Sample
+from videofocus.storage import atomic_writer
 
 WIDTH, HEIGHT, FPS, SECONDS, GOP = 640, 360, 30, 180, 250
 FRAME_PIXELS = 448 * 252

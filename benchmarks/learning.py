@@ -38,7 +38,8 @@ from videofocus.demo import DEMO_MODEL, stages
 from videofocus.demo.pipeline import quiet_libraries, torch_threads
 from videofocus.errors import ConfigError
 from videofocus.models.tiny import ARCHS
-from videofocus.schema import atomic_writer, read_samples
+from videofocus.schema import read_samples
+from videofocus.storage import atomic_writer
 
 SELECTIONS = ("temporal_grounding", "brief_evidence")
 MODELS = ("warm-up", "GRPO", "SFT")   # SFT = the warm-up continued with supervised steps

@@ -28,7 +28,8 @@ from videofocus.demo import DEMO_MODEL, stages
 from videofocus.demo.pipeline import quiet_libraries, torch_threads
 from videofocus.models import load_model
 from videofocus.models.tiny import ARCHS
-from videofocus.schema import atomic_writer, read_samples
+from videofocus.schema import read_samples
+from videofocus.storage import atomic_writer
 from videofocus.train.batch import collate
 from videofocus.train.config import SFTConfig, config_from_dict
 from videofocus.train.data import load_training_samples, make_example

@@ -37,7 +37,8 @@ from videofocus.demo.pipeline import quiet_libraries, torch_threads
 from videofocus.demo.warmup import shipped_warmup
 from videofocus.models.saved_settings import read_model_settings
 from videofocus.report import Cell, MetricRow, ResultsTable, read_results
-from videofocus.schema import atomic_writer, read_samples
+from videofocus.schema import read_samples
+from videofocus.storage import atomic_writer
 from videofocus.uncertainty import jackknife_standard_errors
 
 IN_DOMAIN = ("distractors=[1,1]", "min_event=1.0", "max_event=2.0", "label_jitter=0.5")

@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from videofocus.errors import DataError
+from videofocus.jsonfiles import iter_jsonl
 from videofocus.predictions import load_predictions
-from videofocus.schema import (TASKS, Sample, atomic_writer, iter_jsonl, parse_sample, read_samples, sample_to_json,
-                               write_samples)
+from videofocus.schema import TASKS, Sample, parse_sample, read_samples, sample_to_json, write_samples
+from videofocus.storage import atomic_writer
 
 
 def _error(record: dict) -> DataError:

@@ -12,8 +12,9 @@ import pytest
 from transformers import AutoProcessor
 
 from models_helpers import make_clip
+from videofocus.letters import OPTION_LETTERS
 from videofocus.models.inputs import Prompt, render_prompt
-from videofocus.schema import OPTION_LETTERS, Sample, parse_sample
+from videofocus.schema import Sample, parse_sample
 from videofocus.tasks import get_task
 
 DATA = Path(__file__).parent / "data" / "released_prompts"

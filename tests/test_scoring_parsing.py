@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from videofocus.parsing import MAX_CLUE_NUMBERS, Prediction, parse_completion, parse_option
+from videofocus.parsing import MAX_CLUE_NUMBERS, Prediction, parse_completion, parse_option, same_text
 
 
 def test_canonical_completion_with_temporal_clue():
@@ -114,6 +114,27 @@ def test_unreadable_clues_parse_to_nothing(clue):
     assert prediction.answer == "A"
 
 
+@pytest.mark.parametrize("clue, intervals", [
+    ("[1, [2, 3], 4]", [(2.0, 3.0)]),              # only the innermost group counts
+    ("]] [1, 2] ]", [(1.0, 2.0)]),                 # a closing bracket with none open closes nothing
+    ("[1, 2) (3, 4]", [(1.0, 2.0), (3.0, 4.0)]),   # any opening bracket pairs with any closing one
+    ("[5, [] 6] 1 to 2", [(1.0, 2.0)]),            # an empty pair still makes its group hold a group
+    ("[1, 2] 3 to 4", [(1.0, 2.0)]),               # bare numbers count only without bracketed groups
+    ("1 [2 [] 3] - 4", [(1.0, 4.0)]),              # bracketed numbers between two bare ones: no range
+    ("1 - 2 3 - 4", [(1.0, 2.0), (3.0, 4.0)]),
+    ("1 #- 2 3 - 4", None),                        # "#- " joins no range: a mix of ranges and loose numbers
+    ("[1 # 2] # [3, 4]", [(1.0, 2.0), (3.0, 4.0)]),
+    ("1 $ 2", [(1.0, 2.0)]),
+])
+def test_brackets_and_separators_group_numbers(clue, intervals):
+    assert parse_completion(f"<clue>{clue}</clue>").intervals == intervals
+
+
+def test_a_clue_block_with_numbers_but_no_clue_is_not_replaced_by_the_answer():
+    assert parse_completion("<clue>1 [2 3 - 4</clue><answer>5 to 6</answer>").intervals is None
+    assert parse_completion("<clue>no numbers</clue><answer>5 to 6</answer>").intervals == [(5.0, 6.0)]
+
+
 def test_clue_size_is_bounded():
     boxes = ", ".join(["[0, 0, 1, 1]"] * (MAX_CLUE_NUMBERS // 4))
     assert len(parse_completion(f"<clue>[{boxes}]</clue>").track) == MAX_CLUE_NUMBERS // 4
@@ -194,6 +215,20 @@ def test_a_letter_after_a_cue_counts_with_its_own_option_text():
 def test_option_without_option_texts_accepts_any_letter():
     assert parse_option("E.") == "E"
     assert parse_option("the red car") is None
+
+
+def test_long_answers_compare_with_option_texts_as_short_ones_do():
+    padding = "!?" * 25_000
+    assert parse_option(padding + "Red car" + padding, ["a cat", "red car"]) == "B"
+    assert parse_option("The answer is " + padding + "red car", ["a cat", "red car"]) == "B"
+    assert parse_option("red car " * 10_000, ["red car", "a cat"]) is None
+    assert parse_option("İ", ["i̇", "İ"]) == "B"   # "İ" lower-cases to two characters, "i" and a dot
+
+
+def test_same_text_ignores_case_and_punctuation_only():
+    assert same_text("..." * 30_000 + "Dancing!" + "..." * 30_000, "dancing")
+    assert not same_text("dancing " * 20_000, "dancing")
+    assert same_text("", "!!") and not same_text("a", "")
 
 
 def test_duplicate_option_texts_are_ambiguous():

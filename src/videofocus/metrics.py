@@ -39,10 +39,9 @@ from videofocus.geometry import box_iou, frame_ious, temporal_iop, temporal_iou,
 from videofocus.parsing import Prediction, parse_option
 from videofocus.predictions import FailedPrediction, PredictionLike
 from videofocus.ranking_metrics import clip_labels, fit_to_clips, hit_at_one, mean_window_ap, saliency_average_precision
-from videofocus.schema import Sample, TrackPoint
-
 if TYPE_CHECKING:
     from videofocus.judge import CaptionJudge
+    from videofocus.schema import Sample, TrackPoint
 
 TrackUnits = Literal["pixels", "normalised"]
 # The one default of `score`, `eval` and score_predictions: the tracking prompts ask for 0-1 boxes.
@@ -90,7 +89,7 @@ class ScoreReport:
         return summary
 
 
-SampleScorer = Callable[[Sample, Prediction, TrackUnits], dict[str, float]]
+SampleScorer = Callable[["Sample", Prediction, TrackUnits], dict[str, float]]
 Aggregator = Callable[[list[SampleScore]], dict[str, float]]
 
 

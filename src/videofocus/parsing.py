@@ -52,9 +52,9 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from itertools import islice
 
-from videofocus.schema import OPTION_LETTERS
+from videofocus.letters import OPTION_LETTERS
 
 MAX_MAGNITUDE = 1e7
 # No task asks for more (a 2048-frame track is 8192); bounds the work spent on garbage.
@@ -68,19 +68,29 @@ _NUMBER = r"(?<![\w.])-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
 # Any digits joined by colons, so that a malformed time is refused whole instead of read as numbers.
 _COLON_DIGITS = r"(?<![\w.])[0-9]+(?::[0-9]+)+(?:\.[0-9]*)?"
 _CLOCK = re.compile(r"([0-9]+)(?::([0-5][0-9]))?:([0-5][0-9](?:\.[0-9]*)?)")
-# The lookahead (every token's possible first characters) only speeds the scan of long text.
-_CLUE_TOKEN = re.compile(rf"(?=[\[\]()0-9.\-ni])(?:(?P<open>[\[(])|(?P<close>[\])])|(?P<clock>{_COLON_DIGITS})"
-                         rf"|(?P<number>{_NUMBER})|(?P<bad>\b(?:nan|inf|infinity)\b))", re.IGNORECASE)
-# What joins the two ends of a bare range, after the first end's unit ("12.5s - 17s").
-_RANGE_JOIN = re.compile(r"(?:(?:s|secs?|seconds?)\b\s*)?(?:to|-|–|—|~)", re.IGNORECASE)
+# A clue's values: (time, number, poison word), one of them set. The lookarounds (none follows a word
+# character; their possible first characters) only speed the scan of long text.
+_CLUE_VALUE = re.compile(rf"(?<!\w)(?=[0-9.\-ni])(?:({_COLON_DIGITS})|({_NUMBER})|(\b(?:nan|inf|infinity)\b))",
+                         re.IGNORECASE)
+# A clue's shape: its brackets, each opening one as "[" and each closing one as "]", and "#" for each value.
+_NOT_SHAPE = re.compile(r"[^\[\]()#]+")
+_ROUND_TO_SQUARE = str.maketrans("()", "[]")
+# In a shape: an innermost bracketed group of values, or a run of values outside such groups.
+_SHAPE_RUN = re.compile(r"\[(#+)\]|(#+)")
+# What joins the two ends of a bare range, after the first end's unit ("12.5s - 17s"), with the spaces
+# around it; seams between ranges are tested "#"-separated, many at once.
+_RANGE_JOIN = r"\s*(?:(?:s|secs?|seconds?)\b\s*)?(?:to|-|–|—|~)\s*"
+_SOME_SEAM_JOINS = re.compile(rf"(?:^|#){_RANGE_JOIN}(?=#|\Z)", re.IGNORECASE)
+_EVERY_SEAM_JOINS = re.compile(rf"{_RANGE_JOIN}(?:#{_RANGE_JOIN})*", re.IGNORECASE)
 _QWEN_BBOX = re.compile(r'"bbox_2d"\s*:\s*(\[[^\[\]]*\])')
 # What a pure-clue answer may hold besides numbers: brackets, separators, quotes (VideoChat-R1's
 # prompt shows its answer as "12.54 to 17.83", quotes included), "from"/"to"/"between"/"and", units,
-# and a full stop at the end.
-_CLUE_FILLER = re.compile(rf"{_NUMBER}|[\[\]()\s,;:~\-–—\"'“”‘’]+|\b(?:from|to|between|and)\b"
-                          r"|(?:s|secs?|seconds?)\b|\.\s*$", re.IGNORECASE)
+# and a full stop at the end. The answer must be a run of them, each the first that matches where the
+# last ended (possessive: nothing is tried again after a dead end).
+_CLUE_FILLER = re.compile(rf"(?:{_NUMBER}|[\[\]()\s,;:~\-–—\"'“”‘’]+|\b(?:from|to|between|and)\b"
+                          r"|(?:s|secs?|seconds?)\b|\.\s*$)*+", re.IGNORECASE)
 # Every character _CLUE_FILLER can take: an answer holding any other is no pure clue, found in one
-# fast pass instead of a 100 kB substitution (case-insensitive as the filler is: "ſ" is an "s").
+# fast pass before the filler's slower one (case-insensitive as the filler is: "ſ" is an "s").
 _CLUE_FILLER_CHARS = re.compile(r"[0-9+.\[\]()\s,;:~\-–—\"'“”‘’abcdefmnorstw]*", re.IGNORECASE)
 
 
@@ -160,20 +170,10 @@ def _last_block_bounds(tags: list[tuple[int, int, bool, str]], kind: str) -> tup
 
 def _read_answer_clue(answer: str) -> list[list[float]] | None:
     """Number groups of an answer that is nothing but a clue, or of its Qwen `bbox_2d` entries."""
-    if _CLUE_FILLER_CHARS.fullmatch(answer) and not _CLUE_FILLER.sub("", answer).strip():
+    if _CLUE_FILLER_CHARS.fullmatch(answer) and _CLUE_FILLER.fullmatch(answer):
         return _read_clue(answer)
     qwen_boxes = " ".join(match.group(1) for match in _QWEN_BBOX.finditer(answer))
     return _read_clue(qwen_boxes) if qwen_boxes else None
-
-
-class _Number(NamedTuple):
-    """A number of a clue text, where it stands, and whether it was written as a time (m:ss). (A
-    tuple: a clue may hold thousands, and a frozen dataclass takes several times longer to make.)"""
-
-    value: float
-    start: int
-    end: int
-    is_time: bool
 
 
 def _read_clue(text: str) -> list[list[float]] | None:
@@ -181,69 +181,67 @@ def _read_clue(text: str) -> list[list[float]] | None:
     (module docstring). None when a number is poisoned (NaN, inf, too large, a malformed time), when
     there are more than MAX_CLUE_NUMBERS numbers, when a time sits in a group that is not an
     interval, or when nothing is found."""
-    tokens = _clue_tokens(text)
-    if tokens is None:
+    # "#" marks the values in the shape and separates seams: one in the text becomes "$", which reads
+    # the same (no number, bracket, space or range word).
+    parts = _CLUE_VALUE.split(text.replace("#", "$"), maxsplit=MAX_CLUE_NUMBERS + 1)
+    gaps, times, numbers, poisons = parts[0::4], parts[1::4], parts[2::4], parts[3::4]
+    if not times or len(times) > MAX_CLUE_NUMBERS or any(poisons):
         return None
-    groups, bare = _bracketed_groups(tokens)
-    if not groups and bare:
-        groups = _bare_groups(text, bare)
-    if not groups or any(len(group) != 2 and any(number.is_time for number in group) for group in groups):
+    timed = any(times)
+    values = ([_clock_seconds(time) if time else float(number) for time, number in zip(times, numbers)]
+              if timed else list(map(float, numbers)))
+    if None in values or max(map(abs, values)) > MAX_MAGNITUDE:  # float() of digits is never NaN
         return None
-    return [[number.value for number in group] for group in groups]
+    shape = _NOT_SHAPE.sub("", "#".join(gaps)).translate(_ROUND_TO_SQUARE)
+    groups = _bracketed_groups(shape) or _bare_groups(shape, gaps)
+    if not groups or (timed and any(len(group) != 2 and any(map(times.__getitem__, group)) for group in groups)):
+        return None
+    return [list(map(values.__getitem__, group)) for group in groups]
 
 
-def _clue_tokens(text: str) -> list[str | _Number] | None:
-    """The brackets ("open", "close") and numbers of a clue text in order; None when a number is
-    poisoned or there are more than MAX_CLUE_NUMBERS."""
-    tokens: list[str | _Number] = []
-    count = 0
-    for match in _CLUE_TOKEN.finditer(text):
-        kind = match.lastgroup
-        if kind in ("open", "close"):
-            tokens.append(kind)
-            continue
-        if kind == "bad":
-            return None
-        value = _clock_seconds(match.group()) if kind == "clock" else _finite_number(match.group())
-        count += 1
-        if value is None or count > MAX_CLUE_NUMBERS:
-            return None
-        tokens.append(_Number(value, match.start(), match.end(), kind == "clock"))
-    return tokens
+def _bracketed_groups(shape: str) -> list[range]:
+    """The values (indices) of each innermost bracketed group: an opening bracket, values, a closing
+    one (the values of a group that holds another group, or that is never closed, belong to none)."""
+    groups: list[range] = []
+    index = 0
+    for group, outside in _SHAPE_RUN.findall(shape):
+        size = len(group or outside)
+        if group:
+            groups.append(range(index, index + size))
+        index += size
+    return groups
 
 
-def _bracketed_groups(tokens: list[str | _Number]) -> tuple[list[list[_Number]], list[_Number]]:
-    """The innermost bracketed groups (numbers of a group that holds another group, or that is never
-    closed, belong to none), and the numbers outside every bracket."""
-    groups: list[list[_Number]] = []
-    stack: list[list[_Number] | None] = []  # None marks a group that contains another group
-    bare: list[_Number] = []
-    for token in tokens:
-        if token == "open":
-            if stack:
-                stack[-1] = None
-            stack.append([])
-        elif token == "close":
-            group = stack.pop() if stack else None
-            if group:
-                groups.append(group)
-        elif not stack:
-            bare.append(token)
-        elif stack[-1] is not None:
-            stack[-1].append(token)
-    return groups, bare
-
-
-def _bare_groups(text: str, numbers: list[_Number]) -> list[list[_Number]]:
-    """Bare numbers as groups: one group of them all when no two are joined as a range (`s to e`),
-    else one interval per range when every number is in one; none for a mix of the two."""
-    joined = [_RANGE_JOIN.fullmatch(text[left.end:right.start].strip()) is not None
-              for left, right in zip(numbers, numbers[1:])]
-    if not any(joined):
-        return [numbers]
-    if len(numbers) % 2 or joined != [index % 2 == 0 for index in range(len(joined))]:
+def _bare_groups(shape: str, gaps: list[str]) -> list[list[int]]:
+    """The values (indices) outside every bracket as groups: one group of them all when no two are
+    joined as a range (`s to e`), else one interval per range when every value is in one; none for
+    a mix of the two. `gaps`: the text before each value, and after the last."""
+    bare = list(range(len(shape))) if "[" not in shape and "]" not in shape else _outside_brackets(shape)
+    # The text before each bare value but the first, which may join it to the bare value before. With
+    # bracketed values between the two it holds a closing bracket: it joins nothing, as they are no range.
+    seams = list(map(gaps.__getitem__, bare[1:]))
+    if not _SOME_SEAM_JOINS.search("#".join(seams)):
+        return [bare] if bare else []
+    if len(bare) % 2 or not _EVERY_SEAM_JOINS.fullmatch("#".join(seams[0::2])) \
+            or _SOME_SEAM_JOINS.search("#".join(seams[1::2])):
         return []
-    return [numbers[index:index + 2] for index in range(0, len(numbers), 2)]
+    return [bare[index:index + 2] for index in range(0, len(bare), 2)]
+
+
+def _outside_brackets(shape: str) -> list[int]:
+    """Indices of the values of a shape that no bracket encloses (a closing bracket with none open
+    closes nothing)."""
+    depth, index, outside = 0, 0, []
+    for char in shape:
+        if char == "#":
+            if not depth:
+                outside.append(index)
+            index += 1
+        elif char == "[":
+            depth += 1
+        elif depth:
+            depth -= 1
+    return outside
 
 
 def _clock_seconds(token: str) -> float | None:
@@ -254,13 +252,6 @@ def _clock_seconds(token: str) -> float | None:
     first, middle, seconds = match.groups()
     hours, minutes = (first, middle) if middle else ("0", first)
     return _bounded(float(hours) * 3600 + float(minutes) * 60 + float(seconds))
-
-
-def _finite_number(token: str) -> float | None:
-    try:
-        return _bounded(float(token))
-    except (ValueError, OverflowError):
-        return None
 
 
 def _bounded(value: float) -> float | None:
@@ -292,7 +283,6 @@ def normalise_boxes(boxes: Sequence[list[float]] | None) -> list[list[float]] | 
 
 # ----- multiple choice -------------------------------------------------------------------------
 
-_EMPHASIS = re.compile(r"[*`]+")  # markdown around the answer: "**B**"
 _LETTER_ONLY = re.compile(r"^[(\[]?\s*([A-Za-z])\s*[)\]]?[.:]?$")
 # "B. text", "(B) text", "B: text"; a lower-case letter only with its bracket ("b) text").
 _LETTER_THEN_TEXT = re.compile(r"^[(\[]?(?:([A-Z])(?:[)\]][.:]?|[.:])|([a-z])[)\]][.:]?)\s+\S")
@@ -311,6 +301,7 @@ _STATEMENT_END = re.compile(r"[ \t]*(?:[.,;:!?)\]\r\n]|\Z)")
 # Weaker: "option B" / "choice B", capital letters only, counted when the text names just one.
 _OPTION_PHRASE = re.compile(r"(?=[oc])\b(?:option|choice)(?:\s*:)?\s*[(\[]?([A-Z])(?!\w)", re.IGNORECASE)
 _NOT_WORD = re.compile(r"[\W_]+")
+_WORD_CHAR = re.compile(r"[^\W_]")
 
 
 def parse_option(text: str | None, options: list[str] | None = None) -> str | None:
@@ -323,7 +314,7 @@ def parse_option(text: str | None, options: list[str] | None = None) -> str | No
     counts); `option B`. With `options`, a letter beyond the last option is rejected. Never raises."""
     if not isinstance(text, str):
         return None
-    text = _EMPHASIS.sub("", text).strip()
+    text = text.replace("*", "").replace("`", "").strip()  # markdown around the answer: "**B**"
     letters = OPTION_LETTERS[: len(options)] if options else OPTION_LETTERS
     for read in (_letter_form, _option_text, _letter_with_its_text, _stated_letter, _named_letter):
         found = read(text, options)
@@ -342,11 +333,14 @@ def _letter_form(text: str, options: list[str] | None) -> str | None:
 
 def _option_text(text: str, options: list[str] | None) -> str | None:
     """The option whose text the answer is, whole or after its last answer cue."""
+    if not options:
+        return None
+    normals = [normalise_text(option) if isinstance(option, str) else "" for option in options]
+    longest = max(map(len, normals))
     cue_ends = [match.end() for match in _ANSWER_CUE.finditer(text)]
     for candidate in (text, text[cue_ends[-1]:] if cue_ends else ""):
-        normal = normalise_text(candidate)
-        matches = [OPTION_LETTERS[index] for index, option in enumerate(options or [])
-                   if isinstance(option, str) and normal and normalise_text(option) == normal]
+        normal = _normal_within(candidate, longest)
+        matches = [letter for letter, option in zip(OPTION_LETTERS, normals) if option and option == normal]
         if len(matches) == 1:
             return matches[0]
     return None
@@ -378,12 +372,25 @@ def _is_text_of(letter: str, text: str, options: list[str] | None) -> bool:
     """Whether `text` is the text of option `letter` (case and punctuation ignored)."""
     index = OPTION_LETTERS.find(letter.upper())
     option = options[index] if options and 0 <= index < len(options) else None
-    if not isinstance(option, str):
-        return False
-    normal = normalise_text(text)
-    return bool(normal) and normal == normalise_text(option)
+    return isinstance(option, str) and bool(normalise_text(option)) and same_text(text, option)
 
 
 def normalise_text(text: str) -> str:
     """Lower case, punctuation and underscores as single spaces: how answers and option texts compare."""
     return _NOT_WORD.sub(" ", text).strip().lower()
+
+
+def same_text(text: str, reference: str) -> bool:
+    """Whether `text` and `reference` are the same after `normalise_text`."""
+    normal = normalise_text(reference)
+    return _normal_within(text, len(normal)) == normal
+
+
+def _normal_within(text: str, limit: int) -> str | None:
+    """`normalise_text(text)`, or None when it is longer than `limit` characters, told without
+    normalising a text with more letters and digits than that (normalising keeps each as at least
+    one character): a long answer compared with short options costs no pass over all of it."""
+    if next(islice(_WORD_CHAR.finditer(text), limit, None), None) is not None:
+        return None
+    normal = normalise_text(text)
+    return normal if len(normal) <= limit else None

@@ -22,7 +22,7 @@ from matplotlib.patches import Patch, Rectangle  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from videofocus.perception.result import PerceptionResult  # noqa: E402
-from videofocus.schema import atomic_writer  # noqa: E402
+from videofocus.storage import atomic_writer  # noqa: E402
 
 _COLOURS = plt.get_cmap("tab10").colors
 _TRUTH_COLOUR = "black"

@@ -28,7 +28,7 @@ from functools import partial
 
 from videofocus.errors import DataError
 from videofocus.parsing import Prediction, normalise_boxes, normalise_intervals, parse_completion
-from videofocus.schema import iter_jsonl
+from videofocus.jsonfiles import iter_jsonl
 
 PARSED_KEYS = ("answer", "think", "intervals", "boxes", "track", "interval_scores", "saliency")
 KNOWN_KEYS = frozenset(("id", "output", "error", *PARSED_KEYS))

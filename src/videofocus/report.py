@@ -21,9 +21,11 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
 from videofocus.errors import DataError  # noqa: E402
+from videofocus.jsonfiles import iter_jsonl, read_json_object  # noqa: E402
 from videofocus.perception import PerceptionResult  # noqa: E402
 from videofocus.plots import TimelineRow, plot_timeline, result_title, timeline_rows  # noqa: E402
-from videofocus.schema import Sample, atomic_writer, iter_jsonl, read_json_object, read_samples  # noqa: E402
+from videofocus.schema import Sample, read_samples  # noqa: E402
+from videofocus.storage import atomic_writer  # noqa: E402
 
 EVAL_METRICS_FILE = "metrics.json"      # what videofocus.evaluate writes per run folder
 EVAL_PREDICTIONS_FILE = "predictions.jsonl"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from videofocus.errors import ConfigError
 from videofocus.geometry import matched_box_iou, temporal_iou, track_iou
 from videofocus.judge import CaptionJudge
-from videofocus.parsing import Prediction, normalise_text, parse_completion, parse_option
+from videofocus.parsing import Prediction, parse_completion, parse_option, same_text
 from videofocus.schema import Sample
 from videofocus.tasks import TaskSpec, get_task
 from videofocus.tasks.tracking import normalised_track
@@ -87,7 +87,7 @@ def accuracy_reward(prediction: Prediction, context: RewardContext) -> float:
     sample = context.sample
     if sample.options:
         return float(parse_option(prediction.answer, sample.options) == sample.answer)
-    return float(prediction.answer is not None and normalise_text(prediction.answer) == normalise_text(sample.answer or ""))
+    return float(prediction.answer is not None and same_text(prediction.answer, sample.answer or ""))
 
 
 def caption_recall_reward(prediction: Prediction, context: RewardContext) -> float:

@@ -1,5 +1,6 @@
-"""Writing files as a user expects: a full disk as one clear error, and written files with the
-permissions the user's umask gives (libraries write some private).
+"""Writing files as a user expects: a full disk as one clear error, written files with the
+permissions the user's umask gives (libraries write some private), and whole files or none
+(`atomic_writer`).
 
 A write that runs out of space surfaces as OSError(ENOSPC) from
 Python, as a message naming "os error 28" from Rust writers (safetensors), or as an unspecific
@@ -11,6 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -79,3 +81,26 @@ def _umask() -> int:
     umask = os.umask(0)   # the only way to read it is to set it
     os.umask(umask)
     return umask
+
+
+@contextmanager
+def atomic_writer(path: str | os.PathLike, mode: str = "w"):
+    """Open a temporary file beside `path`; rename it over `path` only if the block succeeds.
+
+    The data is flushed to disk before the rename, and the file gets the permissions a plain
+    open() would have given it (temporary files are private by default)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(mode, dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
+                                         delete=False, encoding=None if "b" in mode else "utf-8")
+    try:
+        with handle:
+            yield handle
+            if not handle.closed:  # a writer library may have closed it already
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.chmod(handle.name, new_file_mode())
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise

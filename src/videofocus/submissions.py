@@ -24,11 +24,17 @@ import json
 import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from videofocus.errors import DataError
+from videofocus.jsonfiles import iter_jsonl
+from videofocus.letters import OPTION_LETTERS
 from videofocus.parsing import Prediction
 from videofocus.predictions import PredictionLike, prediction_from_record
-from videofocus.schema import OPTION_LETTERS, Sample, atomic_writer, iter_jsonl
+from videofocus.storage import atomic_writer
+
+if TYPE_CHECKING:
+    from videofocus.schema import Sample
 
 SUBMISSION_FORMATS = ("qvhighlights", "rextime", "nextgqa", "timechat")
 

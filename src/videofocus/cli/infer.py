@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -14,8 +15,9 @@ from videofocus.cli.app import app, console
 from videofocus.cli.model_defaults import model_input_defaults
 from videofocus.errors import ConfigError
 from videofocus.perception import PerceptionOptions, PerceptionResult, RoundResult
-from videofocus.perception.questions import question_sample
-from videofocus.schema import Sample
+
+if TYPE_CHECKING:
+    from videofocus.schema import Sample
 
 # "A. text", "(B) text", "C) text" → the option text; the letters follow from the order.
 _OPTION_LABEL = re.compile(r"^\s*\(?[A-Z]\s*[.)]\s+")
@@ -136,6 +138,8 @@ def infer(
 def _sample(video: Path | None, image: Path | None, question: str, options: list[str] | None,
             task: str | None) -> Sample:
     """The one-off sample the command asks about (media size and duration filled in for the prompt)."""
+    from videofocus.perception.questions import question_sample
+
     if (video is None) == (image is None):
         raise ConfigError("give exactly one of --video and --image")
     texts = [_OPTION_LABEL.sub("", option).strip() for option in options or []] or None

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -17,9 +17,11 @@ from videofocus.errors import ConfigError, DataError
 from videofocus.metrics import BENCHMARKS, DEFAULT_TRACK_UNITS, ScoreReport, score_predictions
 from videofocus.parsing import Prediction
 from videofocus.predictions import PredictionLike, load_predictions
-from videofocus.schema import Sample, read_samples
 from videofocus.submissions import SUBMISSION_FORMATS, read_submission, write_submission
 from videofocus.uncertainty import jackknife_standard_errors, summary_with_errors
+
+if TYPE_CHECKING:
+    from videofocus.schema import Sample
 
 BenchmarkName = Enum("BenchmarkName", {name: name for name in BENCHMARKS}, type=str)
 
@@ -67,6 +69,8 @@ def score(
     judge_model: Annotated[str | None, typer.Option(help="Model to ask at --judge-url.")] = None,
 ) -> None:
     """Score predictions on a benchmark; missing and failed predictions count as wrong."""
+    from videofocus.schema import read_samples
+
     if (export is None) != (export_file is None):
         raise ConfigError("--export and --export-file go together: the format and where to write it")
     if answers is not None and read_format.value != "nextgqa":

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from videofocus.rewards import applicable_rewards
-from videofocus.schema import Sample, atomic_writer
+from videofocus.schema import Sample
+from videofocus.storage import atomic_writer
 
 BAR_WIDTH = 40
 

@@ -17,7 +17,8 @@ import av
 from PIL import Image, UnidentifiedImageError
 
 from videofocus.errors import DataError, VideoFocusError
-from videofocus.schema import Clue, Sample, decode_jsonl_line, iter_nonblank_lines, parse_sample
+from videofocus.jsonfiles import decode_jsonl_line, iter_nonblank_lines
+from videofocus.schema import Clue, Sample, parse_sample
 
 # Annotated times vs a container's duration, and box corners vs the frame edge, differ by rounding.
 TIME_TOLERANCE_S = 0.5

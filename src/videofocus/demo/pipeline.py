@@ -38,7 +38,9 @@ from videofocus.errors import ConfigError, DataError
 from videofocus.evaluate.manifest import git_state
 from videofocus.report import (NOT_ABOVE_MARK, Cell, CurvePanel, Figure, ResultsTable, plot_example_timelines,
                                plot_rounds, plot_training_curves, read_results, write_report)
-from videofocus.schema import atomic_writer, read_json_object, read_samples
+from videofocus.jsonfiles import read_json_object
+from videofocus.schema import read_samples
+from videofocus.storage import atomic_writer
 from videofocus.uncertainty import jackknife_standard_errors
 
 SETTINGS_FILE = "demo.json"

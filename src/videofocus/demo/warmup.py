@@ -20,7 +20,8 @@ from typing import Any
 from videofocus.demo.settings import DemoSettings, warmup_fields
 from videofocus.errors import ConfigError, DataError
 from videofocus.evaluate.manifest import file_sha256
-from videofocus.schema import atomic_writer, read_json_object
+from videofocus.jsonfiles import read_json_object
+from videofocus.storage import atomic_writer
 
 RECORD_FILE = "warmup.json"
 WEIGHTS_FILE = "model.safetensors"

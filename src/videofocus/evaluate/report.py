@@ -25,7 +25,8 @@ from videofocus.evaluate.manifest import write_json  # noqa: E402
 from videofocus.metrics import ScoreReport, score_predictions  # noqa: E402
 from videofocus.perception import PerceptionResult  # noqa: E402
 from videofocus.predictions import load_predictions  # noqa: E402
-from videofocus.schema import Sample, atomic_writer  # noqa: E402
+from videofocus.schema import Sample  # noqa: E402
+from videofocus.storage import atomic_writer  # noqa: E402
 from videofocus.uncertainty import jackknife_standard_errors, summary_with_errors  # noqa: E402
 
 METRICS_FILE = "metrics.json"

@@ -39,8 +39,8 @@ from videofocus.evaluate.settings import EvalSettings, GenerationSettings
 from videofocus.evaluate.store import PredictionStore
 from videofocus.metrics import ScoreReport, score_predictions
 from videofocus.perception import PerceptionOptions, perceive_batch
-from videofocus.schema import Sample, atomic_writer, read_samples, write_samples
-from videofocus.storage import reporting_full_disk
+from videofocus.schema import Sample, read_samples, write_samples
+from videofocus.storage import atomic_writer, reporting_full_disk
 
 RUN_FILE = "run.json"
 # Locked (flock) while an evaluation writes the folder; the empty file stays, and a killed run's lock goes with it.

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from videofocus.errors import DataError
-from videofocus.schema import atomic_writer, decode_jsonl_line
+from videofocus.jsonfiles import decode_jsonl_line
+from videofocus.storage import atomic_writer
 
 PREDICTIONS_FILE = "predictions.jsonl"
 SHARD_DIR = "shards"

@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from videofocus.errors import ConfigError, DataError
+from videofocus.jsonfiles import decode_jsonl_line
 from videofocus.metrics import get_benchmark, score_predictions
 from videofocus.parsing import parse_completion
-from videofocus.schema import Sample, decode_jsonl_line, parse_sample, sample_to_json
+from videofocus.schema import Sample, parse_sample, sample_to_json
 from videofocus.tasks import get_task
 
 SAMPLE_FIELD = "videofocus_sample"

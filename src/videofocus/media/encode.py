@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from videofocus.schema import atomic_writer
+from videofocus.storage import atomic_writer
 
 
 def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float, *, codec: str = "libx264",

@@ -1,5 +1,6 @@
 """Images: loading with EXIF orientation, Qwen's smart resize, the exact box mapping between
-model-input pixels and original pixels, and crops around a box."""
+model-input pixels and original pixels, and crops around a box. PIL is imported where pixels are
+touched: the resize rule and its limits serve the command line's start-up, which must stay light."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-
-from PIL import Image, ImageOps, UnidentifiedImageError
+from typing import TYPE_CHECKING
 
 from videofocus.errors import MediaError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 Box = tuple[float, float, float, float]
 
@@ -21,6 +24,8 @@ MAX_RATIO = 200
 
 def load_image(path: str | os.PathLike) -> Image.Image:
     """Open an image as RGB, turned upright by its EXIF orientation; transparency goes on white."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     path = Path(path)
     if not path.is_file():
         raise MediaError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
@@ -38,6 +43,8 @@ def load_image(path: str | os.PathLike) -> Image.Image:
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
+    from PIL import Image
+
     if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGB", rgba.size, (255, 255, 255))
@@ -91,6 +98,8 @@ class ResizeMap:
 
     def resize(self, image: Image.Image) -> Image.Image:
         """The model-input image."""
+        from PIL import Image
+
         return image.resize((self.model_w, self.model_h), Image.Resampling.BICUBIC)
 
     def to_model(self, box) -> Box:

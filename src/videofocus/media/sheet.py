@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from videofocus.errors import MediaError
 from videofocus.media.video import Clip
-from videofocus.schema import atomic_writer
+from videofocus.storage import atomic_writer
 
 _BACKGROUND = (24, 24, 24)
 _LABEL_BAR = (0, 0, 0)

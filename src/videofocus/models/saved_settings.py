@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from videofocus.errors import DataError
-from videofocus.schema import atomic_writer, read_json_object
+from videofocus.jsonfiles import read_json_object
+from videofocus.storage import atomic_writer
 
 SETTINGS_FILE = "videofocus.json"
 PIXEL_KEYS = ("video_min_pixels", "video_max_pixels", "video_total_pixels", "image_min_pixels", "image_max_pixels")

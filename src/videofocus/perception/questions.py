@@ -10,7 +10,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from videofocus.errors import ConfigError
-from videofocus.schema import OPTION_LETTERS, Sample, validation_problem
+from videofocus.letters import OPTION_LETTERS
+from videofocus.schema import Sample, validation_problem
 from videofocus.tasks import get_task
 
 # "A. red", "(B) blue", "C) green": an answer option written into the question text.

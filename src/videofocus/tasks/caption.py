@@ -1,10 +1,15 @@
 """Video captioning (FIBER-1k training, Dream-1k evaluation): rewarded by the event recall an LLM judge
 measures (rewards.caption_recall). The sample's `answer` holds the reference caption."""
 
-from dataclasses import replace
+from __future__ import annotations
 
-from videofocus.schema import Sample
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
 from videofocus.tasks.spec import FREE_TEXT, Protocol, TaskSpec, register_task, tagged
+
+if TYPE_CHECKING:
+    from videofocus.schema import Sample
 
 DEFAULT_INSTRUCTION = "Describe this video in detail."  # the Dream-1k prompt of VideoChat-R1's lmms-eval
 

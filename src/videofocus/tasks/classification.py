@@ -1,10 +1,15 @@
 """Video classification (e.g. VidTAB quality assessment): the answer is an option letter when the
 sample lists options, otherwise the class label itself (rewarded by exact match, case-insensitive)."""
 
-from dataclasses import replace
+from __future__ import annotations
 
-from videofocus.schema import Sample
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
 from videofocus.tasks.spec import FREE_TEXT, TIMESTEP_THINK, Protocol, TaskSpec, options_block, register_task, tagged
+
+if TYPE_CHECKING:
+    from videofocus.schema import Sample
 
 
 def classification_variables(sample: Sample) -> dict[str, str]:

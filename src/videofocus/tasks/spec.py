@@ -26,10 +26,14 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from string import Template
+from typing import TYPE_CHECKING
 
 from videofocus.errors import ConfigError, DataError
+from videofocus.letters import OPTION_LETTERS
 from videofocus.parsing import Prediction
-from videofocus.schema import OPTION_LETTERS, Sample
+
+if TYPE_CHECKING:
+    from videofocus.schema import Sample
 
 PROTOCOLS = ("videofocus", "videochat_r1", "videochat_r1_nothink", "videochat_r1_5")
 STAGES = ("eval", "train")

@@ -2,12 +2,17 @@
 VideoChat-R1 trained it. The sample's track starts with the given initial box; the model lists a box
 for every track entry, the first included."""
 
+from __future__ import annotations
+
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from videofocus.errors import DataError
-from videofocus.schema import Sample
 from videofocus.tasks.spec import (BOX_LIST, CLUE_CONTENT, FREE_TEXT, TIMESTEP_THINK, Protocol, TaskSpec,
                                    format_numbers, padded, register_task, require_frame_size, tagged)
+
+if TYPE_CHECKING:
+    from videofocus.schema import Sample
 
 
 def normalised_track(sample: Sample) -> list[list[float]]:

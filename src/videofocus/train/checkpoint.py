@@ -25,8 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from videofocus.errors import VideoFocusError
-from videofocus.schema import atomic_writer
-from videofocus.storage import as_disk_full, with_default_permissions
+from videofocus.storage import as_disk_full, atomic_writer, with_default_permissions
 from videofocus.train.data import DataPosition
 
 STATE_FILE = "trainer_state.json"

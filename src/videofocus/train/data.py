@@ -14,6 +14,7 @@ import numpy as np
 
 from videofocus.backends.base import BoxConvention
 from videofocus.errors import ConfigError, DataError, VideoFocusError
+from videofocus.jsonfiles import iter_jsonl
 from videofocus.media.image import load_image
 from videofocus.media.pairs import second_round_indices
 from videofocus.media.sampling import fps_indices, uniform_indices
@@ -22,7 +23,7 @@ from videofocus.models.inputs import PixelLimits, Prompt, encode_prompts, video_
 from videofocus.parsing import Prediction
 from videofocus.perception.options import PerceptionOptions
 from videofocus.perception.views import clip_intervals
-from videofocus.schema import Sample, iter_jsonl, parse_sample
+from videofocus.schema import Sample, parse_sample
 from videofocus.tasks import get_task
 from videofocus.train.batch import PromptInputs
 from videofocus.train.config import DatasetConfig, TrainConfig

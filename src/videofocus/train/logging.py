@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from videofocus.errors import DataError
-from videofocus.schema import atomic_writer
+from videofocus.storage import atomic_writer
 
 METRICS_FILE = "metrics.jsonl"
 # Shown next to the progress bar when present.

@@ -17,7 +17,8 @@ from videofocus.data.converters import (activitynet_captions, charades_sta, got1
                                         videochat_r1, videomme)
 from videofocus.data.converters.common import ConvertOptions, Converter
 from videofocus.errors import ConfigError, DataError
-from videofocus.schema import atomic_writer, sample_to_json
+from videofocus.schema import sample_to_json
+from videofocus.storage import atomic_writer
 
 CONVERTERS: dict[str, Converter] = {module.CONVERTER.name: module.CONVERTER for module in (
     charades_sta, activitynet_captions, qvhighlights, nextgqa, rextime, got10k, refcoco, refcoco_rec,

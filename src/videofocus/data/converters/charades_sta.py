@@ -12,7 +12,8 @@ from collections.abc import Iterator
 
 from videofocus.data.converters.common import (ConvertOptions, Converter, DurationLookup, Where, checked_intervals,
                                                convert_each, make_sample, to_float)
-from videofocus.schema import Sample, iter_nonblank_lines
+from videofocus.jsonfiles import iter_nonblank_lines
+from videofocus.schema import Sample
 
 SOURCE = "charades_sta"
 

@@ -14,8 +14,10 @@ from typing import TypeVar
 from pydantic import ValidationError
 
 from videofocus.errors import DataError, VideoFocusError
-from videofocus.schema import OPTION_LETTERS, Sample, iter_jsonl, read_json, validation_problem
-from videofocus.schema import read_json_object as schema_read_json_object
+from videofocus.jsonfiles import iter_jsonl, read_json
+from videofocus.jsonfiles import read_json_object as schema_read_json_object
+from videofocus.letters import OPTION_LETTERS
+from videofocus.schema import Sample, validation_problem
 
 Record = TypeVar("Record")
 

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from videofocus.errors import DataError
-from videofocus.schema import atomic_writer
+from videofocus.storage import atomic_writer
 
 FRAME_SUFFIXES = (".jpg", ".jpeg", ".png")
 

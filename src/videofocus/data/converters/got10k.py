@@ -28,7 +28,8 @@ from videofocus.data.converters.common import (ConvertOptions, Converter, Where,
                                                require_file, to_float)
 from videofocus.data.converters.frames import encode_frames, even_size, frame_size, list_frames
 from videofocus.errors import DataError
-from videofocus.schema import Sample, iter_nonblank_lines
+from videofocus.jsonfiles import iter_nonblank_lines
+from videofocus.schema import Sample
 
 SOURCE = "got10k"
 FPS = 10.0

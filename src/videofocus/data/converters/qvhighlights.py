@@ -12,7 +12,8 @@ from collections.abc import Iterator
 
 from videofocus.data.converters.common import (ConvertOptions, Converter, Where, checked_intervals, convert_each,
                                                get_field, intervals_from, make_sample, to_float)
-from videofocus.schema import Sample, iter_jsonl
+from videofocus.jsonfiles import iter_jsonl
+from videofocus.schema import Sample
 
 SOURCE = "qvhighlights"
 CLIP_SECONDS = 2.0  # QVHighlights annotates saliency per 2 s clip

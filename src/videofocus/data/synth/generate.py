@@ -33,8 +33,10 @@ from videofocus.data.synth.scenes import Draft
 from videofocus.data.synth.settings import SPLITS, SynthSettings, make_settings, split_label_jitter
 from videofocus.data.synth.world import Scene
 from videofocus.errors import ConfigError
+from videofocus.jsonfiles import read_json_object
 from videofocus.media.encode import write_video
-from videofocus.schema import atomic_writer, parse_sample, read_json_object, write_samples
+from videofocus.schema import parse_sample, write_samples
+from videofocus.storage import atomic_writer
 
 SAMPLES_FILE, SCENES_FILE, WORLD_FILE = "samples.jsonl", "scenes.jsonl", "world.json"
 FORMAT_VERSION = 1

@@ -11,7 +11,7 @@ from videofocus.data.synth.scenes import Draft, SceneBuilder, choices
 from videofocus.data.synth.settings import SynthSettings
 from videofocus.data.synth.world import PALETTE, SHAPES
 from videofocus.errors import ConfigError
-from videofocus.schema import OPTION_LETTERS
+from videofocus.letters import OPTION_LETTERS
 
 COLOUR_OPTIONS = 4
 

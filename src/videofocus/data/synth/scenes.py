@@ -14,7 +14,7 @@ import numpy as np
 from videofocus.data.synth.settings import SynthSettings
 from videofocus.data.synth.world import PALETTE, SHAPES, Scene, SceneObject, Span, random_spans
 from videofocus.errors import ConfigError
-from videofocus.schema import OPTION_LETTERS
+from videofocus.letters import OPTION_LETTERS
 
 Description = tuple[str, str]  # (colour, shape)
 ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from videofocus.llm import EndpointSettings
-from videofocus.schema import atomic_writer
+from videofocus.storage import atomic_writer
 
 
 def request_key(settings: EndpointSettings, request: object) -> str:

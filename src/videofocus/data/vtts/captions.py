@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from videofocus.errors import DataError
-from videofocus.schema import Sample, iter_jsonl
+from videofocus.jsonfiles import iter_jsonl
+from videofocus.schema import Sample
 
 
 class _CaptionLine(BaseModel):

@@ -30,7 +30,8 @@ from videofocus.data.vtts.stages import (GROUNDING_ONLY_TASKS, needs_qa_check, p
 from videofocus.data.vtts.views import sample_views, views_request
 from videofocus.errors import DataError, MediaError
 from videofocus.llm import LLMClient, ReplyUnreadable
-from videofocus.schema import Sample, atomic_writer, parse_sample, read_samples, write_samples
+from videofocus.schema import Sample, parse_sample, read_samples, write_samples
+from videofocus.storage import atomic_writer
 
 RECORDS_IN_FLIGHT_PER_REQUEST = 2  # records started per allowed concurrent request (keeps the pipe full)
 

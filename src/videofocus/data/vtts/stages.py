@@ -17,9 +17,10 @@ import json
 
 from videofocus.data.vtts.captions import Captions
 from videofocus.data.vtts.config import Prompt
+from videofocus.letters import OPTION_LETTERS
 from videofocus.llm import UnreadableReply
 from videofocus.parsing import Prediction, parse_completion
-from videofocus.schema import OPTION_LETTERS, Sample, parse_sample
+from videofocus.schema import Sample, parse_sample
 from videofocus.tasks.spec import clue_text
 from videofocus.train.targets import sft_target
 
