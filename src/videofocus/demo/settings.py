@@ -192,13 +192,12 @@ def _schedule_problems(s: DemoSettings) -> list[str]:
 
 
 WARMUP_SOURCES = ("shipped", "scratch")
-# The fields that decide the warm-up's first stage (model built from scratch, then SFT), and its second.
+# The fields that decide the warm-up's first stage (model built from scratch, then SFT), and its second;
+# the shipped warm-up records those of the stages it was built with, and their hash.
 STAGE1_FIELDS = ("seed", "difficulty", "tasks", "train_samples", "frame_pixels", "arch", "model_size", "sft_steps",
                  "sft_batch_size", "sft_learning_rate", "sft_micro_batch")
 STAGE2_FIELDS = ("stage2_steps", "stage2_learning_rate", "stage2_train_samples", "stage2_tracking_samples",
                  "stage2_loop_view_frames")
-# The fields that decide what the warm-up model is; the shipped one records their hash.
-WARMUP_FIELDS = STAGE1_FIELDS + STAGE2_FIELDS
 
 PRESETS: dict[str, DemoSettings] = {
     "full": DemoSettings(),
@@ -219,8 +218,11 @@ PRESETS: dict[str, DemoSettings] = {
 }
 
 
-def warmup_fields(settings: DemoSettings, names: tuple[str, ...] = WARMUP_FIELDS) -> dict[str, Any]:
-    """The settings that decide the warm-up model (plain values); `names`: only these."""
+def warmup_fields(settings: DemoSettings, names: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The settings that decide the warm-up model (plain values): its first stage's, and its second's when
+    it has one. `names`: only these."""
+    if names is None:
+        names = STAGE1_FIELDS + (STAGE2_FIELDS if settings.stage2_steps else ())
     values = settings.to_json()
     return {name: values[name] for name in names}
 

@@ -37,7 +37,7 @@ def shipped_warmup() -> Path:
 
 
 def settings_hash(settings: DemoSettings) -> str:
-    """sha256 of the settings that decide the warm-up model (`settings.WARMUP_FIELDS`)."""
+    """sha256 of the settings that decide the warm-up model (`settings.warmup_fields`)."""
     return hashlib.sha256(json.dumps(warmup_fields(settings), sort_keys=True).encode()).hexdigest()
 
 
