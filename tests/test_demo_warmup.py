@@ -109,7 +109,7 @@ def test_a_missing_warmup_says_how_to_build_one(tmp_path):
 
 def _tiny_with_stage2(**overrides):
     return demo_settings("tiny", stage2_steps=2, stage2_train_samples=4, stage2_tracking_samples=4,
-                         stage2_loop_view_frames=2, **overrides)
+                         **overrides)
 
 
 def test_a_second_stage_continues_a_recorded_first_stage_and_its_record_keeps_both(tmp_path):

@@ -88,7 +88,8 @@ def test_loop_views_add_round_one_and_a_focused_round_two_per_grounded_video(vid
     plain = load_training_samples(config.datasets)
     items = with_loop_views(plain, 4)
     video_items = [item for item in plain if item.sample.media.type == "video"]
-    assert len(items) == len(plain) + 2 * len(video_items) + 2   # and a round-2 view per image
+    assert len(items) == len(plain) + 2 * len(video_items)
+    assert len(with_loop_views(plain, 4, images=True)) == len(items) + 2   # and a round-2 view per image
     for item in video_items:
         views = [other for other in items if other.sample.id == item.sample.id]
         assert [view.view for view in views] == [None, LoopView(4, False), LoopView(4, True)]
@@ -106,12 +107,12 @@ def test_loop_views_add_round_one_and_a_focused_round_two_per_grounded_video(vid
 def test_an_image_loop_view_shows_the_full_image_and_a_crop_of_the_true_box_and_trains_the_same_target(
         tiny_qwen25_vl_path, tmp_path):
     config = sft_config(tiny_qwen25_vl_path, tmp_path / "out", [write_image_samples(tmp_path / "images", 2)],
-                        loop_view_frames=4)
+                        image_loop_views=True)
     plain = load_training_samples(config.datasets)
-    items = with_loop_views(plain, 4)
+    items = with_loop_views(plain, None, images=True)
     assert [(item.sample.id, item.view) for item in items] == [
-        (plain[0].sample.id, None), (plain[0].sample.id, LoopView(4, True)),
-        (plain[1].sample.id, None), (plain[1].sample.id, LoopView(4, True))]
+        (plain[0].sample.id, None), (plain[0].sample.id, LoopView(None, True)),
+        (plain[1].sample.id, None), (plain[1].sample.id, LoopView(None, True))]
     full = np.asarray(Image.open(plain[0].media_path).convert("RGB"))
     shown = build_prompt(items[1], config).images
     # The clue box [4, 8, 30, 40] widened by the loop's 10 % margin on each side, whole pixels.

@@ -230,8 +230,8 @@ def _warmup_plan(layout: DemoLayout, settings: DemoSettings, stage1_from: Path |
         _Stage("warmup_stage2_data", f"warm-up stage 2 data: {s.stage2_train_samples} samples of every task, "
                                      f"{s.stage2_tracking_samples} more of tracking",
                lambda: make_stage2_data(layout, s), spinner=True),
-        _Stage("warmup_stage2", f"SFT warm-up stage 2: {s.stage2_steps} steps of {s.sft_batch_size} samples and "
-                                "loop views", lambda: train_warmup_stage2(layout, s), spinner=False),
+        _Stage("warmup_stage2", f"SFT warm-up stage 2: {s.stage2_steps} steps of {s.sft_batch_size} samples, "
+                                "with loop views", lambda: train_warmup_stage2(layout, s), spinner=False),
     ]
 
 
@@ -267,7 +267,7 @@ def copy_stage1(layout: DemoLayout, settings: DemoSettings, stage1_from: Path) -
     warmup.stage1_record(stage1_from, settings)
     target = layout.warmup_stage1(settings)
     shutil.copytree(stage1_from, target, dirs_exist_ok=True)
-    return f"{target}"
+    return str(target)
 
 
 def make_stage2_data(layout: DemoLayout, settings: DemoSettings) -> str:
@@ -302,7 +302,7 @@ def train_warmup_stage2(layout: DemoLayout, settings: DemoSettings) -> str:
                                     steps=settings.stage2_steps, learning_rate=settings.stage2_learning_rate)
     values.update(datasets=[{"path": str(path)} for path in files], per_device_batch_size=settings.sft_micro_batch,
                   gradient_accumulation_steps=settings.sft_batch_size // settings.sft_micro_batch,
-                  loss_weighting="sample", loop_view_frames=settings.stage2_loop_view_frames)
+                  loss_weighting="sample", loop_view_frames=settings.stage2_loop_view_frames, image_loop_views=True)
     return f"model in {stages.run_sft(values)}"
 
 

@@ -57,9 +57,9 @@ class DemoSettings:
         its peak learning rate (linear decay).
       stage2_train_samples: fresh training samples, a mix of `tasks` in turn (so no task is forgotten);
         stage2_tracking_samples: as many more fresh tracking samples (the task stage 1 did not learn).
-      stage2_loop_view_frames: stage 2 also trains the views iterative perception shows
-        (`train.data.with_loop_views`): a video's round 1 and round 2 at this many frames, and an image's
-        round 2 (the full image plus a crop of its box).
+      Stage 2 also trains an image's round-2 view of iterative perception, the full image plus a crop of
+        its box (`train.data.with_loop_views`), and with stage2_loop_view_frames a video's round 1 and
+        round 2 at that many frames (None: not).
     Continuation from the warm-up: GRPO, and SFT on as many samples (the papers' comparison)
       grpo_steps: optimisation steps; each samples `num_generations` completions for
         `grpo_prompts_per_step` prompts. grpo_learning_rate, grpo_beta (KL coefficient; 0 loads no
@@ -97,7 +97,7 @@ class DemoSettings:
     stage2_learning_rate: float = 1e-3
     stage2_train_samples: int = 0
     stage2_tracking_samples: int = 0
-    stage2_loop_view_frames: int = 8
+    stage2_loop_view_frames: int | None = None
     grpo_steps: int = 40
     grpo_prompts_per_step: int = 4
     num_generations: int = 8
@@ -171,7 +171,7 @@ def _stage2_problems(s: DemoSettings) -> list[str]:
                         f"hold at least one batch of {s.sft_batch_size}")
     if min(s.stage2_train_samples, s.stage2_tracking_samples) < 0 or s.stage2_learning_rate <= 0:
         problems.append("stage 2's sample counts must be >= 0 and its learning rate > 0")
-    if s.stage2_loop_view_frames < 2:
+    if s.stage2_loop_view_frames is not None and s.stage2_loop_view_frames < 2:
         problems.append(f"stage2_loop_view_frames must be at least 2 (one temporal pair), got "
                         f"{s.stage2_loop_view_frames}")
     return problems

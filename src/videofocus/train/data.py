@@ -32,10 +32,10 @@ from videofocus.train.config import DatasetConfig, TrainConfig
 class LoopView:
     """A view that iterative perception shows. A video: round 1 (`frames` uniform frames) or, with
     `focused`, round 2 at the same budget, re-sampled around the sample's labelled clue. An image
-    (always `focused`; `frames` unused): round 2, the full image plus a crop of each labelled clue box,
-    as the loop shows it after a round 1 whose boxes were right."""
+    (`frames` None, `focused`): round 2, the full image plus a crop of each labelled clue box, as the
+    loop shows it after a round 1 whose boxes were right."""
 
-    frames: int
+    frames: int | None
     focused: bool
 
 
@@ -104,19 +104,19 @@ def load_training_samples(datasets: Sequence[DatasetConfig]) -> list[TrainSample
     return samples
 
 
-def with_loop_views(samples: Sequence[TrainSample], frames: int) -> list[TrainSample]:
+def with_loop_views(samples: Sequence[TrainSample], frames: int | None, *, images: bool = False) -> list[TrainSample]:
     """`samples` with, after each video sample that has clue intervals, two more items: its round-1
-    and round-2 loop views at a budget of `frames` (SFTConfig.loop_view_frames); and after each image
-    sample that has clue boxes, one more: its round-2 view (round 1 is the full image, the sample's
-    own view)."""
+    and round-2 loop views at a budget of `frames` (SFTConfig.loop_view_frames; None: none); and with
+    `images`, after each image sample that has clue boxes, one more: its round-2 view (round 1 is the
+    full image, the sample's own view; SFTConfig.image_loop_views)."""
     expanded = []
     for item in samples:
         expanded.append(item)
         clue, media_type = item.sample.clue, item.sample.media.type
-        if media_type == "video" and clue is not None and clue.intervals:
+        if frames is not None and media_type == "video" and clue is not None and clue.intervals:
             expanded += [replace(item, view=LoopView(frames, focused)) for focused in (False, True)]
-        elif media_type == "image" and clue is not None and clue.boxes:
-            expanded.append(replace(item, view=LoopView(frames, focused=True)))
+        elif images and media_type == "image" and clue is not None and clue.boxes:
+            expanded.append(replace(item, view=LoopView(None, focused=True)))
     return expanded
 
 
