@@ -39,8 +39,9 @@ def test_the_shipped_warmup_is_the_recorded_one_built_by_todays_recipe():
     assert saved["video_max_pixels"] == PRESETS["full"].frame_pixels
 
 
-NOT_LEARNED = pytest.mark.xfail(strict=True, reason="the shipped warm-up does not track or place boxes yet: "
-                                                   "benchmarks/RESULTS.md, 'Demo' (issue 15 stays open on it)")
+NOT_LEARNED = pytest.mark.xfail(strict=True, reason="the shipped warm-up does not track yet (below holding the "
+                                                   "first box) and places boxes only ~10 points above a constant "
+                                                   "box: benchmarks/RESULTS.md, 'Demo' (issue 15)")
 
 
 @pytest.fixture(scope="module")
