@@ -49,8 +49,8 @@ class TrainingRun:
               image_loop_views: bool = False) -> TrainingRun:
         """Set everything up but resumption (see `begin`). Each global batch holds `samples_per_process`
         samples per process and serves `steps_per_batch` optimisation steps; with `loop_view_frames`
-        or `image_loop_views` the samples include their loop views (`data.with_loop_views`). Data and config problems raise
-        before any model is loaded."""
+        or `image_loop_views` the samples include their loop views (`data.with_loop_views`). Data and
+        config problems raise before any model is loaded."""
         from accelerate import Accelerator, DistributedDataParallelKwargs
         from accelerate.utils import set_seed
 
