@@ -32,6 +32,8 @@ def test_full_and_quick_start_from_the_shipped_warmup_built_by_the_warmup_preset
     full, quick, scratch, warmup = (PRESETS[name] for name in ("full", "quick", "scratch", "warmup"))
     assert full.warmup == quick.warmup == "shipped" and scratch.warmup == warmup.warmup == "scratch"
     assert warmup.sft_steps * warmup.sft_batch_size > 2 * scratch.sft_steps * scratch.sft_batch_size
+    assert warmup.stage2_steps and warmup.stage2_tracking_samples > warmup.stage2_train_samples
+    assert scratch.stage2_steps == full.stage2_steps == 0
     assert (warmup.arch, warmup.model_size, warmup.frame_pixels, warmup.seed) == \
         (full.arch, full.model_size, full.frame_pixels, full.seed)
 
@@ -54,6 +56,10 @@ def test_overrides_replace_fields_of_the_preset():
     (lambda: demo_settings(sft_micro_batch=5), "sft_micro_batch (5) must divide sft_batch_size (32)"),
     (lambda: demo_settings(tasks=("caption",)), "selection 'caption' (task caption) has no rule-based benchmark"),
     (lambda: DemoSettings(tasks=("temporal_grounding", "tg_wobbly")), "unknown selection 'tg_wobbly'"),
+    (lambda: demo_settings(stage2_steps=10), "a warm-up's second stage is built here only (warmup='scratch')"),
+    (lambda: demo_settings("warmup", stage2_train_samples=10, stage2_tracking_samples=0),
+     "stage 2's samples (10 + 0 tracking) must hold at least one batch of 32"),
+    (lambda: demo_settings("warmup", stage2_loop_view_frames=1), "stage2_loop_view_frames must be at least 2"),
 ])
 def test_bad_settings_are_config_errors_naming_the_field(call, message):
     with pytest.raises(ConfigError) as error:

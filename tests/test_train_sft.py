@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 import videofocus.train.run as run_module
 import videofocus.train.sft as sft_module
@@ -88,6 +89,7 @@ def test_loop_views_add_round_one_and_a_focused_round_two_per_grounded_video(vid
     items = with_loop_views(plain, 4)
     video_items = [item for item in plain if item.sample.media.type == "video"]
     assert len(items) == len(plain) + 2 * len(video_items)
+    assert len(with_loop_views(plain, 4, images=True)) == len(items) + 2   # and a round-2 view per image
     for item in video_items:
         views = [other for other in items if other.sample.id == item.sample.id]
         assert [view.view for view in views] == [None, LoopView(4, False), LoopView(4, True)]
@@ -100,6 +102,29 @@ def test_loop_views_add_round_one_and_a_focused_round_two_per_grounded_video(vid
         assert len(shown[LoopView(4, True)]) == 4 and inside[LoopView(4, True)] >= min(2, inside[None])
         if info.num_frames > 4:
             assert inside[LoopView(4, True)] >= inside[LoopView(4, False)]
+
+
+def test_an_image_loop_view_shows_the_full_image_and_a_crop_of_the_true_box_and_trains_the_same_target(
+        tiny_qwen25_vl_path, tmp_path):
+    config = sft_config(tiny_qwen25_vl_path, tmp_path / "out", [write_image_samples(tmp_path / "images", 2)],
+                        image_loop_views=True)
+    plain = load_training_samples(config.datasets)
+    items = with_loop_views(plain, None, images=True)
+    assert [(item.sample.id, item.view) for item in items] == [
+        (plain[0].sample.id, None), (plain[0].sample.id, LoopView(None, True)),
+        (plain[1].sample.id, None), (plain[1].sample.id, LoopView(None, True))]
+    full = np.asarray(Image.open(plain[0].media_path).convert("RGB"))
+    shown = build_prompt(items[1], config).images
+    # The clue box [4, 8, 30, 40] widened by the loop's 10 % margin on each side, whole pixels.
+    assert len(shown) == 2 and np.array_equal(np.asarray(shown[0]), full)
+    assert np.array_equal(np.asarray(shown[1]), full[4:44, 1:33])
+    assert len(build_prompt(items[0], config).images) == 1
+    model, processor = load_model(tiny_qwen25_vl_path, device="cpu")
+    convention = box_convention_for(model.config.model_type)
+    examples = [make_example(item, processor, config, "cpu") for item in items[:2]]
+    targets = [target_ids(example, processor.tokenizer, config.protocol, convention) for example in examples]
+    assert torch.equal(targets[0], targets[1])          # the box in the full image's coordinates, as in round 1
+    assert trained_tokens(examples[1], targets[1], processor.tokenizer) is None
 
 
 def test_sft_with_loop_views_trains_on_every_view(tiny_qwen25_vl_path, videos, tmp_path, monkeypatch):

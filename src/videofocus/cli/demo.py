@@ -27,6 +27,10 @@ def demo(
     build_warmup: bool = typer.Option(False, "--build-warmup",
                                       help="Only build a warm-up model with the recipe of the shipped one (hours on "
                                            "2 CPU cores; resumable) into --out."),
+    stage1_from: Path | None = typer.Option(None, "--stage1-from",
+                                            help="With --build-warmup: run only the second stage, from the finished "
+                                                 "first stage in this folder (e.g. a copy of the warm-up shipped "
+                                                 "before the second stage existed; its warmup.json is checked)."),
     install: bool = typer.Option(False, "--install", help="With --build-warmup: ship the result as the package's "
                                                           "warm-up (replaces src/videofocus/demo/warmup_model)."),
     threads: int | None = typer.Option(None, "--threads", min=1,
@@ -43,12 +47,13 @@ def demo(
 
     command = this_command()
     overrides = {"seed": seed, **({"threads": threads} if threads is not None else {})}
-    if install and not build_warmup:
-        raise typer.BadParameter("--install goes with --build-warmup", param_hint="--install")
+    for flag, given in (("--install", install), ("--stage1-from", stage1_from is not None)):
+        if given and not build_warmup:
+            raise typer.BadParameter(f"{flag} goes with --build-warmup", param_hint=flag)
     if build_warmup:
         with stop_on_ctrl_c(lambda: _where_demo_stopped(out)):
             model = build(out, demo_settings("warmup", **overrides), console=console, command=command,
-                          install=install)
+                          install=install, stage1_from=stage1_from)
         console.print(f"Warm-up model: {model}", highlight=False)
         return
     preset = "tiny" if tiny else "scratch" if from_scratch else "quick" if quick else "full"

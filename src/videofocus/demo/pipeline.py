@@ -68,8 +68,17 @@ class DemoLayout:
         return self.root / "data" / "test"
 
     @property
+    def stage2_train_data(self) -> Path:
+        """The warm-up's second-stage training samples: subfolders "mix" and "tracking"."""
+        return self.root / "data" / "train_stage2"
+
+    @property
     def model(self) -> Path:
         return self.root / "model"
+
+    def warmup_stage1(self, settings: DemoSettings) -> Path:
+        """The warm-up's first-stage model: the warm-up itself unless a second stage follows."""
+        return self.trained("warmup_stage1" if settings.stage2_steps else "warmup")
 
     def trained(self, key: str) -> Path:
         """The trainer folder of model `key` ("sft" or "grpo")."""
@@ -131,21 +140,26 @@ def run_demo(out_dir: str | Path, settings: DemoSettings, *, console: Console | 
 
 
 def build_warmup(out_dir: str | Path, settings: DemoSettings, *, console: Console | None = None,
-                 command: str | None = None, install: bool = False) -> Path:
+                 command: str | None = None, install: bool = False, stage1_from: str | Path | None = None) -> Path:
     """Build a warm-up model with `settings` (the "warmup" preset ships) into `out_dir`: the demo's data,
-    model and warm-up SFT stages. With `install`, copy it into the package as the shipped warm-up.
-    Returns the folder of the model."""
+    model and warm-up SFT stages, then the second stage if the settings have one. `stage1_from`: a
+    finished first-stage warm-up (with its record; e.g. the shipped one before a second stage existed)
+    to run only the second stage from. With `install`, copy the result into the package as the shipped
+    warm-up. Returns the folder of the model."""
     console = console or Console()
     if settings.warmup != "scratch":
         raise ConfigError("a warm-up is built from scratch: use settings with warmup='scratch'")
+    if stage1_from is not None and not settings.stage2_steps:
+        raise ConfigError("a first-stage warm-up to continue from needs settings with a second stage (stage2_steps)")
     layout = DemoLayout(Path(out_dir))
-    plan = _plan(layout, settings, command)[:3]    # data, model, warm-up
+    plan = _warmup_plan(layout, settings, Path(stage1_from) if stage1_from is not None else None)
     timings, _ = _run_stages(layout, settings, plan, console, total=len(plan))
     if not install:
         return layout.trained("warmup")
     source = git_state(Path(__file__).resolve().parent) or {}
+    stage1 = warmup.stage1_record(stage1_from, settings) if stage1_from is not None else None
     return warmup.install_warmup(layout.trained("warmup"), settings, seconds=sum(timings.values()),
-                                 commit=source.get("commit"), command=command)
+                                 commit=source.get("commit"), command=command, stage1=stage1)
 
 
 def _run_stages(layout: DemoLayout, settings: DemoSettings, plan: list[_Stage], console: Console, *,
@@ -177,17 +191,12 @@ def _run_stages(layout: DemoLayout, settings: DemoSettings, plan: list[_Stage], 
 
 def _plan(layout: DemoLayout, settings: DemoSettings, command: str | None) -> list[_Stage]:
     s = settings
-    plan = [_Stage("data", f"data: {s.train_samples} training and {s.test_samples_per_task} held-out samples per "
-                           f"task ({', '.join(s.tasks)}; {s.difficulty})", lambda: make_data(layout, s), spinner=True)]
+    plan = [_data_stage(layout, s)]
     if s.warmup == "shipped":
         plan.append(_Stage("warmup", "warm-up: the model shipped with the package", lambda: copy_warmup(layout, s),
                            spinner=True))
     else:
-        plan += [
-            _Stage("model", f"model: a {s.arch} built from scratch", lambda: make_model(layout, s), spinner=True),
-            _Stage("warmup", f"SFT warm-up: {s.sft_steps} steps of {s.sft_batch_size} samples",
-                   lambda: train_warmup_stage(layout, s), spinner=False),
-        ]
+        plan += _warmup_plan(layout, s, None)[1:]
     return plan + [
         _Stage("grpo", f"GRPO from the warm-up: {s.grpo_steps} steps of {s.grpo_prompts_per_step} prompts × "
                        f"{s.num_generations} completions", lambda: train_grpo_stage(layout, s), spinner=False),
@@ -195,6 +204,36 @@ def _plan(layout: DemoLayout, settings: DemoSettings, command: str | None) -> li
                lambda: train_continued_sft_stage(layout, s), spinner=False),
         _Stage("evaluate", f"evaluation: {s.rounds} perception rounds ({_frames_words(s)}), "
                            f"{len(MODELS)} models", lambda: evaluate_stage(layout, s, command), spinner=False),
+    ]
+
+
+def _data_stage(layout: DemoLayout, s: DemoSettings) -> _Stage:
+    return _Stage("data", f"data: {s.train_samples} training and {s.test_samples_per_task} held-out samples per "
+                          f"task ({', '.join(s.tasks)}; {s.difficulty})", lambda: make_data(layout, s), spinner=True)
+
+
+def _warmup_plan(layout: DemoLayout, settings: DemoSettings, stage1_from: Path | None) -> list[_Stage]:
+    """The stages that build a warm-up: data, model and SFT (stage 1; or a copy of `stage1_from`), then
+    the second stage's data and SFT when the settings have one."""
+    s = settings
+    if stage1_from is not None:
+        plan = [_Stage("warmup", f"warm-up stage 1: the model in {stage1_from}",
+                       lambda: copy_stage1(layout, s, stage1_from), spinner=True)]
+    else:
+        plan = [
+            _data_stage(layout, s),
+            _Stage("model", f"model: a {s.arch} built from scratch", lambda: make_model(layout, s), spinner=True),
+            _Stage("warmup", f"SFT warm-up: {s.sft_steps} steps of {s.sft_batch_size} samples",
+                   lambda: train_warmup_stage(layout, s), spinner=False),
+        ]
+    if not s.stage2_steps:
+        return plan
+    return plan + [
+        _Stage("warmup_stage2_data", f"warm-up stage 2 data: {s.stage2_train_samples} samples of every task, "
+                                     f"{s.stage2_tracking_samples} more of tracking",
+               lambda: make_stage2_data(layout, s), spinner=True),
+        _Stage("warmup_stage2", f"SFT warm-up stage 2: {s.stage2_steps} steps of {s.sft_batch_size} samples, "
+                                "with loop views", lambda: train_warmup_stage2(layout, s), spinner=False),
     ]
 
 
@@ -220,17 +259,52 @@ def copy_warmup(layout: DemoLayout, settings: DemoSettings) -> str:
     target = layout.trained("warmup")
     shutil.copytree(warmup.shipped_warmup(), target, dirs_exist_ok=True)
     hours = record.get("build_seconds", 0) / 3600
-    return f"{target} (built in {hours:.1f} h on CPU: {record['settings']['sft_steps']} SFT steps)"
+    steps = record["settings"]["sft_steps"] + record["settings"].get("stage2_steps", 0)
+    return f"{target} (built in {hours:.1f} h on CPU: {steps} SFT steps)"
+
+
+def copy_stage1(layout: DemoLayout, settings: DemoSettings, stage1_from: Path) -> str:
+    """The finished first stage in `stage1_from`, after checking that its record names these settings'
+    first stage, copied to where stage 1 writes."""
+    warmup.stage1_record(stage1_from, settings)
+    target = layout.warmup_stage1(settings)
+    shutil.copytree(stage1_from, target, dirs_exist_ok=True)
+    return str(target)
+
+
+def make_stage2_data(layout: DemoLayout, settings: DemoSettings) -> str:
+    """Fresh training samples for stage 2 (seeds the first stage never drew): a mix of every task, and
+    tracking samples."""
+    folders = []
+    for name, count, selections, seed_offset in (("mix", settings.stage2_train_samples, settings.tasks, 1),
+                                                 ("tracking", settings.stage2_tracking_samples, ("tracking",), 2)):
+        if count:
+            folders.append(layout.stage2_train_data / name)
+            stages.make_split(folders[-1], split="train", n=count, seed=settings.seed + seed_offset,
+                              selections=selections, difficulty=settings.difficulty)
+    return ", ".join(str(folder) for folder in folders)
 
 
 def train_warmup_stage(layout: DemoLayout, settings: DemoSettings) -> str:
-    values = stages.training_values(model=layout.model, output_dir=layout.trained("warmup"),
+    values = stages.training_values(model=layout.model, output_dir=layout.warmup_stage1(settings),
                                     train_file=stages.samples_file(layout.train_data), seed=settings.seed,
                                     frame_pixels=settings.frame_pixels, steps=settings.sft_steps,
                                     learning_rate=settings.sft_learning_rate)
     # Every sample weighs the same: by tokens, the ~230-token tracking answers would take most of the step.
     values.update(per_device_batch_size=settings.sft_micro_batch, loss_weighting="sample",
                   gradient_accumulation_steps=settings.sft_batch_size // settings.sft_micro_batch)
+    return f"model in {stages.run_sft(values)}"
+
+
+def train_warmup_stage2(layout: DemoLayout, settings: DemoSettings) -> str:
+    """SFT from the first stage on the second stage's samples and their loop views."""
+    files = [stages.samples_file(folder) for folder in sorted(layout.stage2_train_data.iterdir())]
+    values = stages.training_values(model=layout.warmup_stage1(settings), output_dir=layout.trained("warmup"),
+                                    train_file=files[0], seed=settings.seed, frame_pixels=settings.frame_pixels,
+                                    steps=settings.stage2_steps, learning_rate=settings.stage2_learning_rate)
+    values.update(datasets=[{"path": str(path)} for path in files], per_device_batch_size=settings.sft_micro_batch,
+                  gradient_accumulation_steps=settings.sft_batch_size // settings.sft_micro_batch,
+                  loss_weighting="sample", loop_view_frames=settings.stage2_loop_view_frames, image_loop_views=True)
     return f"model in {stages.run_sft(values)}"
 
 
@@ -362,7 +436,9 @@ def _summary(layout: DemoLayout, settings: DemoSettings, seconds: dict[str, floa
     total = sum(seconds.values())
     warm = ("the model shipped with the package (`videofocus demo --build-warmup`; benchmarks/RESULTS.md, \"Demo\")"
             if s.warmup == "shipped" else
-            f"built here: SFT {s.sft_steps} steps × {s.sft_batch_size} samples, learning rate {s.sft_learning_rate:g}")
+            f"built here: SFT {s.sft_steps} steps × {s.sft_batch_size} samples, learning rate {s.sft_learning_rate:g}"
+            + (f", then {s.stage2_steps} steps of stage 2 (learning rate {s.stage2_learning_rate:g})"
+               if s.stage2_steps else ""))
     return [
         f"- data: the synthetic world ({s.difficulty}), {s.train_samples} training samples and "
         f"{s.test_samples_per_task} held-out samples of each of {', '.join(s.tasks)}",

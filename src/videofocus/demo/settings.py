@@ -52,6 +52,14 @@ class DemoSettings:
       sft_steps, sft_batch_size, sft_learning_rate: steps of `sft_batch_size` samples, peak AdamW
         learning rate of a linear decay. sft_micro_batch: samples per forward pass (a divisor of
         sft_batch_size; the trainer groups samples of similar length, so smaller micro-batches pad less).
+    Warm-up stage 2 (built here only; continues stage 1's model at the same frames)
+      stage2_steps: SFT steps of `sft_batch_size` samples (0: no second stage). stage2_learning_rate:
+        its peak learning rate (linear decay).
+      stage2_train_samples: fresh training samples, a mix of `tasks` in turn (so no task is forgotten);
+        stage2_tracking_samples: as many more fresh tracking samples (the task stage 1 did not learn).
+      Stage 2 also trains an image's round-2 view of iterative perception, the full image plus a crop of
+        its box (`train.data.with_loop_views`), and with stage2_loop_view_frames a video's round 1 and
+        round 2 at that many frames (None: not).
     Continuation from the warm-up: GRPO, and SFT on as many samples (the papers' comparison)
       grpo_steps: optimisation steps; each samples `num_generations` completions for
         `grpo_prompts_per_step` prompts. grpo_learning_rate, grpo_beta (KL coefficient; 0 loads no
@@ -85,6 +93,11 @@ class DemoSettings:
     sft_batch_size: int = 32
     sft_learning_rate: float = 2e-3
     sft_micro_batch: int = 8
+    stage2_steps: int = 0
+    stage2_learning_rate: float = 1e-3
+    stage2_train_samples: int = 0
+    stage2_tracking_samples: int = 0
+    stage2_loop_view_frames: int | None = None
     grpo_steps: int = 40
     grpo_prompts_per_step: int = 4
     num_generations: int = 8
@@ -137,6 +150,35 @@ def _problems(s: DemoSettings) -> list[str]:
                  "eval_batch_size", "max_new_tokens", "threads", "frame_pixels"):
         if getattr(s, name) < 1:
             problems.append(f"{name} must be at least 1, got {getattr(s, name)}")
+    problems += _schedule_problems(s) + _stage2_problems(s)
+    if not problems and not set(s.budgeted_tasks) <= set(s.tasks):
+        problems.append(f"budgeted_tasks must be among tasks, got {', '.join(s.budgeted_tasks)}")
+    if s.timeline_examples < 0:
+        problems.append(f"timeline_examples must be >= 0, got {s.timeline_examples}")
+    return problems
+
+
+def _stage2_problems(s: DemoSettings) -> list[str]:
+    if s.stage2_steps < 0:
+        return [f"stage2_steps must be at least 0, got {s.stage2_steps}"]
+    if not s.stage2_steps:
+        return []
+    problems = []
+    if s.warmup != "scratch":
+        problems.append("stage2_steps: a warm-up's second stage is built here only (warmup='scratch')")
+    if s.stage2_train_samples + s.stage2_tracking_samples < s.sft_batch_size:
+        problems.append(f"stage 2's samples ({s.stage2_train_samples} + {s.stage2_tracking_samples} tracking) must "
+                        f"hold at least one batch of {s.sft_batch_size}")
+    if min(s.stage2_train_samples, s.stage2_tracking_samples) < 0 or s.stage2_learning_rate <= 0:
+        problems.append("stage 2's sample counts must be >= 0 and its learning rate > 0")
+    if s.stage2_loop_view_frames is not None and s.stage2_loop_view_frames < 2:
+        problems.append(f"stage2_loop_view_frames must be at least 2 (one temporal pair), got "
+                        f"{s.stage2_loop_view_frames}")
+    return problems
+
+
+def _schedule_problems(s: DemoSettings) -> list[str]:
+    problems = []
     if s.sft_batch_size % max(s.sft_micro_batch, 1):
         problems.append(f"sft_micro_batch ({s.sft_micro_batch}) must divide sft_batch_size ({s.sft_batch_size})")
     if s.num_generations < 2:
@@ -146,17 +188,16 @@ def _problems(s: DemoSettings) -> list[str]:
                         f"(sft_batch_size {s.sft_batch_size}, grpo_prompts_per_step {s.grpo_prompts_per_step})")
     if min(s.sft_learning_rate, s.grpo_learning_rate, s.continued_sft_learning_rate) <= 0 or s.grpo_beta < 0:
         problems.append("learning rates must be > 0 and grpo_beta >= 0")
-    if not problems and not set(s.budgeted_tasks) <= set(s.tasks):
-        problems.append(f"budgeted_tasks must be among tasks, got {', '.join(s.budgeted_tasks)}")
-    if s.timeline_examples < 0:
-        problems.append(f"timeline_examples must be >= 0, got {s.timeline_examples}")
     return problems
 
 
 WARMUP_SOURCES = ("shipped", "scratch")
-# The fields that decide what the warm-up model is; the shipped one records their hash.
-WARMUP_FIELDS = ("seed", "difficulty", "tasks", "train_samples", "frame_pixels", "arch", "model_size", "sft_steps",
+# The fields that decide the warm-up's first stage (model built from scratch, then SFT), and its second;
+# the shipped warm-up records those of the stages it was built with, and their hash.
+STAGE1_FIELDS = ("seed", "difficulty", "tasks", "train_samples", "frame_pixels", "arch", "model_size", "sft_steps",
                  "sft_batch_size", "sft_learning_rate", "sft_micro_batch")
+STAGE2_FIELDS = ("stage2_steps", "stage2_learning_rate", "stage2_train_samples", "stage2_tracking_samples",
+                 "stage2_loop_view_frames")
 
 PRESETS: dict[str, DemoSettings] = {
     "full": DemoSettings(),
@@ -164,8 +205,11 @@ PRESETS: dict[str, DemoSettings] = {
     # Today's whole pipeline in one run: the model and its warm-up are built here (minutes of SFT, so
     # the warm-up reads the videos far less well than the shipped one).
     "scratch": DemoSettings(warmup="scratch", sft_steps=500),
-    # How the shipped warm-up was built (`videofocus demo --build-warmup`; hours on 2 CPU cores).
-    "warmup": DemoSettings(warmup="scratch", train_samples=12000, sft_steps=1500),
+    # How the shipped warm-up was built (`videofocus demo --build-warmup`; hours on 2 CPU cores): stage 1
+    # teaches the four tasks; stage 2 continues it on fresh samples, most of them tracking (which stage 1
+    # did not learn), with the loop's round-2 views (an image's crop view is never shown otherwise).
+    "warmup": DemoSettings(warmup="scratch", train_samples=12000, sft_steps=1500, stage2_steps=600,
+                           stage2_learning_rate=1e-3, stage2_train_samples=2000, stage2_tracking_samples=4000),
     # Seconds: checks that every stage runs and writes what the next one reads, not that anything learns.
     "tiny": DemoSettings(warmup="scratch", train_samples=8, test_samples_per_task=1, model_size=TinySize(),
                          sft_steps=2, sft_batch_size=4, sft_micro_batch=2, grpo_steps=1, grpo_prompts_per_step=2,
@@ -174,10 +218,13 @@ PRESETS: dict[str, DemoSettings] = {
 }
 
 
-def warmup_fields(settings: DemoSettings) -> dict[str, Any]:
-    """The settings that decide the warm-up model (plain values)."""
+def warmup_fields(settings: DemoSettings, names: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The settings that decide the warm-up model (plain values): its first stage's, and its second's when
+    it has one. `names`: only these."""
+    if names is None:
+        names = STAGE1_FIELDS + (STAGE2_FIELDS if settings.stage2_steps else ())
     values = settings.to_json()
-    return {name: values[name] for name in WARMUP_FIELDS}
+    return {name: values[name] for name in names}
 
 
 def demo_settings(preset: str = "full", **overrides: Any) -> DemoSettings:

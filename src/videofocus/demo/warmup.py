@@ -3,9 +3,12 @@ synthetic videos, so that the demo's minutes go to what the papers contribute (G
 perception) instead of to teaching a random model the tasks.
 
 It is built by `videofocus demo --build-warmup --out DIR` (the "warmup" preset: the demo's data,
-model and SFT at a larger budget) and shipped with `--install`, which copies the model files into
-this package's `warmup_model/` folder with `warmup.json`: the settings that decide the model, their
-hash, the weights' hash, the wall time and the commit it was built at."""
+model and SFT at a larger budget, then a second SFT stage, tracking-heavy and with the loop's views)
+and shipped with `--install`, which copies the model files into this package's `warmup_model/`
+folder with `warmup.json`: the settings that decide the model, their hash, the weights' hash, the
+wall time, the command and the commit it was built at. `--stage1-from DIR` runs only the second
+stage from a finished first stage (DIR holds it with its own record); the record then keeps the
+first stage's under "stage1" and counts both stages' wall time."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from videofocus.demo.settings import DemoSettings, warmup_fields
+from videofocus.demo.settings import STAGE1_FIELDS, DemoSettings, warmup_fields
 from videofocus.errors import ConfigError, DataError
 from videofocus.evaluate.manifest import file_sha256
 from videofocus.jsonfiles import read_json_object
@@ -35,7 +38,7 @@ def shipped_warmup() -> Path:
 
 
 def settings_hash(settings: DemoSettings) -> str:
-    """sha256 of the settings that decide the warm-up model (`settings.WARMUP_FIELDS`)."""
+    """sha256 of the settings that decide the warm-up model (`settings.warmup_fields`)."""
     return hashlib.sha256(json.dumps(warmup_fields(settings), sort_keys=True).encode()).hexdigest()
 
 
@@ -70,10 +73,30 @@ def check_matches(settings: DemoSettings, model_dir: str | os.PathLike | None = 
     return record
 
 
+def stage1_record(model_dir: str | os.PathLike, settings: DemoSettings) -> dict[str, Any]:
+    """The record of the first-stage warm-up in `model_dir`, after checking its weights and that it was
+    built with exactly `settings`' first-stage fields (`settings.STAGE1_FIELDS`, no second stage)."""
+    folder = Path(model_dir)
+    record = read_record(folder)
+    if file_sha256(folder / WEIGHTS_FILE) != record["weights_sha256"]:
+        raise DataError("the weights are not the ones the warm-up record names (damaged or replaced)",
+                        path=str(folder / WEIGHTS_FILE))
+    wanted = warmup_fields(settings, STAGE1_FIELDS)
+    if record["settings"] != wanted:
+        differ = sorted(name for name in set(record["settings"]) | set(wanted)
+                        if record["settings"].get(name) != wanted.get(name))
+        raise ConfigError(f"the warm-up in {folder} is not these settings' first stage (it differs in "
+                          f"{', '.join(differ)}); build stage 1 too (leave out --stage1-from)")
+    return record
+
+
 def install_warmup(trained_dir: str | os.PathLike, settings: DemoSettings, *, seconds: float, commit: str | None,
-                   command: str | None, destination: str | os.PathLike | None = None) -> Path:
+                   command: str | None, destination: str | os.PathLike | None = None,
+                   stage1: dict[str, Any] | None = None) -> Path:
     """Copy the model files of the trainer folder `trained_dir` (not its checkpoints or logs) into
-    `destination` (default: the package's warmup_model/), with the record. Replaces what was there."""
+    `destination` (default: the package's warmup_model/), with the record. Replaces what was there.
+    `stage1`: the record of the first-stage model this run continued (`stage1_record`); kept in the
+    record, and its wall time counted in build_seconds."""
     source, target = Path(trained_dir), Path(destination or shipped_warmup())
     if not (source / WEIGHTS_FILE).is_file():
         raise ConfigError(f"{source} holds no trained model ({WEIGHTS_FILE}); has the warm-up SFT finished?")
@@ -84,8 +107,12 @@ def install_warmup(trained_dir: str | os.PathLike, settings: DemoSettings, *, se
         if item.is_file() and item.name not in _NOT_SHIPPED:
             shutil.copy2(item, staging / item.name)
     record = {"settings": warmup_fields(settings), "settings_sha256": settings_hash(settings),
-              "weights_sha256": file_sha256(staging / WEIGHTS_FILE), "build_seconds": round(seconds),
+              "weights_sha256": file_sha256(staging / WEIGHTS_FILE),
+              "build_seconds": round(seconds) + (stage1["build_seconds"] if stage1 else 0),
               "commit": commit, "command": command}
+    if stage1 is not None:
+        record["stage1"] = {key: stage1.get(key) for key in ("build_seconds", "commit", "command", "weights_sha256",
+                                                             "settings_sha256")}
     with atomic_writer(staging / RECORD_FILE) as handle:
         json.dump(record, handle, indent=1)
     shutil.rmtree(target, ignore_errors=True)

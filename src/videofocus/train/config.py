@@ -362,11 +362,15 @@ class SFTConfig(TrainConfig):
         frame spacing does not carry over to another). A round-1 view trains its target's clue only,
         when the clue has a block of its own: the think and answer name what its uniform frames may
         not show (train/token_masks.py).
+    image_loop_views: Also train every image sample that has clue boxes on the view iterative
+        perception shows it in round 2 after a correct round 1: the full image plus a crop of each box
+        (`perception.views.ImageSource.view`), a training item of its own next to the full image.
     """
 
     learning_rate: float = 1e-5
     loss_weighting: Literal["token", "sample"] = "token"
     loop_view_frames: int | None = None
+    image_loop_views: bool = False
 
     def validate(self) -> None:
         super().validate()

@@ -11,18 +11,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from videofocus.backends.base import BoxConvention
 from videofocus.errors import ConfigError, DataError, VideoFocusError
 from videofocus.jsonfiles import iter_jsonl
-from videofocus.media.image import load_image
 from videofocus.media.pairs import second_round_indices
 from videofocus.media.sampling import fps_indices, uniform_indices
 from videofocus.media.video import VideoInfo, probe, read_frames, trim
 from videofocus.models.inputs import PixelLimits, Prompt, encode_prompts, video_decode_size
 from videofocus.parsing import Prediction
 from videofocus.perception.options import PerceptionOptions
-from videofocus.perception.views import clip_intervals
+from videofocus.perception.views import ImageSource, clip_intervals
 from videofocus.schema import Sample, parse_sample
 from videofocus.tasks import get_task
 from videofocus.train.batch import PromptInputs
@@ -31,10 +31,12 @@ from videofocus.train.config import DatasetConfig, TrainConfig
 
 @dataclass(frozen=True)
 class LoopView:
-    """A view of a video that iterative perception shows: round 1 (`frames` uniform frames) or, with
-    `focused`, round 2 at the same budget, re-sampled around the sample's labelled clue."""
+    """A view that iterative perception shows. A video: round 1 (`frames` uniform frames) or, with
+    `focused`, round 2 at the same budget, re-sampled around the sample's labelled clue. An image
+    (`frames` None, `focused`): round 2, the full image plus a crop of each labelled clue box, as the
+    loop shows it after a round 1 whose boxes were right."""
 
-    frames: int
+    frames: int | None
     focused: bool
 
 
@@ -103,14 +105,19 @@ def load_training_samples(datasets: Sequence[DatasetConfig]) -> list[TrainSample
     return samples
 
 
-def with_loop_views(samples: Sequence[TrainSample], frames: int) -> list[TrainSample]:
+def with_loop_views(samples: Sequence[TrainSample], frames: int | None, *, images: bool = False) -> list[TrainSample]:
     """`samples` with, after each video sample that has clue intervals, two more items: its round-1
-    and round-2 loop views at a budget of `frames` (SFTConfig.loop_view_frames)."""
+    and round-2 loop views at a budget of `frames` (SFTConfig.loop_view_frames; None: none); and with
+    `images`, after each image sample that has clue boxes, one more: its round-2 view (round 1 is the
+    full image, the sample's own view; SFTConfig.image_loop_views)."""
     expanded = []
     for item in samples:
         expanded.append(item)
-        if item.sample.media.type == "video" and item.sample.clue is not None and item.sample.clue.intervals:
+        clue, media_type = item.sample.clue, item.sample.media.type
+        if frames is not None and media_type == "video" and clue is not None and clue.intervals:
             expanded += [replace(item, view=LoopView(frames, focused)) for focused in (False, True)]
+        elif images and media_type == "image" and clue is not None and clue.boxes:
+            expanded.append(replace(item, view=LoopView(None, focused=True)))
     return expanded
 
 
@@ -237,7 +244,7 @@ def build_prompt(item: TrainSample, config: TrainConfig, processor=None) -> Prom
     text = task.build_prompt(sample, protocol=config.protocol, stage="train")
     media_first = task.protocol_for(sample, config.protocol).media_first
     if sample.media.type == "image":
-        return Prompt(text=text, images=[load_image(item.media_path)], media_first=media_first)
+        return Prompt(text=text, images=loop_view_images(item), media_first=media_first)
     info = probe(item.media_path)
     if sample.media.segment is not None:
         info = trim(info, *sample.media.segment)
@@ -260,6 +267,17 @@ def loop_view_indices(info: VideoInfo, sample: Sample, view: LoopView) -> np.nda
         return uniform_indices(info, view.frames)
     return second_round_indices(info, view.frames, clip_intervals(sample.clue.intervals, info.duration),
                                 PerceptionOptions().key_ratio)
+
+
+def loop_view_images(item: TrainSample) -> list[Image.Image]:
+    """The images an image sample is shown: the full image, and with a loop view the crops of its
+    clue boxes as the loop's round 2 builds them (`perception.views.ImageSource`, default options)."""
+    source = ImageSource.open(item.media_path)
+    if item.view is None:
+        return [source.image]
+    options = PerceptionOptions()
+    boxes = source.clip_boxes(item.sample.clue.boxes)[: options.max_crops]
+    return source.view(boxes, margin=options.crop_margin).images
 
 
 def nearest_frames(frame_times: np.ndarray, times: Sequence[float]) -> np.ndarray:
