@@ -6,7 +6,10 @@ parsed and scored against one sample of every task. Reported: exceptions (must b
 values outside [0, 1] (must be none), and the slowest call per input size, as CPU time of the
 process (what the call itself costs on a shared machine) and as wall time. Calls during which Python
 ran a full garbage collection are reported apart: it walks every object of the process (~50 ms
-here, most of them the imported libraries'), whichever call's allocation sets it off.
+here, most of them the imported libraries'), whichever call's allocation sets it off. A single pass
+also catches the machine's and the interpreter's jitter (a call timed once at 14 ms took 8 ms at best
+of 7), so the 20 slowest calls of each size are timed again, best of 5 with the collector off: the
+cost of the call itself, which the 10 ms target is about.
 
     PYTHONPATH=src python benchmarks/reliability_fuzz.py [--completions 10000] [--seed 0]
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import heapq
 import random
 import time
 
@@ -22,6 +26,7 @@ from videofocus.rewards import compute_rewards
 from videofocus.schema import parse_sample
 
 LONG = 100_000
+RETIMED, REPEATS = 20, 5
 SAMPLES = [parse_sample(record) for record in (
     {"id": "t", "task": "temporal_grounding", "media": {"type": "video", "path": "v.mp4", "duration": 30.0},
      "question": "q", "clue": {"intervals": [[6.0, 11.9]]}},
@@ -79,6 +84,8 @@ def main() -> None:
     rng = random.Random(args.seed)
     exceptions, out_of_range, calls = [], [], 0
     slowest = {"short": [0.0, 0.0], "100 kB": [0.0, 0.0]}   # [cpu s, wall s]
+    # The slowest calls of each size: (cpu s, call number, sample index, text).
+    candidates: dict[str, list[tuple[float, int, int, str]]] = {"short": [], "100 kB": []}
     collecting = [0, 0.0]   # calls that ran a full collection, the slowest of them (cpu s)
     generations: list[int] = []   # those collected during the current call
     gc.callbacks.append(lambda phase, info: generations.append(info["generation"]) if phase == "start" else None)
@@ -98,8 +105,12 @@ def main() -> None:
             if 2 in generations:
                 collecting[0], collecting[1] = collecting[0] + 1, max(collecting[1], cpu)
             else:
-                bucket = slowest["100 kB" if long else "short"]
+                size = "100 kB" if long else "short"
+                bucket = slowest[size]
                 bucket[0], bucket[1] = max(bucket[0], cpu), max(bucket[1], wall)
+                heapq.heappush(candidates[size], (cpu, calls, SAMPLES.index(sample), text))
+                if len(candidates[size]) > RETIMED:
+                    heapq.heappop(candidates[size])
             out_of_range += [(sample.task, name, value) for name, value in result.values.items()
                              if not 0.0 <= value <= 1.0]
     print(f"{args.completions} fuzzed completions x {len(SAMPLES)} tasks = {calls} parse-and-reward calls: "
@@ -109,8 +120,25 @@ def main() -> None:
               f"({'under' if cpu < 0.010 else 'OVER'} 10 ms CPU)")
     print(f"  {collecting[0]} calls ran a full garbage collection, left out above: "
           f"up to {collecting[1] * 1000:.2f} ms CPU")
+    for size, calls_kept in candidates.items():
+        cost = max(best_cpu_time(SAMPLES[sample], text) for _, _, sample, text in calls_kept)
+        print(f"  the {len(calls_kept)} slowest {size} calls timed again (best of {REPEATS}, collector off): "
+              f"at most {cost * 1000:.2f} ms CPU ({'under' if cost < 0.010 else 'OVER'} 10 ms)")
     for task, text, error in exceptions[:5]:
         print(f"  {task}: {error} on {text!r}")
+
+
+def best_cpu_time(sample, text: str) -> float:
+    gc.disable()
+    try:
+        times = []
+        for _ in range(REPEATS):
+            started = time.process_time()
+            compute_rewards(sample, text)
+            times.append(time.process_time() - started)
+        return min(times)
+    finally:
+        gc.enable()
 
 
 if __name__ == "__main__":
