@@ -225,3 +225,25 @@ def test_output_folder_loads_and_logs_every_metric(tiny_qwen25_vl_path, data, tm
         assert name in record, name
     assert list((out / "tensorboard").glob("events.out.tfevents.*"))
     assert json.loads(json.dumps(record)) == record
+
+
+def test_image_loop_views_become_prompts_of_their_own(tiny_qwen25_vl_path, tmp_path, monkeypatch):
+    import videofocus.train.grpo as grpo
+
+    images_seen = []
+    original = grpo.Policy.sample_groups
+
+    def recording(self, examples):
+        images_seen.extend((e.item.sample.id, len(e.inputs.visual["image_grid_thw"])) for e in examples)
+        return original(self, examples)
+
+    monkeypatch.setattr(grpo.Policy, "sample_groups", recording)
+    data = write_image_samples(tmp_path / "images", 2)
+    settings = dict(num_generations=2, per_device_batch_size=4, max_completion_length=4, max_steps=2,
+                    image_loop_views=True)
+    train_grpo(grpo_config(tiny_qwen25_vl_path, tmp_path / "out", [data], **settings), reward_fn=digit_reward)
+    ids = sorted({sample_id for sample_id, _ in images_seen})
+    # Each image as itself and as the loop's round-2 view: the full image plus a crop of its box.
+    assert len(ids) == 2 and set(images_seen) == {(sample_id, count) for sample_id in ids for count in (1, 2)}
+    with pytest.raises(ConfigError, match="image_loop_views"):
+        grpo_config(tiny_qwen25_vl_path, tmp_path / "multi", [data], **settings, rollout_rounds=2).validate()

@@ -76,6 +76,10 @@ class TrainConfig:
             for 64 frames of 448x448): for small data sets trained for many epochs, like the demo's.
         image_min_pixels: Fewest pixels per image after resizing.
         image_max_pixels: Most pixels per image after resizing.
+        image_loop_views: Also train every image sample that has clue boxes on the view iterative
+            perception shows it in round 2 after a correct round 1: the full image plus a crop of each
+            box (`perception.views.ImageSource.view`), a training item (GRPO: a prompt) of its own next to
+            the full image. Single-round GRPO only: multi-round rollouts show that view themselves.
         seed: Seed of the data order, the sampling and the model's random parts (LoRA init).
         learning_rate: Peak learning rate of AdamW.
         weight_decay: AdamW weight decay.
@@ -134,6 +138,7 @@ class TrainConfig:
     cache_examples: bool = False
     image_min_pixels: int = 4 * 28 * 28
     image_max_pixels: int = 768 * 28 * 28
+    image_loop_views: bool = False
     seed: int = 0
     learning_rate: float = 1e-6
     weight_decay: float = 0.0
@@ -320,6 +325,9 @@ class GRPOConfig(TrainConfig):
                  f"completions, which must divide per_device_batch_size × gradient_accumulation_steps = {per_device}")
         _require(0 <= self.itp_discount <= 1, "itp_discount", "must be in [0, 1]")
         _require(0 < self.itp_key_ratio <= 1, "itp_key_ratio", "must be in (0, 1]")
+        _require(not self.image_loop_views or self.rollout_rounds == 1, "image_loop_views",
+                 "multi-round rollouts show the image's round-2 view themselves: use image_loop_views with "
+                 "rollout_rounds=1")
         _require(not self.itp_answer_needs_evidence or self.rollout_rounds > 1, "itp_answer_needs_evidence",
                  "needs rollout_rounds > 1 (single-round training does not track which frames a view shows)")
         for name in ("save_steps", "max_steps"):
@@ -362,15 +370,11 @@ class SFTConfig(TrainConfig):
         frame spacing does not carry over to another). A round-1 view trains its target's clue only,
         when the clue has a block of its own: the think and answer name what its uniform frames may
         not show (train/token_masks.py).
-    image_loop_views: Also train every image sample that has clue boxes on the view iterative
-        perception shows it in round 2 after a correct round 1: the full image plus a crop of each box
-        (`perception.views.ImageSource.view`), a training item of its own next to the full image.
     """
 
     learning_rate: float = 1e-5
     loss_weighting: Literal["token", "sample"] = "token"
     loop_view_frames: int | None = None
-    image_loop_views: bool = False
 
     def validate(self) -> None:
         super().validate()

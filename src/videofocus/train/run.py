@@ -45,11 +45,11 @@ class TrainingRun:
 
     @classmethod
     def start(cls, config: TrainConfig, *, samples_per_process: int, steps_per_batch: int = 1,
-              resume: bool = False, disable_dropout: bool = False, loop_view_frames: int | None = None,
-              image_loop_views: bool = False) -> TrainingRun:
+              resume: bool = False, disable_dropout: bool = False,
+              loop_view_frames: int | None = None) -> TrainingRun:
         """Set everything up but resumption (see `begin`). Each global batch holds `samples_per_process`
         samples per process and serves `steps_per_batch` optimisation steps; with `loop_view_frames`
-        or `image_loop_views` the samples include their loop views (`data.with_loop_views`). Data and
+        or config.image_loop_views the samples include their loop views (`data.with_loop_views`). Data and
         config problems raise before any model is loaded."""
         from accelerate import Accelerator, DistributedDataParallelKwargs
         from accelerate.utils import set_seed
@@ -70,8 +70,8 @@ class TrainingRun:
         _configure_deepspeed(accelerator, config)
         set_seed(config.seed)
         samples = load_training_samples(config.datasets)
-        if loop_view_frames is not None or image_loop_views:
-            samples = with_loop_views(samples, loop_view_frames, images=image_loop_views)
+        if loop_view_frames is not None or config.image_loop_views:
+            samples = with_loop_views(samples, loop_view_frames, images=config.image_loop_views)
         order = BatchOrder([item.sample.task for item in samples], samples_per_process * accelerator.num_processes,
                            seed=config.seed, single_task_batches=config.single_task_batches)
         total_steps = config.max_steps or order.batches_per_epoch * config.num_train_epochs * steps_per_batch

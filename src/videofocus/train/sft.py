@@ -24,7 +24,7 @@ def train_sft(config: SFTConfig, *, resume: bool = False) -> Path:
     where the final model and processor are saved."""
     per_process = config.per_device_batch_size * config.gradient_accumulation_steps
     with TrainingRun.start(config, samples_per_process=per_process, resume=resume,
-                           loop_view_frames=config.loop_view_frames, image_loop_views=config.image_loop_views) as run:
+                           loop_view_frames=config.loop_view_frames) as run:
         for item in run.samples:   # every sample can be written as a target, before the first step
             sft_target(item.sample, protocol=config.protocol)
         convention = box_convention_for(run.unwrapped.config.model_type)
