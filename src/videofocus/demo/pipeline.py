@@ -314,20 +314,17 @@ def train_grpo_stage(layout: DemoLayout, settings: DemoSettings) -> str:
                                     frame_pixels=settings.frame_pixels, steps=settings.grpo_steps,
                                     learning_rate=settings.grpo_learning_rate)
     values.update(per_device_batch_size=settings.grpo_completions_per_step, num_generations=settings.num_generations,
-                  max_completion_length=settings.max_completion_length, beta=settings.grpo_beta,
-                  image_loop_views=True)
+                  max_completion_length=settings.max_completion_length, beta=settings.grpo_beta)
     return f"model in {stages.run_grpo(values)}"
 
 
 def train_continued_sft_stage(layout: DemoLayout, settings: DemoSettings) -> str:
-    """SFT from the warm-up on as many samples as GRPO prompts (steps × prompts per step). Both
-    continuations see each image also as the loop's round-2 view (full image + crop of its box), as
-    the warm-up's second stage did: without it they lose what rounds 2-3 of spatial grounding read."""
+    """SFT from the warm-up on as many samples as GRPO prompts (steps × prompts per step)."""
     values = stages.training_values(model=layout.trained("warmup"), output_dir=layout.trained("sft"),
                                     train_file=stages.samples_file(layout.train_data), seed=settings.seed,
                                     frame_pixels=settings.frame_pixels, steps=settings.grpo_steps,
                                     learning_rate=settings.continued_sft_learning_rate)
-    values.update(per_device_batch_size=settings.grpo_prompts_per_step, loss_weighting="sample", image_loop_views=True)
+    values.update(per_device_batch_size=settings.grpo_prompts_per_step, loss_weighting="sample")
     return f"model in {stages.run_sft(values)}"
 
 
@@ -450,8 +447,7 @@ def _summary(layout: DemoLayout, settings: DemoSettings, seconds: dict[str, floa
         f"- GRPO from the warm-up: {s.grpo_steps} steps × {s.grpo_prompts_per_step} prompts × {s.num_generations} "
         f"completions, learning rate {s.grpo_learning_rate:g}, β {s.grpo_beta:g}",
         f"- continued SFT from the warm-up: {s.grpo_steps} steps × {s.grpo_prompts_per_step} samples (as many as "
-        f"GRPO's prompts), learning rate {s.continued_sft_learning_rate:g}; for both, each image of the training "
-        f"data is also an item as the loop's round-2 view (the full image plus a crop of its box)",
+        f"GRPO's prompts), learning rate {s.continued_sft_learning_rate:g}",
         f"- evaluation: {s.rounds} rounds of iterative perception ({_frames_words(s)}), greedy decoding",
         f"- wall time: {total / 60:.1f} min ({', '.join(f'{name} {value:.0f} s' for name, value in seconds.items())}), "
         f"{s.threads} torch thread(s); seed {s.seed}",
