@@ -56,15 +56,21 @@ def read_record(model_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     return record
 
 
+def checked_record(folder: Path) -> dict[str, Any]:
+    """The warm-up record in `folder`, after checking that its weights are the ones it names."""
+    record = read_record(folder)
+    if file_sha256(folder / WEIGHTS_FILE) != record["weights_sha256"]:
+        raise DataError("the weights are not the ones the warm-up record names (damaged or replaced)",
+                        path=str(folder / WEIGHTS_FILE))
+    return record
+
+
 def check_matches(settings: DemoSettings, model_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     """The record of the warm-up in `model_dir` (default: shipped), after checking that its weights
     are the recorded ones and that it was built with `settings`' model, frames and seed. ConfigError
     names the first setting that differs."""
     folder = Path(model_dir or shipped_warmup())
-    record = read_record(folder)
-    if file_sha256(folder / WEIGHTS_FILE) != record["weights_sha256"]:
-        raise DataError("the weights are not the ones the warm-up record names (damaged or replaced)",
-                        path=str(folder / WEIGHTS_FILE))
+    record = checked_record(folder)
     wanted = warmup_fields(settings)
     for name in ("arch", "model_size", "frame_pixels", "seed", "difficulty", "tasks"):
         if record["settings"].get(name) != wanted[name]:
@@ -77,10 +83,7 @@ def stage1_record(model_dir: str | os.PathLike, settings: DemoSettings) -> dict[
     """The record of the first-stage warm-up in `model_dir`, after checking its weights and that it was
     built with exactly `settings`' first-stage fields (`settings.STAGE1_FIELDS`, no second stage)."""
     folder = Path(model_dir)
-    record = read_record(folder)
-    if file_sha256(folder / WEIGHTS_FILE) != record["weights_sha256"]:
-        raise DataError("the weights are not the ones the warm-up record names (damaged or replaced)",
-                        path=str(folder / WEIGHTS_FILE))
+    record = checked_record(folder)
     wanted = warmup_fields(settings, STAGE1_FIELDS)
     if record["settings"] != wanted:
         differ = sorted(name for name in set(record["settings"]) | set(wanted)
