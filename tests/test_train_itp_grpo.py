@@ -1,6 +1,6 @@
 """Multi-round GRPO end to end on a tiny Qwen2.5-VL: with LoRA and gradient accumulation it resumes
 after a crash to the same weights, micro-batches mixing rounds give the update of one large batch,
-per-round metrics are logged, and samples it cannot re-sample are refused up front."""
+per-round metrics are logged, and a tracking sample (whose frames its track fixes) rolls out one round."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import videofocus.train.itp as itp
 from test_train_grpo import CrashAfter
 from train_helpers import digit_reward, grpo_config, load_weights, one_torch_thread  # noqa: F401 (fixture)
 from train_itp_helpers import FORCED_TEXT, forced_first_round, write_long_videos
-from videofocus.errors import ConfigError
 from videofocus.models import load_model
 from videofocus.train.loss import clipped_objective
 from videofocus.train.token_masks import without_blocks
@@ -59,17 +58,30 @@ def test_micro_batches_mixing_rounds_give_the_update_of_one_large_batch(tiny_qwe
     assert max((first[name] - second[name]).abs().max().item() for name in first) < 1e-5
 
 
-def test_tracking_samples_are_refused_with_their_source(tiny_qwen25_vl_path, tmp_path):
-    root = tmp_path / "track"
-    write_long_videos(root, 1, seconds=4)
-    record = {"id": "t/0", "task": "tracking", "question": "the square",
-              "media": {"type": "video", "path": "long0_0.mp4", "duration": 4.0, "width": 56, "height": 56},
-              "clue": {"track": [{"t": 0.0, "box": [1, 1, 9, 9]}, {"t": 1.0, "box": [2, 2, 10, 10]}]}}
-    (root / "track.jsonl").write_text(json.dumps(record) + "\n")
-    with pytest.raises(ConfigError, match=r"track\.jsonl:1.*rollout_rounds=1"):
-        train_grpo(grpo_config(tiny_qwen25_vl_path, tmp_path / "out", [root / "track.jsonl"], **ITP,
-                               per_device_batch_size=4, gradient_accumulation_steps=1, max_steps=1),
-                   reward_fn=digit_reward)
+def test_a_tracking_sample_rolls_out_one_round_in_a_batch_with_looped_samples(tiny_qwen25_vl_path, tmp_path,
+                                                                              monkeypatch):
+    root = tmp_path / "mixed"
+    looped = json.loads(write_long_videos(root, 1, seconds=8).read_text())
+    track = {"id": "t/0", "task": "tracking", "question": "the square",
+             "media": {"type": "video", "path": "long0_0.mp4", "duration": 8.0, "width": 56, "height": 56},
+             "clue": {"track": [{"t": 0.0, "box": [1, 1, 9, 9]}, {"t": 1.0, "box": [2, 2, 10, 10]}]}}
+    (root / "mixed.jsonl").write_text(json.dumps(looped) + "\n" + json.dumps(track) + "\n")
+    sampled = []
+
+    def recording(policy, examples):
+        groups = real(policy, examples)
+        sampled.extend((group.example.item.sample.task, group.round, len(group.completions)) for group in groups)
+        return groups
+
+    real = itp.IterativePolicy.sample_groups
+    monkeypatch.setattr(itp.IterativePolicy, "sample_groups", recording)
+    output = train_grpo(grpo_config(tiny_qwen25_vl_path, tmp_path / "out", [root / "mixed.jsonl"], **ITP,
+                                    per_device_batch_size=8, gradient_accumulation_steps=1, max_steps=1),
+                        reward_fn=digit_reward)
+
+    assert sorted(sampled) == [("grounded_qa", 1, 2), ("grounded_qa", 2, 2), ("tracking", 1, 2)]
+    metrics = read_metrics(output / "metrics.jsonl")[0]
+    assert {"itp/round1/reward", "itp/round2/reward"} <= metrics.keys()
 
 
 def test_an_early_round_answer_block_is_cut_out_to_the_token(tiny_qwen3_vl_path):

@@ -253,7 +253,9 @@ class GRPOConfig(TrainConfig):
             completions. Off: one encoding per completion in each forward (as TRL does).
         rollout_rounds: k rounds of iterative perception per trajectory (train/itp.py): round j+1 sees
             the clip re-sampled around round j's own clue, and every round's completion enters the loss.
-            1: single-round GRPO. A prompt then yields num_generations × rollout_rounds completions.
+            1: single-round GRPO. A prompt then yields num_generations × rollout_rounds completions; a
+            tracking sample, whose frames its track fixes, has nothing to re-sample and yields
+            num_generations (one round) in batches it shares with the others.
         itp_discount: γ of the multi-round credit: round j earns its own clue reward plus the final
             answer's other rewards × γ^(k−j) (train/itp_credit.py).
         itp_key_ratio: Share of the frame budget placed inside the previous round's clue (as

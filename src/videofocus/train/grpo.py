@@ -152,18 +152,24 @@ class Policy:
 
     def sample_groups(self, examples: list[Example]) -> list[Group]:
         """Generate G completions for each example (in chunks of generation_batch_size) and score them."""
+        with self.run.generation_model() as model, self.run.accelerator.autocast():
+            return self.single_round_groups(model, examples)
+
+    def single_round_groups(self, model: torch.nn.Module, examples: list[Example]) -> list[Group]:
+        """`sample_groups` with `model`, the generation model, already prepared."""
+        if not examples:
+            return []
         params = SamplingParams(num_generations=self.config.num_generations, temperature=self.config.temperature,
                                 max_completion_length=self.config.max_completion_length, top_p=self.config.top_p,
                                 top_k=self.config.top_k)
         chunk = self.config.generation_batch_size or len(examples)
         completions: list[Completion] = []
-        with self.run.generation_model() as model, self.run.accelerator.autocast():
-            if self.share_features:
-                encode_visual(model, [example.inputs for example in examples])
-            for start in range(0, len(examples), chunk):
-                completions += generate_completions(model, [e.inputs for e in examples[start:start + chunk]], params,
-                                                    self.tokens, encode_per_completion=not self.share_features,
-                                                    first_group=start)
+        if self.share_features:
+            encode_visual(model, [example.inputs for example in examples])
+        for start in range(0, len(examples), chunk):
+            completions += generate_completions(model, [e.inputs for e in examples[start:start + chunk]], params,
+                                                self.tokens, encode_per_completion=not self.share_features,
+                                                first_group=start)
         texts = self.run.processor.tokenizer.batch_decode([c.ids for c in completions], skip_special_tokens=True)
         groups = []
         for index, example in enumerate(examples):

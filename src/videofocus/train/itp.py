@@ -30,7 +30,6 @@ import torch
 from accelerate.utils import gather_object
 
 from videofocus.backends.base import BoxConvention, Generation
-from videofocus.errors import ConfigError
 from videofocus.models.inputs import Prompt, encode_prompts
 from videofocus.parsing import Prediction, parse_completion
 from videofocus.perception import PerceptionOptions, PerceptionResult, RoundResult, perceive_batch
@@ -149,7 +148,8 @@ def sample_trajectories(backend: RolloutBackend, items: Sequence[TrainSample], o
     group_size = backend.config.num_generations
     samples = [_with_resolved_media(item) for item in items for _ in range(group_size)]
     results = perceive_batch(samples, backend, options)
-    complete = len(backend.calls) == options.rounds and all(len(call) == len(samples) for call in backend.calls)
+    complete = not samples or (len(backend.calls) == options.rounds
+                               and all(len(call) == len(samples) for call in backend.calls))
     if not on_every_process(complete):
         raise RuntimeError("the perception loop skipped rounds (on this or another process); training needs every "
                            "round of every trajectory")
@@ -188,34 +188,48 @@ class RoundGroup(Group):
     fallbacks: list[bool] = field(default_factory=list)
 
 
+def has_fixed_frames(sample: Sample) -> bool:
+    """Whether the sample's annotation fixes the frames its answer is about (a tracking track: one box per
+    track frame), so the perception loop has nothing to re-sample for it."""
+    return sample.clue is not None and bool(sample.clue.track)
+
+
+def _as_round_one(group: Group, *, group_index: int) -> RoundGroup:
+    """A single-round group as the only round of its sample (its credit is its own reward)."""
+    for completion in group.completions:
+        completion.group = group_index
+    return RoundGroup(example=group.example, completions=group.completions, rewards=group.rewards, round=1,
+                      own_totals=[reward.total for reward in group.rewards],
+                      fallbacks=[False] * len(group.completions))
+
+
 class IterativePolicy(Policy):
     """GRPO whose rollouts run the perception loop (`rollout_rounds` > 1). Only the sampling and the
     scoring differ from `Policy`; advantages, micro-batches and the loss are the same code, since
     each round of each sample is an ordinary group of G completions."""
 
-    @classmethod
-    def for_run(cls, run, config: GRPOConfig, reference, reward_fn: RewardFn | None) -> IterativePolicy:
-        tracked = next((item for item in run.samples if item.sample.clue is not None and item.sample.clue.track), None)
-        if tracked is not None:
-            raise ConfigError(f"{tracked.source}: rollout_rounds > 1 re-samples the video around each round's clue, "
-                              "but a tracking sample's frames are fixed by its track; train tracking with "
-                              "rollout_rounds=1")
-        return super().for_run(run, config, reference, reward_fn)
-
     def sample_groups(self, examples: list[Example]) -> list[Group]:
         """Run the rounds for every example's G trajectories and return one group per (example,
         round), example by example, rounds in order. Only each example's `item` is used: the loop
         decodes and encodes its own round-1 view (the trainer's single-round encoding of the example
-        goes unused, one encoding per sample and step)."""
+        goes unused, one encoding per sample and step). An example whose frames its annotation fixes
+        (`has_fixed_frames`) has nothing to re-sample: it is sampled as single-round GRPO samples it,
+        one group (its round 1), so that batches may mix it with the others."""
+        fixed = [has_fixed_frames(example.item.sample) for example in examples]
+        looped_examples = [example for example, is_fixed in zip(examples, fixed) if not is_fixed]
         with self.run.generation_model() as model, self.run.accelerator.autocast():
+            single = iter(self.single_round_groups(model, [e for e, is_fixed in zip(examples, fixed) if is_fixed]))
             backend = RolloutBackend(model, self.run.processor, self.config, self.tokens, self.box_convention,
                                      share_features=self.share_features, device=self.run.accelerator.device)
-            trajectories = sample_trajectories(backend, [example.item for example in examples],
-                                               perception_options(self.config), self.reward_fn, gate=self._gate(),
-                                               on_every_process=self.on_every_process)
+            looped = iter(sample_trajectories(backend, [example.item for example in looped_examples],
+                                              perception_options(self.config), self.reward_fn, gate=self._gate(),
+                                              on_every_process=self.on_every_process))
         groups: list[Group] = []
-        for example, group in zip(examples, trajectories):
-            groups += self._round_groups(example, group, first_index=len(groups))
+        for example, is_fixed in zip(examples, fixed):
+            if is_fixed:
+                groups.append(_as_round_one(next(single), group_index=len(groups)))
+            else:
+                groups += self._round_groups(example, next(looped), first_index=len(groups))
         return groups
 
     def _gate(self) -> RoundGate | None:
