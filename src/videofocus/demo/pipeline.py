@@ -199,7 +199,8 @@ def _plan(layout: DemoLayout, settings: DemoSettings, command: str | None) -> li
         plan += _warmup_plan(layout, s, None)[1:]
     return plan + [
         _Stage("grpo", f"GRPO from the warm-up: {s.grpo_steps} steps of {s.grpo_prompts_per_step} prompts × "
-                       f"{s.num_generations} completions", lambda: train_grpo_stage(layout, s), spinner=False),
+                       f"{s.num_generations} completions{_rounds_words(s)}", lambda: train_grpo_stage(layout, s),
+               spinner=False),
         _Stage("sft", f"continued SFT from the warm-up: {s.grpo_steps} steps of {s.grpo_prompts_per_step} samples",
                lambda: train_continued_sft_stage(layout, s), spinner=False),
         _Stage("evaluate", f"evaluation: {s.rounds} perception rounds ({_frames_words(s)}), "
@@ -314,7 +315,8 @@ def train_grpo_stage(layout: DemoLayout, settings: DemoSettings) -> str:
                                     frame_pixels=settings.frame_pixels, steps=settings.grpo_steps,
                                     learning_rate=settings.grpo_learning_rate)
     values.update(per_device_batch_size=settings.grpo_completions_per_step, num_generations=settings.num_generations,
-                  max_completion_length=settings.max_completion_length, beta=settings.grpo_beta)
+                  max_completion_length=settings.max_completion_length, beta=settings.grpo_beta,
+                  rollout_rounds=settings.grpo_rollout_rounds)
     return f"model in {stages.run_grpo(values)}"
 
 
@@ -345,6 +347,11 @@ def evaluate_stage(layout: DemoLayout, settings: DemoSettings, command: str | No
 def eval_frames(settings: DemoSettings, selection: str) -> int | None:
     """The frame budget a selection is evaluated at (None: 2 fps, the view the models were trained on)."""
     return settings.eval_frames if selection in settings.budgeted_tasks else None
+
+
+def _rounds_words(settings: DemoSettings) -> str:
+    rounds = settings.grpo_rollout_rounds
+    return f" × {rounds} perception rounds (tracking: 1)" if rounds > 1 else ""
 
 
 def _frames_words(settings: DemoSettings) -> str:
@@ -445,7 +452,7 @@ def _summary(layout: DemoLayout, settings: DemoSettings, seconds: dict[str, floa
         f"- model: {s.arch} ({_model_words(s)}), frames and images at {s.frame_pixels} pixels",
         f"- warm-up: {warm}",
         f"- GRPO from the warm-up: {s.grpo_steps} steps × {s.grpo_prompts_per_step} prompts × {s.num_generations} "
-        f"completions, learning rate {s.grpo_learning_rate:g}, β {s.grpo_beta:g}",
+        f"completions{_rounds_words(s)}, learning rate {s.grpo_learning_rate:g}, β {s.grpo_beta:g}",
         f"- continued SFT from the warm-up: {s.grpo_steps} steps × {s.grpo_prompts_per_step} samples (as many as "
         f"GRPO's prompts), learning rate {s.continued_sft_learning_rate:g}",
         f"- evaluation: {s.rounds} rounds of iterative perception ({_frames_words(s)}), greedy decoding",

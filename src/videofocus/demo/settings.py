@@ -64,6 +64,8 @@ class DemoSettings:
       grpo_steps: optimisation steps; each samples `num_generations` completions for
         `grpo_prompts_per_step` prompts. grpo_learning_rate, grpo_beta (KL coefficient; 0 loads no
         reference model), max_completion_length (tokens; a tracking answer needs ~200).
+        grpo_rollout_rounds: rounds of iterative perception per GRPO trajectory (GRPOConfig.rollout_rounds:
+        every round's completion is trained on the view that round really saw; 1: single-round GRPO).
       continued_sft_learning_rate: the continued SFT's learning rate; it runs grpo_steps steps of
         grpo_prompts_per_step samples.
     Evaluation (held-out set, iterative perception)
@@ -103,6 +105,7 @@ class DemoSettings:
     num_generations: int = 8
     grpo_learning_rate: float = 1e-4
     grpo_beta: float = 0.0
+    grpo_rollout_rounds: int = 1
     max_completion_length: int = 256
     continued_sft_learning_rate: float = 1e-4
     rounds: int = 3
@@ -126,7 +129,7 @@ class DemoSettings:
 
     @property
     def grpo_completions_per_step(self) -> int:
-        return self.grpo_prompts_per_step * self.num_generations
+        return self.grpo_prompts_per_step * self.num_generations * self.grpo_rollout_rounds
 
 
 def _problems(s: DemoSettings) -> list[str]:
@@ -146,7 +149,7 @@ def _problems(s: DemoSettings) -> list[str]:
         except ConfigError as error:
             problems.append(str(error))
     for name in ("train_samples", "test_samples_per_task", "sft_steps", "sft_batch_size", "sft_micro_batch",
-                 "grpo_steps", "grpo_prompts_per_step", "max_completion_length", "rounds", "eval_frames",
+                 "grpo_steps", "grpo_prompts_per_step", "grpo_rollout_rounds", "max_completion_length", "rounds", "eval_frames",
                  "eval_batch_size", "max_new_tokens", "threads", "frame_pixels"):
         if getattr(s, name) < 1:
             problems.append(f"{name} must be at least 1, got {getattr(s, name)}")
