@@ -67,6 +67,8 @@ def test_trainer_metrics_are_json_lines_with_the_expected_keys(demo_run):
     assert [record["step"] for record in grpo] == list(range(1, TINY.grpo_steps + 1))
     assert all({"loss", "learning_rate"} <= set(record) for record in warmup + sft)
     assert all({"reward", "loss", "zero_spread_share", "rewards/format/mean"} <= set(record) for record in grpo)
+    last_round = f"itp/round{TINY.grpo_rollout_rounds}/reward"    # GRPO's rollouts ran the perception loop
+    assert TINY.grpo_rollout_rounds > 1 and all(last_round in record for record in grpo)
 
 
 def test_every_evaluation_has_all_rounds_and_the_table_reads_them(demo_run):

@@ -354,6 +354,14 @@ def _rounds_words(settings: DemoSettings) -> str:
     return f" × {rounds} perception rounds (tracking: 1)" if rounds > 1 else ""
 
 
+def _rollout_words(settings: DemoSettings) -> str:
+    rounds = settings.grpo_rollout_rounds
+    if rounds == 1:
+        return "one round"
+    return (f"over the {rounds} perception rounds of each rollout, each round credited with its own reward and the "
+            "final answer's (tracking: one round)")
+
+
 def _frames_words(settings: DemoSettings) -> str:
     budgeted = ", ".join(stages.SELECTION_LABELS.get(selection, selection) for selection in settings.budgeted_tasks)
     return (f"{budgeted} at {settings.eval_frames} frames a round, the rest at 2 fps" if budgeted else "2 fps")
@@ -373,7 +381,8 @@ def write_demo_report(layout: DemoLayout, settings: DemoSettings,
         Figure("Each metric against the perception round (± one standard error), for every model; the dashed "
                "line is what a video-blind answer scores.", plot_rounds(table, out / "rounds.png")),
         Figure("Training curves. GRPO's reward is the mean over its own sampled completions (temperature 1) of "
-               "training prompts at 2 fps, one round; the table scores greedy answers to held-out samples at "
+               f"training prompts at 2 fps, {_rollout_words(settings)}; the table scores greedy answers to held-out "
+               "samples at "
                f"the demo's frame budgets ({_frames_words(settings)}), so the two need not move together.",
                plot_training_curves(_curve_panels(layout), out / "training_curves.png")),
     ]

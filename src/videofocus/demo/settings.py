@@ -2,7 +2,8 @@
 
 "full" is what `videofocus demo` runs: the warm-up model shipped with the package (a 0.81 M-parameter
 Qwen3-VL that already reads the synthetic videos, 16 frames at 2 fps seen at 64×64) continued by GRPO
-and, for comparison, by SFT on the same number of samples. "quick" is a smaller one for a first look,
+whose rollouts run 3 rounds of iterative perception (so the loop's later views are trained too) and, for
+comparison, by SFT on the same number of samples. "quick" is a smaller one for a first look,
 "scratch" (`--from-scratch`) builds the model and its warm-up in the run itself, "warmup" is the
 recipe that built the shipped warm-up (`--build-warmup`), "tiny" the seconds-long run the tests use.
 
@@ -105,7 +106,7 @@ class DemoSettings:
     num_generations: int = 8
     grpo_learning_rate: float = 1e-4
     grpo_beta: float = 0.0
-    grpo_rollout_rounds: int = 1
+    grpo_rollout_rounds: int = 3
     max_completion_length: int = 256
     continued_sft_learning_rate: float = 1e-4
     rounds: int = 3
