@@ -99,8 +99,10 @@ def test_the_report_and_the_printed_table_show_every_row(demo_run):
             assert re.search(rf"^\| {re.escape(label)} \| r{number} \|{cells}", report, re.MULTILINE), label
     for row in rows:
         assert row.metric in stdout and row.title.split()[0] in stdout, row.label
-    printed = [line for line in stdout.splitlines() if re.search(r"│\s+r\d\s+│", line)]
-    assert len(printed) == len(MODELS) * TINY.rounds
+    # One line a model and round, every cell on it, in an 80-column terminal (the runner's width).
+    row_line = rf"\sr\d(\s+[\d.]+±[\d.]+°?){{{len(rows)}}}\s*$"
+    printed = [line for line in stdout.splitlines() if re.search(row_line, line)]
+    assert len(printed) == len(MODELS) * TINY.rounds and max(len(line) for line in printed) <= 80
     for name in re.findall(r"!\[[^]]*\]\(([^)]+)\)", report):
         with Image.open(out / "report" / name) as image:
             assert image.format == "PNG"

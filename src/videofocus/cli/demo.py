@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich import box
 from rich.table import Table
 
 from videofocus.cli.app import app, console, stop_on_ctrl_c, this_command
@@ -81,7 +82,9 @@ def results_table(table: ResultsTable) -> Table:
     round, a column per metric; value ± standard error, marked where not above the video-blind row."""
     from videofocus.report import BASELINE_LABEL, NOT_ABOVE_MARK
 
-    shown = Table(title="Held-out results (%)", title_justify="left", caption_justify="left",
+    # Borderless, unpadded columns and "value±error" cells keep the table one line a row in 80 columns.
+    shown = Table(title="Held-out results (%)", title_justify="left", caption_justify="left", box=box.SIMPLE_HEAD,
+                  padding=(0, 0, 0, 1), collapse_padding=True,
                   caption=f"r1: one round, uniform frames; r2, r3: iterative perception, same budget. "
                           f"{NOT_ABOVE_MARK}: not above the video-blind row by more than its standard error")
     shown.add_column("model", no_wrap=True)
@@ -89,11 +92,16 @@ def results_table(table: ResultsTable) -> Table:
     for row in table.rows:
         shown.add_column(f"{row.title}\n{row.metric}", justify="right")
     if table.baselines:
-        shown.add_row(BASELINE_LABEL, "–", *(table.baseline_text(row) for row in table.rows), end_section=True)
+        shown.add_row(BASELINE_LABEL, "–", *(_compact(table.baseline_text(row)) for row in table.rows),
+                      end_section=True)
     for model in table.models:
         for number in table.rounds:
             shown.add_row(model if number == table.rounds[0] else "", f"r{number}",
-                          *(table.cell_text(row, model, number) for row in table.rows),
+                          *(_compact(table.cell_text(row, model, number)) for row in table.rows),
                           end_section=number == table.rounds[-1])
     return shown
+
+
+def _compact(cell: str) -> str:
+    return cell.replace(" ± ", "±")
 
