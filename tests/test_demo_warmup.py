@@ -39,9 +39,8 @@ def test_the_shipped_warmup_is_the_recorded_one_built_by_todays_recipe():
     assert saved["video_max_pixels"] == PRESETS["full"].frame_pixels
 
 
-NOT_LEARNED = pytest.mark.xfail(strict=True, reason="the shipped warm-up does not track yet (below holding the "
-                                                   "first box) and places boxes only ~10 points above a constant "
-                                                   "box: benchmarks/RESULTS.md, 'Demo' (issue 15)")
+NOT_LEARNED = pytest.mark.xfail(strict=True, reason="the shipped warm-up places boxes only ~10 points above a "
+                                                   "constant box: benchmarks/RESULTS.md, 'Demo' (issue 15)")
 
 
 @pytest.fixture(scope="module")
@@ -57,14 +56,14 @@ def unseen_samples(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("selection", ["temporal_grounding", "brief_evidence",
-                                       pytest.param("tracking", marks=NOT_LEARNED),
+@pytest.mark.parametrize("selection", ["temporal_grounding", "brief_evidence", "tracking",
                                        pytest.param("spatial_grounding", marks=NOT_LEARNED)])
 def test_the_shipped_warmup_beats_every_video_blind_answer_on_unseen_samples(unseen_samples, selection):
     folder, files, backend = unseen_samples
     benchmark, metric = selection_benchmark(selection), HEADLINE[selection]
     samples = [sample for sample in read_samples(files[selection]) if in_selection(sample, selection)]
-    # One round at 2 fps, the view the warm-up was trained on (the brief-evidence flash is in it).
+    # One round at 2 fps (tracking: the track's frames), the view the warm-up was trained on (the
+    # brief-evidence flash is in it).
     run = evaluate(files[selection], folder / "eval" / selection,
                    EvalSettings(benchmark, rounds=(1,), perception=PerceptionOptions(), batch_size=HELD_OUT_PER_TASK),
                    model=shipped_warmup(), backend=backend, progress=False)

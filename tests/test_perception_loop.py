@@ -13,6 +13,7 @@ from videofocus.media import video as media_video
 from videofocus.media.image import smart_resize
 from videofocus.perception import PerceptionOptions, PerceptionResult, perceive, perceive_batch
 from videofocus.perception import views
+from videofocus.schema import Sample
 from videofocus.tasks import get_task
 
 BUDGET = 16
@@ -53,6 +54,20 @@ def test_round_one_is_uniform_and_round_two_is_dense_inside_the_clue(ramp_video)
     clip = backend.prompts[1].video
     np.testing.assert_allclose(clip.timestamps, times)
     np.testing.assert_allclose(clip.timestamps, clip.info.frame_times[clip.indices])
+
+
+def test_a_tracking_sample_is_shown_the_frames_of_its_track_whatever_the_budget(ramp_video):
+    track_times = [0.0, 2.5, 5.0, 7.5, 10.0, 12.5, 15.0, 17.5]
+    sample = Sample(id="t1", task="tracking", question="the ball",
+                    media={"type": "video", "path": str(ramp_video), "width": 64, "height": 48},
+                    clue={"track": [{"t": t, "box": [1, 1, 9, 9]} for t in track_times]})
+    reply = "<think>It moves right.</think><clue>" + str([[0.1, 0.1, 0.2, 0.2]] * 8) + "</clue>"
+    for budget in (None, BUDGET):   # 2 fps (40 frames) or 16 uniform frames: neither is the track's
+        backend = ScriptedBackend([reply] * 3)
+        result = perceive(sample, backend, PerceptionOptions(num_frames=budget))
+        for round_ in result.rounds:   # a tracking answer gives no interval: every round repeats the view
+            np.testing.assert_allclose(round_.view.timestamps, track_times)
+        assert len(backend.prompts) == 1 and "8 frames" in backend.prompts[0].text
 
 
 def test_focused_round_keeps_previous_pairs_whole(ramp_video):

@@ -10,9 +10,10 @@ import pytest
 
 from train_helpers import write_image_samples, write_video_samples
 from videofocus.errors import ConfigError, DataError
+from videofocus.media.sampling import nearest_frames
 from videofocus.train.checkpoint import TrainerState
 from videofocus.train.config import DatasetConfig
-from videofocus.train.data import BatchOrder, BatchStream, DataPosition, load_training_samples, nearest_frames
+from videofocus.train.data import BatchOrder, BatchStream, DataPosition, load_training_samples
 
 
 def test_samples_of_several_datasets_with_their_media_roots(tmp_path):

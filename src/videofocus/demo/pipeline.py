@@ -345,7 +345,8 @@ def evaluate_stage(layout: DemoLayout, settings: DemoSettings, command: str | No
 
 
 def eval_frames(settings: DemoSettings, selection: str) -> int | None:
-    """The frame budget a selection is evaluated at (None: 2 fps, the view the models were trained on)."""
+    """The frame budget a selection is evaluated at (None: 2 fps, or a track's frames, the views the models
+    were trained on)."""
     return settings.eval_frames if selection in settings.budgeted_tasks else None
 
 
@@ -364,7 +365,8 @@ def _rollout_words(settings: DemoSettings) -> str:
 
 def _frames_words(settings: DemoSettings) -> str:
     budgeted = ", ".join(stages.SELECTION_LABELS.get(selection, selection) for selection in settings.budgeted_tasks)
-    return (f"{budgeted} at {settings.eval_frames} frames a round, the rest at 2 fps" if budgeted else "2 fps")
+    rest = "2 fps (tracking: its track's frames)" if "tracking" in settings.tasks else "2 fps"
+    return f"{budgeted} at {settings.eval_frames} frames a round, the rest at {rest}" if budgeted else rest
 
 
 def write_demo_report(layout: DemoLayout, settings: DemoSettings,

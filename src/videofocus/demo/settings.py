@@ -74,8 +74,8 @@ class DemoSettings:
       eval_frames, budgeted_tasks: the selections in `budgeted_tasks` are evaluated at a budget of
         `eval_frames` frames a round (the brief-evidence flash is placed so that this many uniform
         frames never show it, synth `round1_frames`: only a round that looks again can read it); the
-        others on the view they were trained on, 2 fps (a model this small does not carry what it
-        learned at one frame spacing over to another: benchmarks/RESULTS.md, "Demo").
+        others on the view they were trained on, 2 fps or a track's frames (a model this small does not
+        carry what it learned at one frame spacing over to another: benchmarks/RESULTS.md, "Demo").
       eval_batch_size: samples per model call. max_new_tokens: longest completion.
       timeline_examples: examples drawn on the report's timeline figures.
     Machine

@@ -1,13 +1,14 @@
 """Which frames the model sees: uniform, by fps, and clue-focused sampling.
 
 Every strategy works on the true frame times of a `VideoInfo` (so variable frame rate is spaced by
-time, not by index) and returns sorted, unique frame indices; `read_frames` decodes them and
-`info.frame_times[indices]` are their timestamps."""
+time, not by index) and returns sorted, unique frame indices (`nearest_frames`: one per time asked
+for); `read_frames` decodes them and `info.frame_times[indices]` are their timestamps."""
 
 from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -42,6 +43,16 @@ def fps_indices(info: VideoInfo, fps: float = 2.0, min_frames: int = 4, max_fram
     wanted = min(max(info.duration * fps, low), high, info.num_frames)
     count = max(_floor_to(wanted, FRAME_FACTOR), 1)
     return uniform_indices(info, min(count, MAX_SAMPLED_FRAMES))
+
+
+def nearest_frames(frame_times: np.ndarray, times: Sequence[float]) -> np.ndarray:
+    """Index of the frame closest in time to each of `times` (a track lists one box per such frame)."""
+    if len(frame_times) == 1:
+        return np.zeros(len(times), dtype=np.int64)
+    right = np.clip(np.searchsorted(frame_times, times), 1, len(frame_times) - 1)
+    left = right - 1
+    closer_left = np.abs(np.asarray(times) - frame_times[left]) <= np.abs(frame_times[right] - np.asarray(times))
+    return np.where(closer_left, left, right).astype(np.int64)
 
 
 def focused_indices(info: VideoInfo, num_frames: int, intervals: Intervals, key_ratio: float = 0.5) -> np.ndarray:

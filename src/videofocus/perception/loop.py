@@ -1,7 +1,7 @@
 """The iterative perception loop (VideoChat-R1.5, "ITP").
 
-Round 1 shows the whole video (uniform frames) or the full image; the model answers with think,
-clue and answer. Round k+1 keeps the frame budget and re-samples densely inside round k's
+Round 1 shows the whole video (uniform frames; a tracking sample: the frames of its track, one box
+asked for each) or the full image; the model answers with think, clue and answer. Round k+1 keeps the frame budget and re-samples densely inside round k's
 interval(s) and sparsely elsewhere (`perception.views.refocus`: our key-ratio rule or the released
 R1.5 rule), or shows the full image plus crops of round k's boxes. A clue that cannot be read, that
 lies outside the video or image, or that has no length (area) there makes the next round fall back
@@ -72,8 +72,9 @@ class _Run:
         self.done = False
         self.last_text: str | None = None
         if isinstance(source, VideoSource):
+            track = sample.clue.track if sample.clue is not None and sample.clue.track else []
             self.uniform = first_round_indices(source.info, options.num_frames, options.fps, options.min_frames,
-                                               options.max_frames)
+                                               options.max_frames, track_times=[point.t for point in track])
             self.plan = _Plan(indices=self.uniform)
         else:
             self.uniform = None

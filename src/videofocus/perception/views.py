@@ -22,7 +22,7 @@ from PIL import Image
 from videofocus.errors import MediaError
 from videofocus.media.image import crop_box, load_image
 from videofocus.media.pairs import focused_pair_indices
-from videofocus.media.sampling import fps_indices, released_key_frames, uniform_indices
+from videofocus.media.sampling import fps_indices, nearest_frames, released_key_frames, uniform_indices
 from videofocus.media.video import Clip, VideoInfo, probe, read_frames, trim
 
 Interval = tuple[float, float]
@@ -72,8 +72,12 @@ class VideoSource:
 
 
 def first_round_indices(info: VideoInfo, num_frames: int | None, fps: float, min_frames: int,
-                        max_frames: int) -> np.ndarray:
-    """Round 1: `num_frames` uniform frames, or `fps` sampling within [min_frames, max_frames]."""
+                        max_frames: int, *, track_times: Sequence[float] = ()) -> np.ndarray:
+    """Round 1: the frames nearest `track_times` where a tracking sample gives them (its answer is one box
+    per track entry, so it is shown exactly those frames, as training shows them), else `num_frames`
+    uniform frames, or `fps` sampling within [min_frames, max_frames]."""
+    if track_times:
+        return nearest_frames(info.frame_times, track_times)
     if num_frames is not None:
         return uniform_indices(info, num_frames)
     return fps_indices(info, fps=fps, min_frames=min_frames, max_frames=max_frames)

@@ -17,7 +17,7 @@ from videofocus.backends.base import BoxConvention
 from videofocus.errors import ConfigError, DataError, VideoFocusError
 from videofocus.jsonfiles import iter_jsonl
 from videofocus.media.pairs import second_round_indices
-from videofocus.media.sampling import fps_indices, uniform_indices
+from videofocus.media.sampling import fps_indices, nearest_frames, uniform_indices
 from videofocus.media.video import VideoInfo, probe, read_frames, trim
 from videofocus.models.inputs import PixelLimits, Prompt, encode_prompts, video_decode_size
 from videofocus.parsing import Prediction
@@ -278,16 +278,6 @@ def loop_view_images(item: TrainSample) -> list[Image.Image]:
     options = PerceptionOptions()
     boxes = source.clip_boxes(item.sample.clue.boxes)[: options.max_crops]
     return source.view(boxes, margin=options.crop_margin).images
-
-
-def nearest_frames(frame_times: np.ndarray, times: Sequence[float]) -> np.ndarray:
-    """Index of the frame closest in time to each of `times` (a track lists one box per such frame)."""
-    if len(frame_times) == 1:
-        return np.zeros(len(times), dtype=np.int64)
-    right = np.clip(np.searchsorted(frame_times, times), 1, len(frame_times) - 1)
-    left = right - 1
-    closer_left = np.abs(np.asarray(times) - frame_times[left]) <= np.abs(frame_times[right] - np.asarray(times))
-    return np.where(closer_left, left, right).astype(np.int64)
 
 
 def make_example(item: TrainSample, processor, config: TrainConfig, device) -> Example:
