@@ -364,9 +364,14 @@ def _rollout_words(settings: DemoSettings) -> str:
 
 
 def _frames_words(settings: DemoSettings) -> str:
-    budgeted = ", ".join(stages.SELECTION_LABELS.get(selection, selection) for selection in settings.budgeted_tasks)
-    rest = "2 fps (tracking: its track's frames)" if "tracking" in settings.tasks else "2 fps"
-    return f"{budgeted} at {settings.eval_frames} frames a round, the rest at {rest}" if budgeted else rest
+    views = []
+    if settings.budgeted_tasks:
+        budgeted = ", ".join(stages.SELECTION_LABELS.get(name, name) for name in settings.budgeted_tasks)
+        views.append(f"{budgeted} at {settings.eval_frames} frames a round")
+    if "tracking" in settings.tasks:
+        views.append("tracking on its track's frames")
+    views.append("the rest at 2 fps" if views else "2 fps")
+    return ", ".join(views)
 
 
 def write_demo_report(layout: DemoLayout, settings: DemoSettings,
