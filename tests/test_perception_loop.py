@@ -108,11 +108,11 @@ def test_frames_are_decoded_once_per_video(ramp_video, monkeypatch):
 @pytest.mark.parametrize("reply, reason", [
     ("<think>hmm</think><answer>A</answer>", "no readable time interval"),
     (completion(interval=(50.0, 60.0)), "outside the video"),
-    (completion(interval=(5.0, 5.0)), "'s interval has zero length; uniform"),
+    (completion(interval=(5.0, 5.0)), "'s interval has zero length; round 1's frames"),
     ("<clue>[(5.0, 5.0), (50.0, 60.0)]</clue><answer>B</answer>", "has zero length or lies outside the video"),
     ("<clue>[(nan, 3)]</clue><answer>B</answer>", "no readable time interval"),
 ])
-def test_a_bad_clue_falls_back_to_uniform_sampling(ramp_video, reply, reason):
+def test_a_bad_clue_falls_back_to_round_ones_frames(ramp_video, reply, reason):
     backend = ScriptedBackend([reply] * 3, deterministic=False)
     result = perceive(video_sample(ramp_video), backend, options())
     assert len(result.rounds) == 3 and len(backend.prompts) == 3

@@ -150,8 +150,8 @@ def _problems(s: DemoSettings) -> list[str]:
         except ConfigError as error:
             problems.append(str(error))
     for name in ("train_samples", "test_samples_per_task", "sft_steps", "sft_batch_size", "sft_micro_batch",
-                 "grpo_steps", "grpo_prompts_per_step", "grpo_rollout_rounds", "max_completion_length", "rounds", "eval_frames",
-                 "eval_batch_size", "max_new_tokens", "threads", "frame_pixels"):
+                 "grpo_steps", "grpo_prompts_per_step", "grpo_rollout_rounds", "max_completion_length", "rounds",
+                 "eval_frames", "eval_batch_size", "max_new_tokens", "threads", "frame_pixels"):
         if getattr(s, name) < 1:
             problems.append(f"{name} must be at least 1, got {getattr(s, name)}")
     problems += _schedule_problems(s) + _stage2_problems(s)

@@ -1,13 +1,14 @@
 """The iterative perception loop (VideoChat-R1.5, "ITP").
 
 Round 1 shows the whole video (uniform frames; a tracking sample: the frames of its track, one box
-asked for each) or the full image; the model answers with think, clue and answer. Round k+1 keeps the frame budget and re-samples densely inside round k's
-interval(s) and sparsely elsewhere (`perception.views.refocus`: our key-ratio rule or the released
-R1.5 rule), or shows the full image plus crops of round k's boxes. A clue that cannot be read, that
-lies outside the video or image, or that has no length (area) there makes the next round fall back
-to the uniform / full view; the round records why. With `keep_last_clue` (the released R1.5 loop) a
-round without a readable time interval refocuses on the last one given instead. The prompt of every
-round but the last is the protocol's `round_template` where it has one (R1.5: think + answer +
+asked for each) or the full image; the model answers with think, clue and answer. Round k+1 keeps
+the frame budget and re-samples densely inside round k's interval(s) and sparsely elsewhere
+(`perception.views.refocus`: our key-ratio rule or the released R1.5 rule), or shows the full image
+plus crops of round k's boxes. A clue that cannot be read, that lies outside the video or image, or
+that has no length (area) there makes the next round fall back to round 1's frames / the full image;
+the round records why. With `keep_last_clue` (the released R1.5 loop) a round without a readable
+time interval refocuses on the last one given instead. The prompt of every round but the last is
+the protocol's `round_template` where it has one (R1.5: think + answer +
 glue; the last round asks for the answer alone). The final answer is the last round's.
 
 `perceive_batch` runs several samples round by round, so each round is one backend call over all
@@ -73,11 +74,11 @@ class _Run:
         self.last_text: str | None = None
         if isinstance(source, VideoSource):
             track = sample.clue.track if sample.clue is not None and sample.clue.track else []
-            self.uniform = first_round_indices(source.info, options.num_frames, options.fps, options.min_frames,
+            self.first_view = first_round_indices(source.info, options.num_frames, options.fps, options.min_frames,
                                                options.max_frames, track_times=[point.t for point in track])
-            self.plan = _Plan(indices=self.uniform)
+            self.plan = _Plan(indices=self.first_view)
         else:
-            self.uniform = None
+            self.first_view = None
             self.plan = _Plan()
 
     @property
@@ -171,13 +172,13 @@ class _Run:
         if isinstance(self.source, VideoSource):
             clue_round = self._clue_round(last)
             if clue_round is None:
-                return _Plan(indices=self.uniform, fallback=f"round {number} gave no readable time interval; "
-                                                            "uniform sampling")
-            focused = refocus(self.source.info, self.uniform, np.asarray(last.view.frame_indices),
+                return _Plan(indices=self.first_view,
+                             fallback=f"round {number} gave no readable time interval; round 1's frames")
+            focused = refocus(self.source.info, self.first_view, np.asarray(last.view.frame_indices),
                               clue_round.intervals, mode=self.options.sampling_mode, key_ratio=self.options.key_ratio)
             if focused.fallback is not None:
-                return _Plan(indices=self.uniform, fallback=f"round {clue_round.round}'s {focused.fallback}; "
-                                                            "uniform sampling")
+                return _Plan(indices=self.first_view,
+                             fallback=f"round {clue_round.round}'s {focused.fallback}; round 1's frames")
             return _Plan(indices=focused.indices, focus=focused.focus)
         if not last.boxes:
             return _Plan(fallback=f"round {number} gave no readable box; full image only")

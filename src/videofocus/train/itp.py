@@ -5,7 +5,7 @@ that round really saw.
 The rollout IS the evaluation loop (`perception.perceive_batch`): the policy sits behind the loop's
 `Backend` protocol (`RolloutBackend`), so round 1 shows the uniform clip (or the full image), round
 j+1 the clip re-sampled densely around round j's OWN clue (or the image plus crops of its boxes),
-and an unreadable or out-of-range clue falls back to the uniform view, exactly as at test time.
+and an unreadable or out-of-range clue falls back to round 1's view, exactly as at test time.
 The backend samples (it is never `deterministic`, so the loop asks the model every round), encodes
 each distinct prompt once (the G round-1 prompts of a sample are one), and keeps each sampled
 `Completion` with the `PromptInputs` it was sampled from; those are what the loss forwards read.
