@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from videofocus.cli import app
 from videofocus.data.validate import validate_file
 from videofocus.demo import PRESETS
-from videofocus.demo.pipeline import MODELS
+from videofocus.demo.pipeline import MODELS, held_out_size_note
 from videofocus.demo.stages import metric_rows
 from videofocus.errors import ConfigError
 from videofocus.models import load_model
@@ -121,6 +121,10 @@ def test_the_report_says_first_whether_the_targets_were_met(demo_run):
         f"- met: {target['goal']}" in "\n".join(report[:8]) for target in results["targets"]]
     assert len(results["targets"]) == 3 and all(row["baseline"] is not None for row in results["table"]["rows"])
     assert stdout.count("MISSED") + stdout.count("met:") == 3
+    # The tiny run's single held-out sample per task cannot judge the targets, and both outputs say so.
+    note = f"With {TINY.test_samples_per_task} held-out samples per task a cell's standard error reaches 50 points"
+    assert report[3].startswith(note) and note in " ".join(stdout.split())
+    assert held_out_size_note(PRESETS["full"]) is None
 
 
 def test_each_model_folder_carries_the_pixel_settings_it_was_trained_with(demo_run):

@@ -45,6 +45,7 @@ def demo(
     iterative perception → metrics beside video-blind baselines, plots and a report that says first
     whether the targets were met."""
     from videofocus.demo import build_warmup as build, demo_settings, run_demo
+    from videofocus.demo.pipeline import held_out_size_note
 
     command = this_command()
     overrides = {"seed": seed, **({"threads": threads} if threads is not None else {})}
@@ -60,11 +61,14 @@ def demo(
     preset = "tiny" if tiny else "scratch" if from_scratch else "quick" if quick else "full"
     if quick and from_scratch:
         overrides.update(warmup="scratch", sft_steps=150)
+    settings = demo_settings(preset, **overrides)
     with stop_on_ctrl_c(lambda: _where_demo_stopped(out)):
-        result = run_demo(out, demo_settings(preset, **overrides), console=console, command=command)
+        result = run_demo(out, settings, console=console, command=command)
     for target in result.targets:
         console.print(f"{'[green]met' if target.met else '[bold red]MISSED'}[/]: {target.goal} ({target.detail})",
                       highlight=False, soft_wrap=True)
+    if note := held_out_size_note(settings):
+        console.print(note, highlight=False)
     console.print(results_table(result.table))
     console.print(f"Report: {result.report}", highlight=False)
 

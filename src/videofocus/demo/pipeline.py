@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -32,7 +33,7 @@ from rich.console import Console
 from videofocus.demo import stages, warmup
 from videofocus.demo.baselines import DESCRIPTIONS as BASELINE_WORDS
 from videofocus.demo.baselines import video_blind_report
-from videofocus.demo.settings import DemoSettings
+from videofocus.demo.settings import PRESETS, DemoSettings
 from videofocus.demo.targets import TargetCheck, check_targets
 from videofocus.errors import ConfigError, DataError
 from videofocus.evaluate.manifest import git_state
@@ -401,7 +402,7 @@ def write_demo_report(layout: DemoLayout, settings: DemoSettings,
                      layout.evaluation("grpo", selection), out, count=_timeline_count(settings, selection),
                      prefix=f"timeline_{selection}"), start=1)]
     report = write_report(out / "report.md", title="videofocus demo",
-                          summary=[*target_lines(targets), "", *_summary(layout, settings, stage_seconds)],
+                          summary=[*target_lines(targets, settings), "", *_summary(layout, settings, stage_seconds)],
                           table=table, table_note=_table_note(settings), figures=figures,
                           sections=[("Files", _file_notes(layout, settings))])
     with atomic_writer(out / "results.json") as handle:
@@ -425,14 +426,25 @@ def video_blind_baselines(layout: DemoLayout, settings: DemoSettings) -> dict[st
     return baselines
 
 
-def target_lines(targets: list[TargetCheck]) -> list[str]:
+def target_lines(targets: list[TargetCheck], settings: DemoSettings) -> list[str]:
     """The report's first lines: whether each target was met, and the cells that fell short."""
     missed = [target for target in targets if not target.met]
     head = ("**Targets: all met.**" if not missed else
             f"**Targets missed: {len(missed)} of {len(targets)}.** The method did not show everything it should "
             "at this budget; see the cells marked ° below.")
-    return [head, "", *(f"- {'met' if target.met else 'MISSED'}: {target.goal} ({target.detail})"
-                        for target in targets)]
+    note = held_out_size_note(settings)
+    return [head, *([note] if note else []), "",
+            *(f"- {'met' if target.met else 'MISSED'}: {target.goal} ({target.detail})" for target in targets)]
+
+
+def held_out_size_note(settings: DemoSettings) -> str | None:
+    """A warning where the held-out set is smaller than the full demo's, whose size the targets are set for."""
+    full, held_out = PRESETS["full"].test_samples_per_task, settings.test_samples_per_task
+    if held_out >= full:
+        return None
+    return (f"With {held_out} held-out samples per task a cell's standard error reaches {50 / math.sqrt(held_out):.0f} "
+            f"points, too wide to judge the targets by: they are set for the full run ({full} per task, "
+            "`videofocus demo`).")
 
 
 def _curve_panels(layout: DemoLayout) -> list[CurvePanel]:
