@@ -31,7 +31,8 @@ from videofocus.models.inputs import Prompt
 from videofocus.parsing import Prediction, parse_completion, parse_option
 from videofocus.perception.options import PerceptionOptions
 from videofocus.perception.result import PerceptionResult, RoundCost, RoundResult, View
-from videofocus.perception.views import ImageSource, VideoSource, first_round_indices, lost_part, refocus
+from videofocus.perception.views import (ImageSource, VideoSource, first_round_indices, lost_part, refocus,
+                                         track_times)
 from videofocus.schema import Sample
 from videofocus.tasks import get_task
 from videofocus.tasks.spec import TaskSpec
@@ -73,9 +74,8 @@ class _Run:
         self.done = False
         self.last_text: str | None = None
         if isinstance(source, VideoSource):
-            track = sample.clue.track if sample.clue is not None and sample.clue.track else []
             self.first_view = first_round_indices(source.info, options.num_frames, options.fps, options.min_frames,
-                                               options.max_frames, track_times=[point.t for point in track])
+                                                  options.max_frames, track_times=track_times(sample))
             self.plan = _Plan(indices=self.first_view)
         else:
             self.first_view = None

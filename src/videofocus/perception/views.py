@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -24,6 +25,9 @@ from videofocus.media.image import crop_box, load_image
 from videofocus.media.pairs import focused_pair_indices
 from videofocus.media.sampling import fps_indices, nearest_frames, released_key_frames, uniform_indices
 from videofocus.media.video import Clip, VideoInfo, probe, read_frames, trim
+
+if TYPE_CHECKING:
+    from videofocus.schema import Sample
 
 Interval = tuple[float, float]
 
@@ -69,6 +73,11 @@ class VideoSource:
         frames = np.stack([self._frames[int(index)] for index in indices])
         clip = Clip(frames=frames, timestamps=self.info.frame_times[indices], indices=indices, info=self.info)
         return DecodedClip(clip, decoded_frames=int(missing.size), seconds=time.perf_counter() - started)
+
+
+def track_times(sample: Sample) -> list[float]:
+    """The times of a tracking sample's track entries (its answer is one box per entry); [] for any other."""
+    return [point.t for point in sample.clue.track] if sample.clue is not None and sample.clue.track else []
 
 
 def first_round_indices(info: VideoInfo, num_frames: int | None, fps: float, min_frames: int,

@@ -17,12 +17,12 @@ from videofocus.backends.base import BoxConvention
 from videofocus.errors import ConfigError, DataError, VideoFocusError
 from videofocus.jsonfiles import iter_jsonl
 from videofocus.media.pairs import second_round_indices
-from videofocus.media.sampling import fps_indices, nearest_frames, uniform_indices
+from videofocus.media.sampling import uniform_indices
 from videofocus.media.video import VideoInfo, probe, read_frames, trim
 from videofocus.models.inputs import PixelLimits, Prompt, encode_prompts, video_decode_size
 from videofocus.parsing import Prediction
 from videofocus.perception.options import PerceptionOptions
-from videofocus.perception.views import ImageSource, clip_intervals
+from videofocus.perception.views import ImageSource, clip_intervals, first_round_indices, track_times
 from videofocus.schema import Sample, parse_sample
 from videofocus.tasks import get_task
 from videofocus.train.batch import PromptInputs
@@ -250,11 +250,9 @@ def build_prompt(item: TrainSample, config: TrainConfig, processor=None) -> Prom
         info = trim(info, *sample.media.segment)
     if item.view is not None:
         indices = loop_view_indices(info, sample, item.view)
-    elif sample.clue is not None and sample.clue.track:
-        indices = nearest_frames(info.frame_times, [point.t for point in sample.clue.track])
-    else:
-        indices = fps_indices(info, fps=config.video_fps, min_frames=config.video_min_frames,
-                              max_frames=config.video_max_frames)
+    else:   # the view the perception loop's round 1 shows at the training frame rate
+        indices = first_round_indices(info, None, config.video_fps, config.video_min_frames, config.video_max_frames,
+                                      track_times=track_times(sample))
     size = None if processor is None else video_decode_size(
         processor, info.height, info.width, PixelLimits(config.video_min_pixels, config.video_max_pixels))
     return Prompt(text=text, video=read_frames(info, indices, size=size), media_first=media_first)

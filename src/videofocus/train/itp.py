@@ -34,6 +34,7 @@ from videofocus.models.inputs import Prompt, encode_prompts
 from videofocus.parsing import Prediction, parse_completion
 from videofocus.perception import PerceptionOptions, PerceptionResult, RoundResult, perceive_batch
 from videofocus.perception.result import View
+from videofocus.perception.views import track_times
 from videofocus.rewards import RewardResult, resolve_weights
 from videofocus.schema import Sample
 from videofocus.train.batch import Completion, PromptInputs
@@ -191,7 +192,7 @@ class RoundGroup(Group):
 def has_fixed_frames(sample: Sample) -> bool:
     """Whether the sample's annotation fixes the frames its answer is about (a tracking track: one box per
     track frame), so the perception loop has nothing to re-sample for it."""
-    return sample.clue is not None and bool(sample.clue.track)
+    return bool(track_times(sample))
 
 
 def _as_round_one(group: Group, *, group_index: int) -> RoundGroup:
