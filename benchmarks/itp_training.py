@@ -87,6 +87,7 @@ def main() -> None:
                              "src/videofocus/demo/warmup_model) instead of building and warm-starting one here")
     parser.add_argument("--grpo-lr", type=float, default=5e-4, help="GRPO learning rate (constant)")
     parser.add_argument("--grpo-beta", type=float, default=0.0, help="GRPO's KL coefficient (0: no reference model)")
+    parser.add_argument("--grpo-temperature", type=float, default=1.0, help="GRPO's sampling temperature")
     parser.add_argument("--early-answer-loss", action="store_true",
                         help="the multi-round arm also trains the answers of rounds before the last "
                              "(GRPOConfig.itp_early_answer_loss; before Dec 2026 it always did)")
@@ -217,7 +218,7 @@ def grpo_config(model_dir: Path, samples_path: Path, out_dir: Path, rounds: int,
         dtype="float32",
         num_generations=args.generations, per_device_batch_size=args.prompts * args.generations,
         gradient_accumulation_steps=completions // (args.prompts * args.generations), max_completion_length=MAX_TOKENS,
-        temperature=1.0, learning_rate=args.grpo_lr, beta=args.grpo_beta, max_steps=args.grpo_steps,
+        temperature=args.grpo_temperature, learning_rate=args.grpo_lr, beta=args.grpo_beta, max_steps=args.grpo_steps,
         lr_scheduler="constant",
         rollout_rounds=rounds, itp_discount=1.0, itp_early_answer_loss=args.early_answer_loss,
         itp_answer_needs_evidence=args.answer_needs_evidence and rounds > 1, seed=args.seed,
