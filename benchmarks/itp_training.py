@@ -94,9 +94,12 @@ def main() -> None:
     parser.add_argument("--answer-needs-evidence", action="store_true",
                         help="the multi-round arm earns no accuracy on final views without the flash "
                              "(GRPOConfig.itp_answer_needs_evidence)")
-    parser.add_argument("--multi-round-only", action="store_true",
-                        help="train and evaluate the multi-round arm only (the warm start and the single-round "
-                             "arm are deterministic for a seed: a run without this flag gives their numbers)")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--multi-round-only", action="store_true",
+                      help="train and evaluate the multi-round arm only (the warm start and the single-round "
+                           "arm are deterministic for a seed: a run without this flag gives their numbers)")
+    only.add_argument("--single-round-only", action="store_true",
+                      help="train and evaluate the single-round arm only (to add it to a --multi-round-only run)")
     args = parser.parse_args()
     torch.set_num_threads(1)   # tiny models on a shared CPU: one thread is much faster than two
     torch.manual_seed(args.seed)
@@ -117,11 +120,11 @@ def main() -> None:
         warm = warm_start(base, train_path, _fresh(args.out / "warm"), steps=args.sft_steps, seed=args.seed)
     timings["model + warm start"] = time.perf_counter() - started
 
-    arms = {} if args.multi_round_only else {"warm start": warm}
+    arms = {} if args.multi_round_only or args.single_round_only else {"warm start": warm}
     training = {}
-    trained_arms = [(f"{args.rounds}-round GRPO", args.rounds)]
-    if not args.multi_round_only:
-        trained_arms.insert(0, ("single-round GRPO", 1))
+    trained_arms = [("single-round GRPO", 1), (f"{args.rounds}-round GRPO", args.rounds)]
+    if args.multi_round_only or args.single_round_only:
+        trained_arms = trained_arms[1:] if args.multi_round_only else trained_arms[:1]
     for name, rounds in trained_arms:
         started = time.perf_counter()
         arms[name] = train_grpo(grpo_config(warm, train_path, _fresh(args.out / f"grpo_r{rounds}"), rounds, args))
