@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Claim 2 of issue 16 as measured in benchmarks/RESULTS.md (probes P4 and P5, runs P5 and Q): teach the
+# Claim 2 of issue 16 as measured in benchmarks/RESULTS.md (probes P4 and P5, runs P5, Q and R): teach the
 # stage-1 warm-up to read the brief-evidence flash on the perception loop's 8-frame views (SFT with
 # loop_view_frames 8: 200 steps, then 600 more), then compare, under 3-round ITP, that warm start with
-# single-round GRPO and 3-round GRPO from it (run P5), and 3-round GRPO with the evidence gate (run Q).
+# single-round GRPO and 3-round GRPO from it (run P5), 3-round GRPO with the evidence gate (run Q), and
+# both GRPO arms for 180 steps instead of 60, the 3-round one gated and ungated (run R).
 #
 # Usage: bash benchmarks/loop_reading_warmup.sh OUT [SEEDS...]   (default seeds 0 1 2)
-# On 2 CPU cores: ~15 min of SFT, then ~10 min a seed for run P5 and ~5 min a seed for run Q.
+# On 2 CPU cores: ~15 min of SFT, then a seed takes ~10 min for run P5, ~5 min for run Q, ~35 min for run R.
 # Needs a git checkout: the probes started from the warm-up as shipped at fbcac59 (stage 1 only; the
 # shipped warm-up has had a second stage since).
 set -euo pipefail
@@ -66,4 +67,6 @@ itp_run() {  # output folder, seed, extra flags
 for seed in ${seeds[*]}; do
   itp_run "$out/P5_s$seed" "$seed"
   itp_run "$out/Q_s$seed" "$seed" --answer-needs-evidence --multi-round-only
+  itp_run "$out/R_s$seed" "$seed" --answer-needs-evidence --grpo-steps 180
+  itp_run "$out/R_ungated_s$seed" "$seed" --grpo-steps 180 --multi-round-only
 done
