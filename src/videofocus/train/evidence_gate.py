@@ -18,7 +18,8 @@ NExT-GQA-style data). A sample with neither, and every image sample, is never ga
 Measured on the synthetic brief-evidence questions (benchmarks/RESULTS.md): from a warm start that
 reads the evidence only half the time it sees it (run N), the gate did not help (round-3 accuracy
 43.2 -> 39.6, the letter drift remained); from one that reads it on the loop's views (run Q, 5 seeds)
-it removed the drift and kept round 3 at the warm start's level (48.1 vs 47.5; 46.7 ungated)."""
+it removed the drift and kept round 3 at the warm start's level (48.1 vs 47.5; 46.7 ungated) over 60
+steps, but over 180 steps it held the reading back (run R: round 3 49.2 gated, 52.7 ungated)."""
 
 from __future__ import annotations
 
