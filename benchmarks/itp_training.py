@@ -120,11 +120,13 @@ def main() -> None:
         warm = warm_start(base, train_path, _fresh(args.out / "warm"), steps=args.sft_steps, seed=args.seed)
     timings["model + warm start"] = time.perf_counter() - started
 
+    trained_arms = [("single-round GRPO", 1), (f"{args.rounds}-round GRPO", args.rounds)]
+    if args.multi_round_only:
+        trained_arms = trained_arms[1:]
+    if args.single_round_only:
+        trained_arms = trained_arms[:1]
     arms = {} if args.multi_round_only or args.single_round_only else {"warm start": warm}
     training = {}
-    trained_arms = [("single-round GRPO", 1), (f"{args.rounds}-round GRPO", args.rounds)]
-    if args.multi_round_only or args.single_round_only:
-        trained_arms = trained_arms[1:] if args.multi_round_only else trained_arms[:1]
     for name, rounds in trained_arms:
         started = time.perf_counter()
         arms[name] = train_grpo(grpo_config(warm, train_path, _fresh(args.out / f"grpo_r{rounds}"), rounds, args))
