@@ -4,19 +4,23 @@ with continued SFT; then measure (a) in-domain held-out mIoU, (b) out-of-domain 
 of the world neither continuation trained on) and (c) the other tasks the warm-up could do
 (forgetting). The papers' claim: SFT fits the annotation distribution and erodes the rest, RL improves
 in-domain and out-of-domain alike. Target: GRPO >= continued SFT + 5 points on (b) and on the mean of
-(c), and not below it on (a), each against the SFT learning rate (of those tried) best on that measure.
+(c), and not below it on (a), each against the SFT learning rate (of those tried) best on that measure,
+and all three against the SFT rate best in domain (the one a user tuning SFT on the slice would keep).
 
 The warm-up is the demo's shipped model (four tasks of the easy world, 16 frames at 2 fps seen at
 64x64), or any model given with --warm-start. The slice and the out-of-domain part are synth settings
 over the easy world (`--in-domain` / `--out-of-domain KEY=VALUE`, as `videofocus data synth --set`).
-Defaults: in-domain, one distractor and short events (1-2 s) with 0.5 s annotation noise on the
-training labels (test labels are exact); out-of-domain, the same world with long events (3-4 s),
-which the warm-up read (its world has 1-4 s events) and the slice never shows: a model that learns
-the slice's annotation distribution (short intervals) instead of reading the video loses them.
+Defaults: in-domain, the warm-up's own world under heavier pixel noise (30 grey levels, the world's
+12), which the shipped warm-up half reads (65-71 mIoU), with 0.5 s annotation noise on the training
+labels (test labels are exact): a slice with something to learn, where SFT is taught noisy boundaries
+and GRPO is rewarded by overlap with them. Out-of-domain: the clean world with one distractor and long
+events (3-4 s), which the warm-up reads (68-69 mIoU) and the slice never shows. (Before run K9 of
+benchmarks/RESULTS.md the slice was one distractor with 1-2 s events, where neither method learns.)
 Everything is evaluated with one round at the training view (2 fps), but brief evidence, evaluated as
 the demo does (3 rounds at 8 frames; round 3 is reported). Each value is ± its jackknife standard
 error; differences ± the root of the summed squares. SFT runs at several learning rates (a lower one
-forgets less), and each target is checked against the best of them on that measure.
+forgets less); the targets are checked against the best of them on each measure, then against the one
+best in domain.
 
 Run: `python benchmarks/rl_vs_sft.py --out runs/rl_vs_sft --seed 0`. Rerunning the same command resumes
 (every stage keeps what it finished). Prints the table and writes OUT/results.json."""
@@ -41,7 +45,7 @@ from videofocus.schema import read_samples
 from videofocus.storage import atomic_writer
 from videofocus.uncertainty import jackknife_standard_errors
 
-IN_DOMAIN = ("distractors=[1,1]", "min_event=1.0", "max_event=2.0", "label_jitter=0.5")
+IN_DOMAIN = ("noise=30.0", "label_jitter=0.5")
 OUT_OF_DOMAIN = ("distractors=[1,1]", "min_event=3.0", "max_event=4.0")
 OTHER_TASKS = ("tracking", "spatial_grounding", "brief_evidence")
 ROWS = [MetricRow("(a) in-domain TG", "in_domain", "temporal_grounding", "mIoU"),
@@ -189,23 +193,35 @@ def print_table(table: ResultsTable) -> None:
         print(line)
 
 
-def target_lines(table: ResultsTable) -> list[str]:
-    """The claim's three targets, each against the SFT model best on that measure (the most generous
-    choice of SFT learning rate): GRPO - SFT on (b) >= 5, on the mean of (c) >= 5, on (a) >= 0."""
-    def mean(model: str, rows: list[MetricRow]) -> tuple[float, float]:
-        cells = [table.cell(row, model, 1) for row in rows]
-        return (sum(cell.value for cell in cells) / len(cells),
-                math.sqrt(sum(cell.error ** 2 for cell in cells)) / len(cells))
+TARGETS = (("(b) out-of-domain", ROWS[1:2], 5.0), ("mean of (c)", ROWS[2:], 5.0), ("(a) in-domain", ROWS[:1], 0.0))
 
+
+def target_lines(table: ResultsTable) -> list[str]:
+    """The claim's three targets, GRPO - SFT on (b) >= 5, on the mean of (c) >= 5, on (a) >= 0: first each
+    against the SFT model best on that measure (the most generous choice of SFT learning rate), then all
+    against the SFT model best in domain (the one a user tuning SFT on the slice would keep)."""
     lines = []
-    for name, rows, needed in (("(b) out-of-domain", ROWS[1:2], 5.0), ("mean of (c)", ROWS[2:], 5.0),
-                               ("(a) in-domain", ROWS[:1], 0.0)):
-        best = max(sft_models(table), key=lambda model: mean(model, rows)[0])
-        (grpo, grpo_error), (sft, sft_error) = mean("GRPO", rows), mean(best, rows)
-        verdict = "met" if grpo - sft >= needed else "not met"
-        lines.append(f"GRPO - best SFT ({best}) on {name}: {grpo - sft:+.1f} ± {math.hypot(grpo_error, sft_error):.1f}"
-                     f" (target >= {needed:+.0f}: {verdict})")
+    for name, rows, needed in TARGETS:
+        best = max(sft_models(table), key=lambda model: _mean(table, model, rows)[0])
+        lines.append(_difference_line(table, f"best SFT ({best})", best, name, rows, needed))
+    tuned = max(sft_models(table), key=lambda model: _mean(table, model, ROWS[:1])[0])
+    for name, rows, needed in TARGETS:
+        lines.append(_difference_line(table, f"SFT tuned in domain ({tuned})", tuned, name, rows, needed))
     return lines
+
+
+def _mean(table: ResultsTable, model: str, rows: list[MetricRow]) -> tuple[float, float]:
+    cells = [table.cell(row, model, 1) for row in rows]
+    return (sum(cell.value for cell in cells) / len(cells),
+            math.sqrt(sum(cell.error ** 2 for cell in cells)) / len(cells))
+
+
+def _difference_line(table: ResultsTable, label: str, sft_model: str, name: str, rows: list[MetricRow],
+                     needed: float) -> str:
+    (grpo, grpo_error), (sft, sft_error) = _mean(table, "GRPO", rows), _mean(table, sft_model, rows)
+    verdict = "met" if grpo - sft >= needed else "not met"
+    return (f"GRPO - {label} on {name}: {grpo - sft:+.1f} ± {math.hypot(grpo_error, sft_error):.1f}"
+            f" (target >= {needed:+.0f}: {verdict})")
 
 
 if __name__ == "__main__":
