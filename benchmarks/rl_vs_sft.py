@@ -11,10 +11,10 @@ The warm-up is the demo's shipped model (four tasks of the easy world, 16 frames
 64x64), or any model given with --warm-start. The slice and the out-of-domain part are synth settings
 over the easy world (`--in-domain` / `--out-of-domain KEY=VALUE`, as `videofocus data synth --set`).
 Defaults: in-domain, the warm-up's own world under heavier pixel noise (30 grey levels, the world's
-12), which the shipped warm-up half reads (65-71 mIoU), with 0.5 s annotation noise on the training
+12), which the shipped warm-up half reads (65-72 mIoU), with 0.5 s annotation noise on the training
 labels (test labels are exact): a slice with something to learn, where SFT is taught noisy boundaries
 and GRPO is rewarded by overlap with them. Out-of-domain: the clean world with one distractor and long
-events (3-4 s), which the warm-up reads (68-69 mIoU) and the slice never shows. (Before run K9 of
+events (3-4 s), which the warm-up reads (67-69 mIoU) and the slice never shows. (Before run K9 of
 benchmarks/RESULTS.md the slice was one distractor with 1-2 s events, where neither method learns.)
 Everything is evaluated with one round at the training view (2 fps), but brief evidence, evaluated as
 the demo does (3 rounds at 8 frames; round 3 is reported). Each value is ± its jackknife standard
