@@ -5,7 +5,7 @@ of the world neither continuation trained on) and (c) the other tasks the warm-u
 (forgetting). The papers' claim: SFT fits the annotation distribution and erodes the rest, RL improves
 in-domain and out-of-domain alike. Target: GRPO >= continued SFT + 5 points on (b) and on the mean of
 (c), and not below it on (a), each against the SFT learning rate (of those tried) best on that measure,
-and all three against the SFT rate best in domain (the one a user tuning SFT on the slice would keep).
+and (b) and (c) against the SFT rate best in domain (the one a user tuning SFT on the slice would keep).
 
 The warm-up is the demo's shipped model (four tasks of the easy world, 16 frames at 2 fps seen at
 64x64), or any model given with --warm-start. The slice and the out-of-domain part are synth settings
@@ -198,14 +198,14 @@ TARGETS = (("(b) out-of-domain", ROWS[1:2], 5.0), ("mean of (c)", ROWS[2:], 5.0)
 
 def target_lines(table: ResultsTable) -> list[str]:
     """The claim's three targets, GRPO - SFT on (b) >= 5, on the mean of (c) >= 5, on (a) >= 0: first each
-    against the SFT model best on that measure (the most generous choice of SFT learning rate), then all
-    against the SFT model best in domain (the one a user tuning SFT on the slice would keep)."""
+    against the SFT model best on that measure (the most generous choice of SFT learning rate), then (b)
+    and (c) against the SFT model best in domain (the one a user tuning SFT on the slice would keep)."""
     lines = []
     for name, rows, needed in TARGETS:
         best = max(sft_models(table), key=lambda model: _mean(table, model, rows)[0])
         lines.append(_difference_line(table, f"best SFT ({best})", best, name, rows, needed))
     tuned = max(sft_models(table), key=lambda model: _mean(table, model, ROWS[:1])[0])
-    for name, rows, needed in TARGETS:
+    for name, rows, needed in TARGETS[:2]:  # on (a) the SFT tuned in domain is the best on it, compared above
         lines.append(_difference_line(table, f"SFT tuned in domain ({tuned})", tuned, name, rows, needed))
     return lines
 
